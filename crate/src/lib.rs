@@ -1,0 +1,29 @@
+//! Init Lab's engine: the blog's two-layer CNN, trained with burn exactly as the original
+//! PyTorch script trains it, one step at a time.
+//!
+//! - [`config`]: what an experiment is, and the allowed range of every field;
+//! - [`inputs`]: the image and initial weights, from a seed or a safetensors file;
+//! - [`model`]: the network and its per-pixel cross-entropy;
+//! - [`train`]: the training loop, with the original's gradient accumulation;
+//! - [`record`]: what each step reports;
+//! - [`reference`]: the PyTorch fixtures and the parity tolerance;
+//! - [`seed`]: the blog's four experiments;
+//! - `web` (wasm only): the JavaScript API.
+
+pub mod backend;
+pub mod config;
+pub mod inputs;
+pub mod model;
+pub mod record;
+pub mod reference;
+pub mod seed;
+pub mod train;
+
+#[cfg(target_family = "wasm")]
+mod web;
+
+pub use backend::BackendKind;
+pub use config::{Arch, ConfigError, ExperimentConfig, FieldValue, Init};
+pub use inputs::{InitialTensors, InputError};
+pub use record::{Record, Trajectory};
+pub use train::{Experiment, Snapshot, StepError};

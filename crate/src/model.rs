@@ -1,0 +1,112 @@
+//! The blog's network: conv1 → bn1 → relu → conv2 → bn2 → relu, or conv2 alone.
+
+use burn::{
+    nn::{
+        BatchNorm, BatchNormConfig, Initializer, PaddingConfig2d,
+        conv::{Conv2d, Conv2dConfig},
+    },
+    module::Param,
+    prelude::*,
+    tensor::{TensorData, activation},
+};
+
+use crate::config::{Arch, CLASSES};
+use crate::inputs::WEIGHT_SHAPE;
+
+#[derive(Module, Debug)]
+pub struct Model {
+    pub conv1: Conv2d,
+    pub bn1: BatchNorm,
+    pub conv2: Conv2d,
+    pub bn2: BatchNorm,
+}
+
+#[derive(Config, Debug)]
+pub struct ModelConfig {
+    /// Channels of the image, of both convs and of the logits (one per class).
+    #[config(default = 3)]
+    pub channels: usize,
+}
+
+impl ModelConfig {
+    /// Builds the model with the given conv weights (`[out, in, kh, kw]`, row-major).
+    /// BatchNorm starts at weight 1, bias 0, eps 1e-5, as in PyTorch.
+    pub fn init(&self, conv1: &[f32], conv2: &[f32], device: &Device) -> Model {
+        let c = self.channels;
+        let conv = |weights: &[f32]| {
+            let mut conv = Conv2dConfig::new([c, c], [3, 3])
+                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                .with_bias(false)
+                .with_initializer(Initializer::Zeros)
+                .init(device);
+            conv.weight = Param::from_data(TensorData::new(weights.to_vec(), WEIGHT_SHAPE), device);
+            conv
+        };
+        Model {
+            conv1: conv(conv1),
+            bn1: BatchNormConfig::new(c).init(device),
+            conv2: conv(conv2),
+            bn2: BatchNormConfig::new(c).init(device),
+        }
+    }
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self::new().with_channels(CLASSES)
+    }
+}
+
+/// What the forward pass computed, for the views that show feature maps.
+pub struct Activations {
+    /// conv1's output (two_conv only).
+    pub conv1: Option<Tensor<4>>,
+    /// conv2's output.
+    pub conv2: Tensor<4>,
+    /// The per-pixel class logits.
+    pub logits: Tensor<4>,
+}
+
+impl Model {
+    /// Per-pixel class logits for a batch of images.
+    pub fn forward(&self, images: Tensor<4>, arch: Arch) -> Tensor<4> {
+        self.forward_activations(images, arch).logits
+    }
+
+    /// The forward pass, keeping the conv outputs.
+    pub fn forward_activations(&self, images: Tensor<4>, arch: Arch) -> Activations {
+        match arch {
+            Arch::TwoConv => {
+                let c1 = self.conv1.forward(images); // [N, 3, H, W]
+                let x = self.bn1.forward(c1.clone()); // [N, 3, H, W]
+                let x = activation::relu(x); // [N, 3, H, W]
+                let c2 = self.conv2.forward(x); // [N, 3, H, W]
+                let x = self.bn2.forward(c2.clone()); // [N, 3, H, W]
+                let logits = activation::relu(x); // [N, 3, H, W]
+                Activations {
+                    conv1: Some(c1),
+                    conv2: c2,
+                    logits,
+                }
+            }
+            Arch::SingleConv => {
+                let c2 = self.conv2.forward(images); // [N, 3, H, W]
+                Activations {
+                    conv1: None,
+                    conv2: c2.clone(),
+                    logits: c2,
+                }
+            }
+        }
+    }
+}
+
+/// Per-pixel cross-entropy against one class for every pixel: `-log_softmax(logits)[label]`.
+///
+/// # Shapes
+///   - logits `[N, C, H, W]`
+///   - output `[N, H, W]`
+pub fn pixel_cross_entropy(logits: Tensor<4>, label: usize) -> Tensor<3> {
+    let log_probs = activation::log_softmax(logits, 1); // [N, C, H, W]
+    log_probs.narrow(1, label, 1).squeeze_dim::<3>(1).neg() // [N, H, W]
+}

@@ -1,0 +1,262 @@
+//! The JavaScript API (`www/pkg/initlab.js`): only the wasm-bindgen surface lives here.
+//!
+//! ```js
+//! import init, { availableBackends, Experiment } from "./pkg/initlab.js";
+//! await init();
+//! const exp = await Experiment.create({ init: "zeros" }, "flex");
+//! const record = await exp.step(); // {step, loss, conv1_mean, ...}
+//! exp.free();
+//! ```
+//!
+//! Every promise rejects with an `Error` whose message names the field (or the file) and the
+//! allowed range. A step never overlaps another on the same object: a second call while one
+//! is in flight is rejected instead of corrupting the first.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use js_sys::{Object, Promise, Reflect};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use crate::backend::BackendKind;
+use crate::config::{ExperimentConfig, FIELDS, FieldValue, allowed};
+use crate::inputs::InitialTensors;
+use crate::train;
+
+#[wasm_bindgen(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
+/// The backends this browser can run: the CPU ones always, `"webgpu"` when an adapter is given.
+#[wasm_bindgen(js_name = availableBackends)]
+pub async fn available_backends() -> Vec<String> {
+    let mut names: Vec<String> = BackendKind::CPU.iter().map(|b| b.name().to_string()).collect();
+    if gpu::adapter_available().await {
+        names.push(BackendKind::Webgpu.name().to_string());
+    }
+    names
+}
+
+/// The config keys with their defaults and allowed ranges, for building forms.
+#[wasm_bindgen(js_name = configFields)]
+pub fn config_fields() -> Result<JsValue, JsError> {
+    let defaults = ExperimentConfig::default().to_json();
+    let fields: Vec<serde_json::Value> = FIELDS
+        .iter()
+        .map(|&key| serde_json::json!({ "key": key, "default": defaults[key], "allowed": allowed(key) }))
+        .collect();
+    to_js(&fields)
+}
+
+/// Checks a config and returns it complete (missing keys filled with the defaults).
+#[wasm_bindgen(js_name = validateConfig)]
+pub fn validate_config(config: JsValue) -> Result<JsValue, JsError> {
+    to_js(&parse_config(&config)?.to_json())
+}
+
+#[wasm_bindgen]
+pub struct Experiment {
+    inner: Rc<RefCell<train::Experiment>>,
+    busy: Rc<Cell<bool>>,
+    backend: BackendKind,
+}
+
+#[wasm_bindgen]
+impl Experiment {
+    /// An experiment from the config's seed, on `backend` (default: the fastest CPU backend).
+    pub async fn create(config: JsValue, backend: Option<String>) -> Result<Experiment, JsError> {
+        let config = parse_config(&config)?;
+        let inputs = InitialTensors::from_seed(&config);
+        Self::build(config, &inputs, backend).await
+    }
+
+    /// An experiment whose image and initial conv weights come from safetensors bytes
+    /// (tensors `image`, `conv1.weight`, `conv2.weight`, as in the PyTorch fixtures).
+    #[wasm_bindgen(js_name = fromSafetensors)]
+    pub async fn from_safetensors(
+        config: JsValue,
+        bytes: Vec<u8>,
+        backend: Option<String>,
+    ) -> Result<Experiment, JsError> {
+        let config = parse_config(&config)?;
+        let inputs = InitialTensors::from_safetensors(&bytes, &config)
+            .map_err(|e| JsError::new(&format!("file: {e}")))?;
+        Self::build(config, &inputs, backend).await
+    }
+
+    async fn build(
+        config: ExperimentConfig,
+        inputs: &InitialTensors,
+        backend: Option<String>,
+    ) -> Result<Experiment, JsError> {
+        let mut choices = BackendKind::CPU.to_vec();
+        choices.push(BackendKind::Webgpu);
+        let backend = match backend.as_deref() {
+            None | Some("") => BackendKind::Flex,
+            Some(name) => BackendKind::parse(name, &choices).map_err(|e| JsError::new(&e))?,
+        };
+        let device = match backend.device() {
+            Some(device) => device,
+            None => gpu::device().await.map_err(|e| JsError::new(&e))?,
+        };
+        Ok(Experiment {
+            inner: Rc::new(RefCell::new(train::Experiment::new(
+                config, inputs, backend, &device,
+            ))),
+            busy: Rc::new(Cell::new(false)),
+            backend,
+        })
+    }
+
+    /// One training step. Resolves to `{step, loss, conv1_mean, conv1_var, conv2_mean,
+    /// conv2_var, conv1_grad_norm, conv2_grad_norm}`; rejects once all epochs are done
+    /// ("finished: …"), on divergence ("diverged at step k: …"), or if a step is in flight.
+    pub fn step(&self) -> Promise {
+        if self.busy.replace(true) {
+            return reject("step: the previous step of this experiment has not finished; await it first");
+        }
+        let (inner, busy) = (self.inner.clone(), self.busy.clone());
+        future_to_promise(async move {
+            let result = {
+                let mut experiment = inner.borrow_mut();
+                experiment.step_async().await
+            };
+            busy.set(false);
+            match result {
+                Ok(record) => to_js(&record).map_err(JsValue::from),
+                Err(e) => Err(js_sys::Error::new(&e.to_string()).into()),
+            }
+        })
+    }
+
+    /// The backend this experiment runs on: "flex", "ndarray" or "webgpu".
+    #[wasm_bindgen(getter)]
+    pub fn backend(&self) -> String {
+        self.backend.name().to_string()
+    }
+
+    /// The complete config (missing keys filled in).
+    #[wasm_bindgen(getter)]
+    pub fn config(&self) -> Result<JsValue, JsError> {
+        to_js(&self.borrow()?.config().to_json())
+    }
+
+    /// Steps recorded so far.
+    #[wasm_bindgen(getter, js_name = stepsDone)]
+    pub fn steps_done(&self) -> Result<f64, JsError> {
+        Ok(self.borrow()?.steps_done() as f64)
+    }
+
+    /// Every parameter at the last recorded step, with the gradient its update used:
+    /// `{step, params: [{name, value, grad}]}` (`grad` null where the parameter is outside
+    /// the graph), or null before the first step.
+    pub fn snapshot(&self) -> Result<JsValue, JsError> {
+        to_js(&self.borrow()?.snapshot())
+    }
+}
+
+impl Experiment {
+    fn borrow(&self) -> Result<std::cell::Ref<'_, train::Experiment>, JsError> {
+        self.inner
+            .try_borrow()
+            .map_err(|_| JsError::new("experiment: a step is in flight; await it first"))
+    }
+}
+
+/// Reads a plain JavaScript object into a config. Numbers stay f64 so NaN and ±Infinity reach
+/// validation and are named there, rather than turning into null on the way.
+fn parse_config(value: &JsValue) -> Result<ExperimentConfig, JsError> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(ExperimentConfig::default());
+    }
+    if !value.is_object() || js_sys::Array::is_array(value) {
+        return Err(JsError::new(&format!(
+            "config: must be an object with some of the keys {}",
+            FIELDS.join(", ")
+        )));
+    }
+    let mut fields = Vec::new();
+    for entry in Object::entries(value.unchecked_ref()).iter() {
+        let key = Reflect::get_u32(&entry, 0).ok().and_then(|k| k.as_string()).unwrap_or_default();
+        let v = Reflect::get_u32(&entry, 1).unwrap_or(JsValue::UNDEFINED);
+        let field = if let Some(x) = v.as_f64() {
+            FieldValue::Number(x)
+        } else if let Some(s) = v.as_string() {
+            FieldValue::Text(s)
+        } else if let Some(b) = v.as_bool() {
+            FieldValue::Bool(b)
+        } else if v.is_null() || v.is_undefined() {
+            FieldValue::Null
+        } else {
+            FieldValue::Text(format!("a value of type {}", v.js_typeof().as_string().unwrap_or_default()))
+        };
+        fields.push((key, field));
+    }
+    ExperimentConfig::from_fields(fields).map_err(|e| JsError::new(&e.to_string()))
+}
+
+fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsError> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| JsError::new(&e.to_string()))
+}
+
+fn reject(message: &str) -> Promise {
+    Promise::reject(&js_sys::Error::new(message).into())
+}
+
+/// WebGPU: whether the browser gives an adapter, and burn's device on it (made once).
+mod gpu {
+    use std::cell::RefCell;
+
+    use burn::prelude::Device;
+    use js_sys::{Function, Promise, Reflect};
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+
+    thread_local! {
+        static DEVICE: RefCell<Option<Device>> = const { RefCell::new(None) };
+    }
+
+    /// `navigator.gpu.requestAdapter()` resolves to an adapter (works in pages and workers).
+    pub async fn adapter_available() -> bool {
+        let Ok(gpu) = Reflect::get(&js_sys::global(), &"navigator".into())
+            .and_then(|nav| Reflect::get(&nav, &"gpu".into()))
+        else {
+            return false;
+        };
+        if gpu.is_undefined() || gpu.is_null() {
+            return false;
+        }
+        let Some(request) = Reflect::get(&gpu, &"requestAdapter".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<Function>().ok())
+        else {
+            return false;
+        };
+        let Ok(promise) = request.call0(&gpu).and_then(|p| p.dyn_into::<Promise>()) else {
+            return false;
+        };
+        matches!(JsFuture::from(promise).await, Ok(adapter) if !adapter.is_null() && !adapter.is_undefined())
+    }
+
+    /// burn's wgpu device on the browser's WebGPU, initialised on first use.
+    pub async fn device() -> Result<Device, String> {
+        if let Some(device) = DEVICE.with(|d| d.borrow().clone()) {
+            return Ok(device);
+        }
+        if !adapter_available().await {
+            return Err("backend: \"webgpu\" is not available in this browser (no WebGPU adapter)".into());
+        }
+        let device = Device::wgpu_options()
+            .graphics_api(burn::tensor::wgpu::WgpuBackend::WebGpu)
+            .init_async()
+            .await
+            .map_err(|e| format!("backend: WebGPU could not start ({e:?})"))?;
+        DEVICE.with(|d| *d.borrow_mut() = Some(device.clone()));
+        Ok(device)
+    }
+}
