@@ -183,8 +183,8 @@ mod tests {
             (PINNED_IMAGE_HEAD.to_string(), PINNED_CONV1_HEAD.to_string())
         );
     }
-    const PINNED_IMAGE_HEAD: &str = "";
-    const PINNED_CONV1_HEAD: &str = "";
+    const PINNED_IMAGE_HEAD: &str = "6.9996077e-1 -1.4406164e-1 3.0288628e-1";
+    const PINNED_CONV1_HEAD: &str = "2.3089102e-1 -1.8468198e-1";
 
     #[test]
     fn kaiming_normal_has_the_pytorch_std() {

@@ -13,6 +13,7 @@
 pub mod backend;
 pub mod config;
 pub mod inputs;
+pub mod kernels;
 pub mod model;
 pub mod record;
 pub mod reference;

@@ -25,6 +25,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run one experiment and print its trajectory.
+    #[command(allow_negative_numbers = true)]
     Run {
         #[command(flatten)]
         config: ConfigArgs,
@@ -32,6 +33,7 @@ enum Command {
         out: OutputArgs,
     },
     /// Run the blog's four experiments (zeros, single_conv_zeros, constant5, kaiming).
+    #[command(allow_negative_numbers = true)]
     Seed {
         #[command(flatten)]
         config: ConfigArgs,
@@ -50,6 +52,7 @@ enum Command {
         check: bool,
     },
     /// Median milliseconds per step of the seed workload (two_conv, Kaiming, 1×3×224×224).
+    #[command(allow_negative_numbers = true)]
     Bench {
         #[arg(long, default_value = "flex")]
         backend: String,

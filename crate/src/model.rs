@@ -7,12 +7,18 @@ use burn::{
     },
     module::Param,
     prelude::*,
-    tensor::{TensorData, activation},
+    tensor::TensorData,
 };
 
 use crate::config::{Arch, CLASSES};
 use crate::inputs::WEIGHT_SHAPE;
+use crate::kernels::{bn_relu, conv3x3, pixel_nll};
 
+/// burn's own `Conv2d` and `BatchNorm` modules hold the parameters (so names, optimizer state
+/// and records are burn's); the forward pass runs them through [`crate::kernels`], which gives
+/// each backend its fastest kernels for exactly these layers. BatchNorm always uses the batch's
+/// statistics, as in PyTorch's train mode; its running statistics are never read, so they are
+/// not kept up to date.
 #[derive(Module, Debug)]
 pub struct Model {
     pub conv1: Conv2d,
@@ -77,12 +83,10 @@ impl Model {
     pub fn forward_activations(&self, images: Tensor<4>, arch: Arch) -> Activations {
         match arch {
             Arch::TwoConv => {
-                let c1 = self.conv1.forward(images); // [N, 3, H, W]
-                let x = self.bn1.forward(c1.clone()); // [N, 3, H, W]
-                let x = activation::relu(x); // [N, 3, H, W]
-                let c2 = self.conv2.forward(x); // [N, 3, H, W]
-                let x = self.bn2.forward(c2.clone()); // [N, 3, H, W]
-                let logits = activation::relu(x); // [N, 3, H, W]
+                let c1 = conv3x3(images, self.conv1.weight.val()); // [N, 3, H, W]
+                let x = bn_relu(c1.clone(), self.bn1.gamma.val(), self.bn1.beta.val()); // [N, 3, H, W]
+                let c2 = conv3x3(x, self.conv2.weight.val()); // [N, 3, H, W]
+                let logits = bn_relu(c2.clone(), self.bn2.gamma.val(), self.bn2.beta.val()); // [N, 3, H, W]
                 Activations {
                     conv1: Some(c1),
                     conv2: c2,
@@ -90,7 +94,7 @@ impl Model {
                 }
             }
             Arch::SingleConv => {
-                let c2 = self.conv2.forward(images); // [N, 3, H, W]
+                let c2 = conv3x3(images, self.conv2.weight.val()); // [N, 3, H, W]
                 Activations {
                     conv1: None,
                     conv2: c2.clone(),
@@ -107,6 +111,5 @@ impl Model {
 ///   - logits `[N, C, H, W]`
 ///   - output `[N, H, W]`
 pub fn pixel_cross_entropy(logits: Tensor<4>, label: usize) -> Tensor<3> {
-    let log_probs = activation::log_softmax(logits, 1); // [N, C, H, W]
-    log_probs.narrow(1, label, 1).squeeze_dim::<3>(1).neg() // [N, H, W]
+    pixel_nll(logits, label) // [N, H, W]
 }

@@ -35,9 +35,8 @@ pub struct LoadedFixture {
 impl Fixture {
     /// Reads `path` and the safetensors file it names. Errors name the file and what is wrong.
     pub fn load(path: &Path) -> Result<LoadedFixture, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("{}: cannot read ({e})", path.display()))?;
-        let fixture: Fixture = serde_json::from_str(&text)
+        let bytes = std::fs::read(path).map_err(|e| format!("{}: cannot read ({e})", path.display()))?;
+        let fixture: Fixture = serde_json::from_slice(&bytes)
             .map_err(|e| format!("{}: not a reference fixture ({e})", path.display()))?;
         let tensors_path: PathBuf = path
             .parent()

@@ -34,7 +34,7 @@ fn start() {
 #[wasm_bindgen(js_name = availableBackends)]
 pub async fn available_backends() -> Vec<String> {
     let mut names: Vec<String> = BackendKind::CPU.iter().map(|b| b.name().to_string()).collect();
-    if gpu::adapter_available().await {
+    if cfg!(feature = "webgpu") && gpu::adapter_available().await {
         names.push(BackendKind::Webgpu.name().to_string());
     }
     names
@@ -55,6 +55,13 @@ pub fn config_fields() -> Result<JsValue, JsError> {
 #[wasm_bindgen(js_name = validateConfig)]
 pub fn validate_config(config: JsValue) -> Result<JsValue, JsError> {
     to_js(&parse_config(&config)?.to_json())
+}
+
+/// Traps the wasm instance on purpose: the page's tests use it to check that a dead worker is
+/// replaced and that the results on screen survive.
+#[wasm_bindgen(js_name = debugTrap)]
+pub fn debug_trap() {
+    core::arch::wasm32::unreachable()
 }
 
 #[wasm_bindgen]
@@ -93,7 +100,9 @@ impl Experiment {
         backend: Option<String>,
     ) -> Result<Experiment, JsError> {
         let mut choices = BackendKind::CPU.to_vec();
-        choices.push(BackendKind::Webgpu);
+        if cfg!(feature = "webgpu") {
+            choices.push(BackendKind::Webgpu);
+        }
         let backend = match backend.as_deref() {
             None | Some("") => BackendKind::Flex,
             Some(name) => BackendKind::parse(name, &choices).map_err(|e| JsError::new(&e))?,
@@ -244,6 +253,7 @@ mod gpu {
     }
 
     /// burn's wgpu device on the browser's WebGPU, initialised on first use.
+    #[cfg(feature = "webgpu")]
     pub async fn device() -> Result<Device, String> {
         if let Some(device) = DEVICE.with(|d| d.borrow().clone()) {
             return Ok(device);
@@ -258,5 +268,10 @@ mod gpu {
             .map_err(|e| format!("backend: WebGPU could not start ({e:?})"))?;
         DEVICE.with(|d| *d.borrow_mut() = Some(device.clone()));
         Ok(device)
+    }
+
+    #[cfg(not(feature = "webgpu"))]
+    pub async fn device() -> Result<Device, String> {
+        Err("backend: this build has no WebGPU support".into())
     }
 }

@@ -1,1 +1,67 @@
-fn main() {}
+//! `cargo xtask <command>`: the project's build tool, so that a fresh machine with Rust, Node
+//! and Chromium needs nothing else (wasm-pack and trunk download binaries at run time).
+
+mod build;
+mod serve;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Build, serve, test and package Init Lab")]
+struct Cli {
+    #[command(subcommand)]
+    command: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Build the wasm module into www/pkg (release, wasm-bindgen pinned to Cargo.lock).
+    Build,
+    /// Build, then serve the repository root on 127.0.0.1.
+    Serve {
+        #[arg(long, default_value_t = 8000)]
+        port: u16,
+    },
+    /// Everything: the Rust tests, the wasm build, and the browser tests in headless Chromium.
+    Test,
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Task::Build => build::wasm(),
+        Task::Serve { port } => {
+            build::wasm()?;
+            serve::serve(&root(), port)
+        }
+        Task::Test => {
+            run(Command::new(env!("CARGO")).args(["test", "--package", "initlab"]))?;
+            build::wasm()?;
+            run(Command::new("node").args(["--test", "--test-concurrency=1", "tests/"]))
+        }
+    }
+}
+
+/// The repository root (the workspace holding xtask/).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+/// Runs a command in the repository root, failing with its command line if it fails.
+pub fn run(command: &mut Command) -> Result<()> {
+    let line = format!("{command:?}");
+    let status = command
+        .current_dir(root())
+        .status()
+        .with_context(|| format!("cannot start {line}"))?;
+    if !status.success() {
+        bail!("{line} failed ({status})");
+    }
+    Ok(())
+}

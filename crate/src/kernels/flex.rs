@@ -1,0 +1,103 @@
+//! The Flex backend's kernels: burn-flex tensors in and out, our slice kernels in between.
+//! Anything but f32 falls back to the default (burn's own) ops.
+
+use std::borrow::Cow;
+
+use burn::backend::flex::FlexTensor;
+use burn::backend::{DType, Flex, TensorMetadata, tensor::FloatTensor};
+use burn::tensor::TensorData;
+
+use super::{BN_EPS, LayerOps, NormGrads, conv, loss, norm, stock};
+
+/// The tensor's f32 values in row-major order, or `None` for another dtype.
+fn values(t: &FlexTensor) -> Option<Cow<'_, [f32]>> {
+    if t.dtype() != DType::F32 {
+        return None;
+    }
+    Some(match t.as_slice::<f32>() {
+        Some(s) if t.is_contiguous() => Cow::Borrowed(s),
+        _ => Cow::Owned(t.to_contiguous().as_slice::<f32>().expect("contiguous f32").to_vec()),
+    })
+}
+
+fn tensor<const D: usize>(values: Vec<f32>, shape: [usize; D]) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(values, shape))
+}
+
+fn geometry([batch, _, height, width]: [usize; 4]) -> conv::Shape {
+    conv::Shape { batch, height, width }
+}
+
+impl LayerOps for Flex {
+    fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
+        let (dims, cout) = (x.shape().dims::<4>(), weight.shape().dims::<4>()[0]);
+        match (values(&x), values(&weight)) {
+            (Some(xs), Some(ws)) => {
+                let [n, cin, h, w] = dims;
+                tensor(conv::conv3x3(&xs, &ws, cin, cout, geometry(dims)), [n, cout, h, w])
+            }
+            _ => stock::conv3x3::<Flex>(x, weight),
+        }
+    }
+
+    fn conv3x3_input_grad(x: FloatTensor<Self>, weight: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+        let (dims, cout) = (x.shape().dims::<4>(), weight.shape().dims::<4>()[0]);
+        match (values(&weight), values(&grad)) {
+            (Some(ws), Some(gs)) => tensor(conv::conv3x3_input_grad(&gs, &ws, dims[1], cout, geometry(dims)), dims),
+            _ => stock::conv3x3_input_grad::<Flex>(x, weight, grad),
+        }
+    }
+
+    fn conv3x3_weight_grad(x: FloatTensor<Self>, weight: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+        let (dims, cout) = (x.shape().dims::<4>(), weight.shape().dims::<4>()[0]);
+        match (values(&x), values(&grad)) {
+            (Some(xs), Some(gs)) => tensor(
+                conv::conv3x3_weight_grad(&xs, &gs, dims[1], cout, geometry(dims)),
+                [cout, dims[1], 3, 3],
+            ),
+            _ => stock::conv3x3_weight_grad::<Flex>(x, weight, grad),
+        }
+    }
+
+    fn bn_relu(x: FloatTensor<Self>, gamma: FloatTensor<Self>, beta: FloatTensor<Self>) -> FloatTensor<Self> {
+        let dims = x.shape().dims::<4>();
+        match (values(&x), values(&gamma), values(&beta)) {
+            (Some(xs), Some(g), Some(b)) => tensor(norm::bn_relu(&xs, &g, &b, dims[2] * dims[3], BN_EPS), dims),
+            _ => stock::bn_relu::<Flex>(x, gamma, beta),
+        }
+    }
+
+    fn bn_relu_backward(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> NormGrads<Self> {
+        let dims = x.shape().dims::<4>();
+        match (values(&x), values(&gamma), values(&beta), values(&grad)) {
+            (Some(xs), Some(g), Some(b), Some(gs)) => {
+                let (dx, dg, db) = norm::bn_relu_backward(&xs, &g, &b, &gs, dims[2] * dims[3], BN_EPS);
+                NormGrads { x: tensor(dx, dims), gamma: tensor(dg, [dims[1]]), beta: tensor(db, [dims[1]]) }
+            }
+            _ => stock::bn_relu_backward::<Flex>(x, gamma, beta, grad),
+        }
+    }
+
+    fn pixel_nll(logits: FloatTensor<Self>, label: usize) -> FloatTensor<Self> {
+        let [n, c, h, w] = logits.shape().dims::<4>();
+        match values(&logits) {
+            Some(z) if c <= loss::MAX_CLASSES => tensor(loss::pixel_nll(&z, c, h * w, label), [n, h, w]),
+            _ => stock::pixel_nll::<Flex>(logits, label),
+        }
+    }
+
+    fn pixel_nll_backward(logits: FloatTensor<Self>, label: usize, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+        let dims = logits.shape().dims::<4>();
+        match (values(&logits), values(&grad)) {
+            (Some(z), Some(g)) if dims[1] <= loss::MAX_CLASSES => {
+                tensor(loss::pixel_nll_backward(&z, dims[1], dims[2] * dims[3], label, &g), dims)
+            }
+            _ => stock::pixel_nll_backward::<Flex>(logits, label, grad),
+        }
+    }
+}

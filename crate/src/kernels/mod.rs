@@ -1,0 +1,296 @@
+//! The model's three layer kinds as a burn backend extension, so each backend brings its own
+//! kernels while the model, autodiff and the optimizer stay plain burn:
+//!
+//! | op | what |
+//! |---|---|
+//! | [`conv3x3`] | Conv2d 3×3, stride 1, zero padding 1, no bias |
+//! | [`bn_relu`] | train-mode BatchNorm2d (batch statistics, ε = 1e-5) then ReLU |
+//! | [`pixel_nll`] | per-pixel cross-entropy against one label, `[N, C, H, W] → [N, H, W]` |
+//!
+//! Which kernels run:
+//! - Flex: the direct SIMD kernels of [`conv`], [`norm`] and [`loss`], the hot path of the page.
+//! - NdArray: the trait's default bodies, which are burn's own ops (conv2d, batch_norm_train,
+//!   log_softmax), untouched: the second CPU backend doubles as a check of the first.
+//! - Cube (wgpu/WebGPU): the defaults too, except the conv weight gradient, summed from nine
+//!   shifted products: burn 0.22.1's conv weight-gradient kernel on wgpu went wrong above about
+//!   32,768 pixels (see `docs/wgpu-conv-weight-grad.md`).
+//!
+//! Autodiff records one node per op; its backward calls the matching gradient op, and skips the
+//! input gradient when the input needs none (conv1's input is the image).
+
+// burn-ndarray is deprecated upstream in favour of flex, but the design names it.
+#![allow(deprecated)]
+
+pub mod conv;
+mod flex;
+pub mod loss;
+pub mod norm;
+#[cfg(feature = "webgpu")]
+mod shifted;
+
+use burn::backend::autodiff::{
+    Autodiff, NodeId,
+    checkpoint::{base::Checkpointer, strategy::CheckpointStrategy},
+    grads::Gradients,
+    ops::{Backward, Ops, OpsKind},
+};
+use burn::backend::ops::ConvOptions;
+use burn::backend::{Backend, Dispatch, ExtensionType, NdArray, TensorMetadata, backend_extension, tensor::FloatTensor};
+use burn::prelude::Tensor;
+use burn::tensor::{Shape, Slice};
+
+/// BatchNorm's ε, PyTorch's default.
+pub const BN_EPS: f64 = 1e-5;
+
+/// The three gradients of [`bn_relu`].
+#[derive(ExtensionType)]
+pub struct NormGrads<B: Backend> {
+    pub x: FloatTensor<B>,
+    pub gamma: FloatTensor<B>,
+    pub beta: FloatTensor<B>,
+}
+
+/// The layer ops of the model. The default bodies are burn's own ops ([`stock`]).
+#[backend_extension(Autodiff, Flex, NdArray, Cube: cfg(feature = "webgpu"))]
+pub trait LayerOps: Backend {
+    /// `x` `[N, cin, H, W]`, `weight` `[cout, cin, 3, 3]` → `[N, cout, H, W]`.
+    fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
+        stock::conv3x3::<Self>(x, weight)
+    }
+
+    /// The gradient of [`conv3x3`] with respect to `x`, given the output's gradient.
+    fn conv3x3_input_grad(x: FloatTensor<Self>, weight: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+        stock::conv3x3_input_grad::<Self>(x, weight, grad)
+    }
+
+    /// The gradient of [`conv3x3`] with respect to `weight`, given the output's gradient.
+    fn conv3x3_weight_grad(x: FloatTensor<Self>, weight: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+        stock::conv3x3_weight_grad::<Self>(x, weight, grad)
+    }
+
+    /// `relu(batch_norm_train(x, gamma, beta))` over `[N, C, H, W]`.
+    fn bn_relu(x: FloatTensor<Self>, gamma: FloatTensor<Self>, beta: FloatTensor<Self>) -> FloatTensor<Self> {
+        stock::bn_relu::<Self>(x, gamma, beta)
+    }
+
+    /// The gradients of [`bn_relu`] given the output's gradient.
+    fn bn_relu_backward(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> NormGrads<Self> {
+        stock::bn_relu_backward::<Self>(x, gamma, beta, grad)
+    }
+
+    /// `-log_softmax(logits, dim 1)[:, label]`: `[N, C, H, W]` → `[N, H, W]`.
+    fn pixel_nll(logits: FloatTensor<Self>, label: usize) -> FloatTensor<Self> {
+        stock::pixel_nll::<Self>(logits, label)
+    }
+
+    /// The gradient of [`pixel_nll`]: `grad · (softmax − onehot(label))`.
+    fn pixel_nll_backward(logits: FloatTensor<Self>, label: usize, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+        stock::pixel_nll_backward::<Self>(logits, label, grad)
+    }
+}
+
+/// The ops composed of burn's own backend ops: what NdArray and Cube run, and Flex's fallback
+/// for dtypes other than f32.
+pub mod stock {
+    use super::*;
+
+    fn conv_options() -> ConvOptions<2> {
+        ConvOptions::new([1, 1], [1, 1], [1, 1], 1)
+    }
+
+    pub fn conv3x3<B: Backend>(x: FloatTensor<B>, weight: FloatTensor<B>) -> FloatTensor<B> {
+        B::conv2d(x, weight, None, conv_options())
+    }
+
+    pub fn conv3x3_input_grad<B: Backend>(x: FloatTensor<B>, weight: FloatTensor<B>, grad: FloatTensor<B>) -> FloatTensor<B> {
+        B::conv2d_x_backward(x, weight, grad, conv_options())
+    }
+
+    pub fn conv3x3_weight_grad<B: Backend>(x: FloatTensor<B>, weight: FloatTensor<B>, grad: FloatTensor<B>) -> FloatTensor<B> {
+        B::conv2d_weight_backward(x, weight, grad, conv_options())
+    }
+
+    pub fn bn_relu<B: Backend>(x: FloatTensor<B>, gamma: FloatTensor<B>, beta: FloatTensor<B>) -> FloatTensor<B> {
+        B::relu(B::batch_norm_train(x, gamma, beta, BN_EPS).output)
+    }
+
+    pub fn bn_relu_backward<B: Backend>(
+        x: FloatTensor<B>,
+        gamma: FloatTensor<B>,
+        beta: FloatTensor<B>,
+        grad: FloatTensor<B>,
+    ) -> NormGrads<B> {
+        let forward = B::batch_norm_train(x.clone(), gamma.clone(), beta, BN_EPS);
+        let grad = B::relu_backward(B::relu(forward.output), grad);
+        let g = B::batch_norm_train_backward(x, gamma, forward.mean, forward.variance, BN_EPS, grad);
+        NormGrads { x: g.x_grad, gamma: g.gamma_grad, beta: g.beta_grad }
+    }
+
+    pub fn pixel_nll<B: Backend>(logits: FloatTensor<B>, label: usize) -> FloatTensor<B> {
+        let [n, _, h, w] = logits.shape().dims::<4>();
+        let picked = B::float_slice(log_softmax::<B>(logits), &channel(label, n, h, w));
+        B::float_neg(B::float_reshape(picked, Shape::new([n, h, w])))
+    }
+
+    pub fn pixel_nll_backward<B: Backend>(logits: FloatTensor<B>, label: usize, grad: FloatTensor<B>) -> FloatTensor<B> {
+        let [n, _, h, w] = logits.shape().dims::<4>();
+        let grad = B::float_reshape(grad, Shape::new([n, 1, h, w]));
+        let softmax = B::float_exp(log_softmax::<B>(logits));
+        let scaled = B::float_mul(softmax, grad.clone());
+        let slot = channel(label, n, h, w);
+        let at_label = B::float_sub(B::float_slice(scaled.clone(), &slot), grad);
+        B::float_slice_assign(scaled, &slot, at_label)
+    }
+
+    /// The slice of one channel of an `[N, C, H, W]` tensor.
+    fn channel(label: usize, n: usize, h: usize, w: usize) -> [Slice; 4] {
+        [Slice::from(0..n), Slice::from(label..label + 1), Slice::from(0..h), Slice::from(0..w)]
+    }
+
+    /// log_softmax over dim 1: `z − max − ln Σ exp(z − max)`.
+    fn log_softmax<B: Backend>(z: FloatTensor<B>) -> FloatTensor<B> {
+        let max = B::float_max_dim(z.clone(), 1);
+        let shifted = B::float_sub(z, max);
+        let sum = B::float_sum_dim(B::float_exp(shifted.clone()), 1);
+        B::float_sub(shifted, B::float_log(sum))
+    }
+}
+
+// ---- the model's entry points, on tensors of any backend ------------------------------------
+
+/// Conv2d 3×3, stride 1, zero padding 1, no bias.
+pub fn conv3x3(x: Tensor<4>, weight: Tensor<4>) -> Tensor<4> {
+    Tensor::from_dispatch(<Dispatch as LayerOps>::conv3x3(x.into_dispatch(), weight.into_dispatch()))
+}
+
+/// Train-mode BatchNorm2d (batch statistics, biased variance, ε = 1e-5), then ReLU.
+pub fn bn_relu(x: Tensor<4>, gamma: Tensor<1>, beta: Tensor<1>) -> Tensor<4> {
+    Tensor::from_dispatch(<Dispatch as LayerOps>::bn_relu(
+        x.into_dispatch(),
+        gamma.into_dispatch(),
+        beta.into_dispatch(),
+    ))
+}
+
+/// Per-pixel cross-entropy of `logits` `[N, C, H, W]` against `label` everywhere: `[N, H, W]`.
+pub fn pixel_nll(logits: Tensor<4>, label: usize) -> Tensor<3> {
+    Tensor::from_dispatch(<Dispatch as LayerOps>::pixel_nll(logits.into_dispatch(), label))
+}
+
+// ---- backends ---------------------------------------------------------------------------------
+
+impl LayerOps for NdArray {}
+
+#[cfg(feature = "webgpu")]
+impl LayerOps for burn::backend::Cube {
+    fn conv3x3_weight_grad(
+        x: FloatTensor<Self>,
+        _weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        shifted::weight_grad::<Self>(x, grad)
+    }
+}
+
+impl<B: LayerOps, C: CheckpointStrategy> LayerOps for Autodiff<B, C> {
+    fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct Conv3x3Backward;
+
+        impl<B: LayerOps> Backward<B, 2> for Conv3x3Backward {
+            type State = (NodeId, NodeId);
+
+            fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
+                let [node_x, node_weight] = ops.parents;
+                let grad = grads.consume::<B>(&ops.node);
+                let (x_state, weight_state) = ops.state;
+                let x: FloatTensor<B> = checkpointer.retrieve_node_output(x_state);
+                let weight: FloatTensor<B> = checkpointer.retrieve_node_output(weight_state);
+                if let Some(node) = node_x {
+                    let dx = B::conv3x3_input_grad(x.clone(), weight.clone(), grad.clone());
+                    grads.register::<B>(node.id, dx);
+                }
+                if let Some(node) = node_weight {
+                    grads.register::<B>(node.id, B::conv3x3_weight_grad(x, weight, grad));
+                }
+            }
+        }
+
+        match Conv3x3Backward.prepare::<C>([x.node(), weight.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(mut prep) => {
+                let state = (prep.checkpoint(&x), prep.checkpoint(&weight));
+                prep.finish(state, B::conv3x3(x.into_primitive(), weight.into_primitive()))
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::conv3x3(x.into_primitive(), weight.into_primitive())),
+        }
+    }
+
+    fn bn_relu(x: FloatTensor<Self>, gamma: FloatTensor<Self>, beta: FloatTensor<Self>) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct BnReluBackward;
+
+        impl<B: LayerOps> Backward<B, 3> for BnReluBackward {
+            type State = (NodeId, NodeId, NodeId);
+
+            fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
+                let [node_x, node_gamma, node_beta] = ops.parents;
+                let grad = grads.consume::<B>(&ops.node);
+                let (x, gamma, beta) = ops.state;
+                let g = B::bn_relu_backward(
+                    checkpointer.retrieve_node_output(x),
+                    checkpointer.retrieve_node_output(gamma),
+                    checkpointer.retrieve_node_output(beta),
+                    grad,
+                );
+                for (node, value) in [(node_x, g.x), (node_gamma, g.gamma), (node_beta, g.beta)] {
+                    if let Some(node) = node {
+                        grads.register::<B>(node.id, value);
+                    }
+                }
+            }
+        }
+
+        match BnReluBackward.prepare::<C>([x.node(), gamma.node(), beta.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(mut prep) => {
+                let state = (prep.checkpoint(&x), prep.checkpoint(&gamma), prep.checkpoint(&beta));
+                let out = B::bn_relu(x.into_primitive(), gamma.into_primitive(), beta.into_primitive());
+                prep.finish(state, out)
+            }
+            OpsKind::UnTracked(prep) => {
+                prep.finish(B::bn_relu(x.into_primitive(), gamma.into_primitive(), beta.into_primitive()))
+            }
+        }
+    }
+
+    fn pixel_nll(logits: FloatTensor<Self>, label: usize) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct PixelNllBackward;
+
+        impl<B: LayerOps> Backward<B, 1> for PixelNllBackward {
+            type State = (NodeId, usize);
+
+            fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
+                let [node_logits] = ops.parents;
+                let grad = grads.consume::<B>(&ops.node);
+                let (logits, label) = ops.state;
+                if let Some(node) = node_logits {
+                    let dz = B::pixel_nll_backward(checkpointer.retrieve_node_output(logits), label, grad);
+                    grads.register::<B>(node.id, dz);
+                }
+            }
+        }
+
+        match PixelNllBackward.prepare::<C>([logits.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(mut prep) => {
+                let state = (prep.checkpoint(&logits), label);
+                prep.finish(state, B::pixel_nll(logits.into_primitive(), label))
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::pixel_nll(logits.into_primitive(), label)),
+        }
+    }
+}

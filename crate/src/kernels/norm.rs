@@ -1,0 +1,133 @@
+//! Train-mode BatchNorm followed by ReLU, forward and backward, on NCHW slices.
+//!
+//! Statistics are per channel over batch × height × width with the biased variance, summed in
+//! f32 vectors within blocks of [`BLOCK`] values and in f64 across blocks (PyTorch's CPU kernel
+//! sums in double). The output is `x·α + β'` with `α = γ/√(var + ε)` and `β' = β − mean·α`,
+//! PyTorch's own form.
+//!
+//! Zero in, zero out: an all-zero channel has mean 0 and variance 0, so the output is exactly
+//! `β` = 0; ReLU passes no gradient at exactly 0, so nothing flows back.
+
+use wide::f32x8;
+
+/// Values summed in f32 before the running total takes them in f64.
+const BLOCK: usize = 256;
+
+/// Σ f over `a` (and `b`, paired), vectorised: f32x8 within blocks, f64 across them.
+fn sum2(a: &[f32], b: &[f32], f: impl Fn(f32x8, f32x8) -> f32x8) -> f64 {
+    let mut total = 0.0f64;
+    for (ca, cb) in a.chunks(BLOCK).zip(b.chunks(BLOCK)) {
+        let mut acc = f32x8::ZERO;
+        let whole = ca.len() / 8 * 8;
+        for i in (0..whole).step_by(8) {
+            let va = f32x8::new(ca[i..i + 8].try_into().unwrap());
+            let vb = f32x8::new(cb[i..i + 8].try_into().unwrap());
+            acc += f(va, vb);
+        }
+        total += acc.to_array().iter().map(|&v| v as f64).sum::<f64>();
+        for i in whole..ca.len() {
+            total += f(f32x8::splat(ca[i]), f32x8::splat(cb[i])).to_array()[0] as f64;
+        }
+    }
+    total
+}
+
+/// Per-channel statistics of one batch, and the affine form of the normalisation.
+struct Stats {
+    mean: Vec<f64>,
+    inv_std: Vec<f64>,
+    /// y = x·scale + shift, per channel, in f32.
+    scale: Vec<f32>,
+    shift: Vec<f32>,
+}
+
+impl Stats {
+    fn new(x: &[f32], gamma: &[f32], beta: &[f32], plane: usize, eps: f64) -> Self {
+        let channels = gamma.len();
+        let batch = x.len() / (channels * plane);
+        let count = (batch * plane) as f64;
+        let planes = |c: usize| (0..batch).map(move |n| &x[(n * channels + c) * plane..][..plane]);
+        let mut s = Stats { mean: vec![], inv_std: vec![], scale: vec![], shift: vec![] };
+        for c in 0..channels {
+            let mean = planes(c).map(|p| sum2(p, p, |v, _| v)).sum::<f64>() / count;
+            let m = f32x8::splat(mean as f32);
+            // Two passes: the variance from the centred values, as PyTorch does.
+            let var = planes(c).map(|p| sum2(p, p, |v, _| (v - m) * (v - m))).sum::<f64>() / count;
+            let inv_std = 1.0 / (var + eps).sqrt();
+            let scale = inv_std * gamma[c] as f64;
+            s.mean.push(mean);
+            s.inv_std.push(inv_std);
+            s.scale.push(scale as f32);
+            s.shift.push((beta[c] as f64 - mean * scale) as f32);
+        }
+        s
+    }
+}
+
+/// `relu(batch_norm_train(x))`: `x` `[N, C, H, W]` flattened, `plane` = H·W.
+pub fn bn_relu(x: &[f32], gamma: &[f32], beta: &[f32], plane: usize, eps: f64) -> Vec<f32> {
+    let channels = gamma.len();
+    let s = Stats::new(x, gamma, beta, plane, eps);
+    let mut out = vec![0.0; x.len()];
+    for (k, (src, dst)) in x.chunks(plane).zip(out.chunks_mut(plane)).enumerate() {
+        let (a, b) = (s.scale[k % channels], s.shift[k % channels]);
+        for (o, &v) in dst.iter_mut().zip(src) {
+            *o = (v * a + b).max(0.0);
+        }
+    }
+    out
+}
+
+/// Gradients of [`bn_relu`] given the output's gradient: `(dx, dγ, dβ)`.
+pub fn bn_relu_backward(
+    x: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+    grad: &[f32],
+    plane: usize,
+    eps: f64,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let channels = gamma.len();
+    let batch = x.len() / (channels * plane);
+    let count = (batch * plane) as f64;
+    let s = Stats::new(x, gamma, beta, plane, eps);
+    // ReLU's gradient: only where the output was > 0.
+    let mut gy = vec![0.0f32; x.len()];
+    for (k, ((src, g), dst)) in x.chunks(plane).zip(grad.chunks(plane)).zip(gy.chunks_mut(plane)).enumerate() {
+        let (a, b) = (s.scale[k % channels], s.shift[k % channels]);
+        for ((o, &v), &g) in dst.iter_mut().zip(src).zip(g) {
+            *o = if v * a + b > 0.0 { g } else { 0.0 };
+        }
+    }
+    let mut d_gamma = vec![0.0f32; channels];
+    let mut d_beta = vec![0.0f32; channels];
+    let mut dx = vec![0.0f32; x.len()];
+    for c in 0..channels {
+        let (mean, inv) = (s.mean[c], s.inv_std[c]);
+        let m = f32x8::splat(mean as f32);
+        let (mut sum_g, mut sum_gx) = (0.0f64, 0.0f64);
+        for n in 0..batch {
+            let at = (n * channels + c) * plane;
+            let (g, v) = (&gy[at..at + plane], &x[at..at + plane]);
+            sum_g += sum2(g, g, |g, _| g);
+            sum_gx += sum2(g, v, |g, v| g * (v - m));
+        }
+        let sum_g_xhat = sum_gx * inv;
+        d_beta[c] = sum_g as f32;
+        d_gamma[c] = sum_g_xhat as f32;
+        // dx = γ·inv·(gy − mean(gy) − x̂·mean(gy·x̂)), with x̂ = (x − mean)·inv: an affine map
+        // of (gy, x) whose coefficients are computed once, in f64.
+        let k = gamma[c] as f64 * inv;
+        let (mean_g, mean_gxhat) = (sum_g / count, sum_g_xhat / count);
+        let cx = (-k * inv * mean_gxhat) as f32;
+        let c0 = (-k * mean_g + k * inv * mean_gxhat * mean) as f32;
+        let kg = k as f32;
+        for n in 0..batch {
+            let at = (n * channels + c) * plane;
+            for ((d, &g), &v) in dx[at..at + plane].iter_mut().zip(&gy[at..at + plane]).zip(&x[at..at + plane]) {
+                *d = g * kg + v * cx + c0;
+            }
+        }
+    }
+    (dx, d_gamma, d_beta)
+}

@@ -1,0 +1,197 @@
+//! Bad input, table-driven: every rejection names its field (or file) and the allowed range,
+//! in the library and in the CLI (exit code 2, one line on stderr, no panic).
+
+mod common;
+
+use std::process::Command;
+
+use initlab::{ExperimentConfig, FieldValue, InitialTensors};
+
+use FieldValue::{Bool, Null, Number, Text};
+
+/// (field, value, what the message must contain besides the field name)
+fn bad_fields() -> Vec<(&'static str, FieldValue, &'static str)> {
+    vec![
+        ("lr", Number(f64::NAN), "> 0"),
+        ("lr", Number(f64::INFINITY), "> 0"),
+        ("lr", Number(0.0), "> 0"),
+        ("lr", Number(-0.01), "> 0"),
+        ("lr", Number(1e31), "1e30"),
+        ("lr", Text("fast".into()), "got \"fast\""),
+        ("lr", Text("".into()), "> 0"),
+        ("momentum", Number(1.0), "< 1"),
+        ("momentum", Number(-0.1), "≥ 0"),
+        ("momentum", Number(f64::NEG_INFINITY), "< 1"),
+        ("epochs", Number(0.0), "1 to 100000"),
+        ("epochs", Number(100_001.0), "1 to 100000"),
+        ("epochs", Number(2.5), "integer"),
+        ("epochs", Null, "integer"),
+        ("batch", Number(0.0), "≥ 1"),
+        ("height", Number(-3.0), "≥ 1"),
+        ("width", Number(1e12), "pixels"),
+        ("label", Number(3.0), "0 to 2"),
+        ("label", Number(-1.0), "0 to 2"),
+        ("seed", Number(-1.0), "0 to"),
+        ("seed", Number(2f64.powi(60)), "0 to"),
+        ("arch", Text("three_conv".into()), "\"two_conv\""),
+        ("arch", Number(2.0), "\"single_conv\""),
+        ("init", Text("he".into()), "\"kaiming_normal\""),
+        ("init_value", Number(f64::NAN), "number"),
+        ("zero_grad", Text("maybe".into()), "true or false"),
+        ("zero_grad", Number(2.0), "true or false"),
+        ("colour", Text("red".into()), "unknown field"),
+        ("<script>", Bool(true), "unknown field"),
+    ]
+}
+
+#[test]
+fn library_rejects_each_bad_field_by_name() {
+    for (field, value, expect) in bad_fields() {
+        let error = ExperimentConfig::from_fields([(field, value.clone())])
+            .expect_err(&format!("{field} = {value} was accepted"));
+        assert_eq!(error.field, field, "{field} = {value}: named {}", error.field);
+        let text = error.to_string();
+        assert!(text.starts_with(&format!("{field}: ")), "{text}");
+        assert!(text.contains(expect), "{field} = {value}: {text:?} lacks {expect:?}");
+    }
+}
+
+#[test]
+fn cross_field_rules() {
+    let error = ExperimentConfig::from_fields([("init", Text("constant".into()))]).unwrap_err();
+    assert_eq!(error.field, "init_value");
+    let error = ExperimentConfig::from_fields([("init", Text("normal".into())), ("init_value", Number(-1.0))]).unwrap_err();
+    assert_eq!(error.field, "init_value");
+    let error = ExperimentConfig::from_fields([("batch", Number(64.0)), ("height", Number(512.0)), ("width", Number(512.0))]).unwrap_err();
+    assert!(error.to_string().contains("1048576 pixels"), "{error}");
+    // The cap is inclusive: 1024 × 1024 is allowed.
+    ExperimentConfig::from_fields([("height", Number(1024.0)), ("width", Number(1024.0))]).unwrap();
+}
+
+#[test]
+fn good_fields_are_accepted_from_text_too() {
+    let c = ExperimentConfig::from_fields([
+        ("lr", Text("0.5".into())),
+        ("epochs", Text("12".into())),
+        ("zero_grad", Text("1".into())),
+        ("init", Text("normal".into())),
+        ("init_value", Text("0.1".into())),
+    ])
+    .unwrap();
+    assert_eq!((c.lr, c.epochs, c.zero_grad, c.init_value), (0.5, 12, true, Some(0.1)));
+}
+
+#[test]
+fn bad_safetensors_are_named() {
+    let config = ExperimentConfig::default();
+    let good = std::fs::read(common::fixture_dir().join("seed_kaiming.safetensors")).unwrap();
+    InitialTensors::from_safetensors(&good, &config).unwrap();
+    let small = ExperimentConfig { height: 16, width: 20, ..Default::default() };
+    let renamed = {
+        let mut bytes = InitialTensors::from_seed(&small).to_safetensors(&small);
+        let at = bytes.windows(12).position(|w| w == b"conv2.weight").unwrap();
+        bytes[at + 4] = b'9'; // "conv9.weight": same header length, wrong name
+        bytes
+    };
+    for (bytes, config, expect) in [
+        (Vec::new(), &config, "not a readable safetensors file"),
+        (good[..good.len() / 2].to_vec(), &config, "not a readable safetensors file"),
+        (b"{\"not\": \"safetensors\"}".to_vec(), &config, "not a readable safetensors file"),
+        (good.clone(), &small, "tensor \"image\" has shape [1, 3, 224, 224]; expected [1, 3, 16, 20]"),
+        (renamed, &small, "has no tensor \"conv2.weight\""),
+    ] {
+        let error = InitialTensors::from_safetensors(&bytes, config).unwrap_err();
+        assert!(error.to_string().contains(expect), "{error} lacks {expect:?}");
+    }
+}
+
+fn cli(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_initlab")).args(args).output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+#[test]
+fn cli_rejects_bad_input_with_code_2_and_one_line() {
+    let missing = common::fixture_dir().join("no_such_fixture.json");
+    let not_json = common::fixture_dir().join("seed_kaiming.safetensors");
+    let readme = common::fixture_dir().join("../../README.md");
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec!["run", "--lr", "NaN"], "lr: "),
+        (vec!["run", "--lr", "-1"], "lr: "),
+        (vec!["run", "--lr", "abc"], "lr: "),
+        (vec!["run", "--momentum", "1"], "momentum: "),
+        (vec!["run", "--epochs", "0"], "epochs: "),
+        (vec!["run", "--epochs", "1e9"], "epochs: "),
+        (vec!["run", "--height", "100000", "--width", "100000"], "pixels"),
+        (vec!["run", "--label", "5"], "label: "),
+        (vec!["run", "--arch", "resnet"], "arch: "),
+        (vec!["run", "--init", "constant"], "init_value: "),
+        (vec!["run", "--init", "constant", "--init-value", "inf"], "init_value: "),
+        (vec!["run", "--seed", "-4"], "seed: "),
+        (vec!["run", "--backend", "cuda"], "backend: "),
+        (vec!["run", "--format", "xml"], "xml"),
+        (vec!["run", "--frobnicate"], "frobnicate"),
+        (vec!["seed", "--lr", "0"], "lr: "),
+        (vec!["bench", "--height", "0"], "height: "),
+        (vec!["replay", missing.to_str().unwrap()], "cannot read"),
+        (vec!["replay", not_json.to_str().unwrap()], "not a reference fixture"),
+        (vec!["replay", readme.to_str().unwrap()], "not a reference fixture"),
+    ]
+    .into_iter()
+    .map(|(args, expect)| (args.into_iter().map(String::from).collect(), expect))
+    .collect();
+    for (args, expect) in cases {
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, stdout, stderr) = cli(&argv);
+        assert_eq!(code, 2, "{argv:?}: exit {code}, stderr {stderr}");
+        assert!(stdout.is_empty(), "{argv:?}: printed {stdout}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{argv:?}: {stderr}");
+        assert!(stderr.contains(expect), "{argv:?}: {stderr:?} lacks {expect:?}");
+        assert!(!stderr.contains("panicked"), "{argv:?}: {stderr}");
+    }
+}
+
+#[test]
+fn cli_replay_reports_broken_tensor_files() {
+    let dir = std::env::temp_dir().join(format!("initlab-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fixture = std::fs::read_to_string(common::fixture("seed_zeros")).unwrap();
+    let tensors = std::fs::read(common::fixture_dir().join("seed_zeros.safetensors")).unwrap();
+    std::fs::write(dir.join("seed_zeros.json"), &fixture).unwrap();
+    // Truncated tensors.
+    std::fs::write(dir.join("seed_zeros.safetensors"), &tensors[..1000]).unwrap();
+    let (code, _, stderr) = cli(&["replay", dir.join("seed_zeros.json").to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("seed_zeros.safetensors") && stderr.contains("not a readable safetensors file"), "{stderr}");
+    // Tensors of the wrong shape for the config.
+    let other = fixture.replace("\"height\": 224", "\"height\": 100");
+    std::fs::write(dir.join("seed_zeros.json"), other).unwrap();
+    std::fs::write(dir.join("seed_zeros.safetensors"), &tensors).unwrap();
+    let (code, _, stderr) = cli(&["replay", dir.join("seed_zeros.json").to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("has shape [1, 3, 224, 224]; expected [1, 3, 100, 224]"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn cli_seed_json_has_the_four_experiments() {
+    let (code, stdout, stderr) = cli(&["seed", "--height", "16", "--width", "16", "--epochs", "5", "--format", "json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    for key in ["zeros", "single_conv_zeros", "constant5", "kaiming"] {
+        for series in initlab::Trajectory::KEYS {
+            assert_eq!(json[key][series].as_array().map(Vec::len), Some(5), "{key}.{series}");
+        }
+    }
+    assert!(json["zeros"]["conv1_var"].as_array().unwrap().iter().all(|v| v.as_f64() == Some(0.0)));
+}
+
+#[test]
+fn cli_divergence_says_so_and_keeps_the_records() {
+    let (code, stdout, stderr) = cli(&["run", "--lr", "1e20", "--momentum", "0.9", "--height", "16", "--width", "16", "--format", "json"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("diverged at step"), "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let step = json["diverged_at"].as_u64().unwrap();
+    assert_eq!(json["loss"].as_array().unwrap().len() as u64, step);
+}

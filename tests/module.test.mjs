@@ -1,0 +1,137 @@
+// The wasm module in the browser: its API, and parity with the PyTorch fixtures on every CPU
+// backend (the same tolerance as the engine's Rust tests).
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { KEYS, ROOT, launch, serve, tolerance, watchedPage } from "./helpers/browser.mjs";
+
+let server;
+let browser;
+let page;
+let problems;
+
+before(async () => {
+  server = await serve();
+  browser = await launch();
+  ({ page, problems } = await watchedPage(browser, server.url));
+  await page.goto(`${server.url}tests/helpers/blank.html`);
+  await page.evaluate(async () => {
+    window.m = await import("/www/pkg/initlab.js");
+    await window.m.default();
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+test("availableBackends lists the CPU backends", async () => {
+  const backends = await page.evaluate(() => window.m.availableBackends());
+  assert.deepEqual(backends.slice(0, 2), ["flex", "ndarray"]);
+});
+
+test("the seeded inputs are the same bits as natively", async () => {
+  // Pinned in crate/src/inputs.rs (seed_zero_stream_is_pinned): same seed, same numbers in wasm.
+  const first = await page.evaluate(async () => {
+    const e = await window.m.Experiment.create({ height: 4, width: 5, epochs: 1 });
+    await e.step();
+    const conv1 = e.snapshot().params[0].value.slice(0, 2);
+    e.free();
+    return conv1;
+  });
+  const native = (await readFile(join(ROOT, "crate/src/inputs.rs"), "utf8")).match(/PINNED_CONV1_HEAD: &str = "([^"]+)"/)[1];
+  assert.deepEqual(first.map((x) => Math.fround(x)), native.split(" ").map(Number).map(Math.fround));
+});
+
+test("every fixture replays within tolerance on every CPU backend", async () => {
+  const names = (await readdir(join(ROOT, "tests/fixtures"))).filter((f) => f.endsWith(".json"));
+  assert.ok(names.length >= 5);
+  const failures = [];
+  for (const name of names) {
+    const fixture = JSON.parse(await readFile(join(ROOT, "tests/fixtures", name), "utf8"));
+    for (const backend of ["flex", "ndarray"]) {
+      const ours = await page.evaluate(async ({ name, tensors, config, backend }) => {
+        const bytes = new Uint8Array(await (await fetch(`/tests/fixtures/${tensors}`)).arrayBuffer());
+        const e = await window.m.Experiment.fromSafetensors(config, bytes, backend);
+        const out = { backend: e.backend, records: [] };
+        for (let i = 0; i < config.epochs; i++) out.records.push(await e.step());
+        e.free();
+        return out;
+      }, { name, tensors: fixture.tensors, config: fixture.config, backend });
+      assert.equal(ours.backend, backend);
+      for (const key of KEYS) {
+        fixture.trajectory[key].forEach((ref, step) => {
+          const x = ours.records[step][key];
+          if (!(Math.abs(x - ref) <= tolerance(fixture, key, ref))) {
+            failures.push(`${fixture.name} ${backend} step ${step} ${key}: ${x} vs ${ref}`);
+          }
+        });
+      }
+    }
+  }
+  assert.deepEqual(failures, []);
+  assert.deepEqual(problems.console, []);
+});
+
+test("bad configs reject with an Error that names the field", async () => {
+  const cases = [
+    [{ lr: NaN }, "lr: "],
+    [{ lr: -1 }, "lr: "],
+    [{ momentum: Infinity }, "momentum: "],
+    [{ epochs: 0 }, "epochs: "],
+    [{ label: 7 }, "label: "],
+    [{ arch: "<img src=x onerror=alert(1)>" }, "arch: "],
+    [{ height: 1e9 }, "height: "],
+    [{ seed: 1.5 }, "seed: "],
+    [{ zero_grad: "perhaps" }, "zero_grad: "],
+    [{ nope: 1 }, "nope: unknown field"],
+    [[1, 2], "config: "],
+    ["lr=1", "config: "],
+  ];
+  for (const [config, expect] of cases) {
+    const result = await page.evaluate(async (config) => {
+      try {
+        await window.m.Experiment.create(config);
+        return { ok: true };
+      } catch (error) {
+        return { ok: false, isError: error instanceof Error, message: error.message };
+      }
+    }, config);
+    assert.equal(result.ok, false, `${JSON.stringify(config)} was accepted`);
+    assert.ok(result.isError, "rejects with an Error");
+    assert.ok(result.message.startsWith(expect), `${result.message} should start with ${expect}`);
+  }
+  const bad = await page.evaluate(async () => {
+    try {
+      await window.m.Experiment.create({}, "cuda");
+    } catch (error) {
+      return error.message;
+    }
+  });
+  assert.match(bad, /^backend: /);
+  assert.deepEqual(problems.console, [], "no panic reached the console");
+});
+
+test("a second step while one is in flight is refused, the first completes", async () => {
+  const result = await page.evaluate(async () => {
+    const e = await window.m.Experiment.create({ height: 32, width: 32 });
+    const first = e.step();
+    let second;
+    try {
+      await e.step();
+      second = "accepted";
+    } catch (error) {
+      second = error.message;
+    }
+    const record = await first;
+    const third = await e.step();
+    e.free();
+    return { second, first: record.step, third: third.step };
+  });
+  assert.match(result.second, /not finished/);
+  assert.equal(result.first, 0);
+  assert.equal(result.third, 1);
+});

@@ -1,0 +1,213 @@
+// Init Lab's page: settings from the URL, the training worker, and the actions behind every
+// button. The DOM is built and redrawn by view.js; this file decides what happens.
+
+import { Engine } from "./engine.js";
+import { initialLang, setLang, t } from "./i18n.js";
+import { RunStore } from "./runs.js";
+import { PRESET_KEYS, configOf, fromQuery, presetConfig, toQuery } from "./state.js";
+import { View } from "./view.js";
+
+const store = new RunStore();
+const { settings, problems } = fromQuery(location.search);
+let engine;
+let view;
+/** Resolvers waiting for runs to stop, keyed by run. */
+const stopWaiters = new Map();
+
+/** How the page starts its worker; the single-file build replaces this. */
+const boot = window.__initlabBoot ?? {
+  makeWorker: () => new Worker(new URL("./worker.js", import.meta.url), { type: "module" }),
+  wasmBytes: undefined,
+};
+
+const ready = start();
+
+async function start() {
+  setLang(initialLang(settings.lang));
+  view = new View({ store, settings, actions });
+  view.status(t("loading"));
+  engine = new Engine(boot.makeWorker, {
+    onRecords: (run, records) => {
+      store.append(run, records);
+      view.announce(store.get(run));
+    },
+    onStopped: (run, message) => stopped(run, message),
+    onCrash: (reason) => view.status(t("crashed", { message: reason }), "error"),
+  }, boot.wasmBytes);
+  try {
+    const info = await engine.start();
+    view.setBackends(info.backends);
+    await sanitizeSettings();
+    view.render();
+    view.status(t("ready", { backend: t(`backend.${settings.backend || info.backends[0]}`) }));
+    document.getElementById("app").setAttribute("aria-busy", "false");
+    if (settings.autoplay) actions.runAll();
+  } catch (error) {
+    view.status(t("loadFailed", { message: error.message }), "error");
+    throw error;
+  }
+}
+
+/**
+ * URL values are only parsed in state.js; their ranges are the engine's to judge. Each config
+ * value the engine rejects falls back to its default, and the page says which and why.
+ */
+async function sanitizeSettings() {
+  const messages = problems.map((p) => `${p.key}: ${p.message}`);
+  for (let attempt = 0; attempt < 16; attempt++) {
+    try {
+      await engine.validate(configOf(settings));
+      break;
+    } catch (error) {
+      const field = error.message.split(":")[0];
+      if (!(field in settings)) break;
+      messages.push(error.message);
+      settings[field] = view.defaultOf(field);
+    }
+  }
+  if (messages.length) view.urlProblems(messages);
+}
+
+const actions = {
+  /** Checks one changed setting with the engine; applies it only if the whole config passes. */
+  async changeSetting(key, value) {
+    const candidate = { ...settings, [key]: value };
+    if (key in configOf(settings)) {
+      try {
+        await engine.validate(configOf(candidate));
+      } catch (error) {
+        return error.message;
+      }
+    }
+    settings[key] = value;
+    syncUrl();
+    return null;
+  },
+
+  setView(key, value) {
+    settings[key] = value;
+    syncUrl();
+    view.render();
+  },
+
+  async runPreset(preset) {
+    await startRun(preset, { preset, config: presetConfig(settings, preset) });
+    await engine.advance(preset, Infinity);
+  },
+
+  async runCustom() {
+    const { key, n } = store.nextCustomKey();
+    await startRun(key, { config: configOf(settings), label: t("customRun", { n }) });
+    await engine.advance(key, Infinity);
+  },
+
+  /** Runs the selected presets to their last epoch; resolves with their trajectories. */
+  async runAll() {
+    const keys = settings.experiments.length ? settings.experiments : PRESET_KEYS;
+    await Promise.all(keys.map((preset) => startRun(preset, { preset, config: presetConfig(settings, preset) })));
+    const done = Promise.all(keys.map((key) => untilStopped(key)));
+    await Promise.all(keys.map((key) => engine.advance(key, Infinity)));
+    await done;
+    view.setPlaying(false);
+    return Object.fromEntries(keys.map((key) => [key, store.trajectory(key)]));
+  },
+
+  /** One more step for every run that has epochs left (starting the presets if none exist). */
+  async step() {
+    if (store.runs.length === 0) {
+      for (const preset of settings.experiments) {
+        await startRun(preset, { preset, config: presetConfig(settings, preset) });
+      }
+    }
+    await Promise.all(unfinished().map((run) => engine.advance(run.key, 1)));
+  },
+
+  async play() {
+    if (store.runs.length === 0) return actions.runAll();
+    view.setPlaying(true);
+    await Promise.all(unfinished().map((run) => engine.advance(run.key, Infinity)));
+  },
+
+  async pause() {
+    await engine.pause();
+    view.setPlaying(false);
+  },
+
+  /** Starts every run over from step 0; the same seeds bring the same numbers back. */
+  async reset() {
+    await engine.pause();
+    for (const run of [...store.runs]) {
+      await startRun(run.key, { preset: run.preset, config: run.config, label: run.label, tensors: run.tensors });
+    }
+    view.setPlaying(false);
+  },
+
+  async remove(key) {
+    await engine.free(key);
+    store.remove(key);
+  },
+};
+
+async function startRun(key, { preset = null, config, label, tensors }) {
+  const run = store.upsert(key, { preset, config });
+  run.label = label ?? t(`preset.${preset}`);
+  run.tensors = tensors;
+  try {
+    const created = await engine.create(key, config, settings.backend, tensors);
+    run.config = created.config;
+    run.backend = created.backend;
+    run.status = "ready";
+  } catch (error) {
+    run.status = "error";
+    run.message = error.message;
+    stopped(key, error.message);
+    throw error;
+  } finally {
+    store.changed();
+  }
+  return run;
+}
+
+function unfinished() {
+  return store.runs.filter((r) => r.status !== "error" && r.status !== "finished" && r.status !== "diverged" && r.steps < r.config.epochs);
+}
+
+function stopped(key, message) {
+  const run = store.get(key);
+  if (run) {
+    if (message === "finished") run.status = "finished";
+    else if (message.startsWith("diverged")) run.status = "diverged";
+    else if (run.status !== "error") run.status = "stopped";
+    run.message = message;
+    store.changed();
+    view.announce(run);
+  }
+  stopWaiters.get(key)?.();
+  stopWaiters.delete(key);
+  if (unfinished().length === 0) view.setPlaying(false);
+}
+
+function untilStopped(key) {
+  return new Promise((resolve) => stopWaiters.set(key, resolve));
+}
+
+function syncUrl() {
+  const query = toQuery(settings);
+  history.replaceState(null, "", `${location.pathname}${query}${location.hash}`);
+}
+
+/** The embedding API: `await initlab.ready; const data = await initlab.runAll();` */
+window.initlab = {
+  ready: ready.then(() => true),
+  runAll: () => ready.then(() => actions.runAll()),
+  get settings() {
+    return structuredClone(settings);
+  },
+  get runs() {
+    return store.runs.map((r) => ({ key: r.key, label: r.label, status: r.status, backend: r.backend, config: r.config, steps: r.steps, message: r.message }));
+  },
+  trajectory: (key) => store.trajectory(key),
+  snapshot: (key) => engine.snapshot(key),
+  /** What the charts draw right now: per chart, the drawn series (for tests). */
+  chartData: () => view.chartData(),
+};

@@ -1,0 +1,144 @@
+// One line chart over the epochs, on uPlot (vendored; canvas, synced cursors).
+// Two methods: `update(series, options)` draws the given series, `destroy()` removes the chart.
+//
+// Long runs are thinned for drawing only (a min and a max per bucket of steps, so spikes
+// survive); the exact records stay with the caller, and the table view shows them whole.
+
+/* global uPlot */
+
+/** Points drawn per series at most; more steps are bucketed. */
+const MAX_POINTS = 1200;
+
+export class LineChart {
+  /**
+   * @param {HTMLElement} container
+   * @param {{title: string, syncKey?: string, height?: number}} options
+   */
+  constructor(container, { title, syncKey = "initlab", height = 200 }) {
+    this.container = container;
+    this.title = title;
+    this.syncKey = syncKey;
+    this.height = height;
+    this.plot = null;
+    this.signature = "";
+  }
+
+  /**
+   * @param {{id: string, label: string, color: string, dash: number[], values: number[], show: boolean}[]} series
+   * @param {{log?: boolean, title?: string}} options
+   */
+  update(series, { log = false, title = this.title } = {}) {
+    const signature = JSON.stringify([series.map((s) => [s.id, s.label, s.color, s.show]), log, title]);
+    const data = alignedData(series, log);
+    const width = Math.max(200, this.container.clientWidth || 320);
+    if (this.plot && signature === this.signature) {
+      this.plot.setData(data);
+      if (this.plot.width !== width) this.plot.setSize({ width, height: this.height });
+      return;
+    }
+    this.title = title;
+    this.destroy();
+    this.signature = signature;
+    this.plot = new uPlot(options(this, series, log, width), data, this.container);
+  }
+
+  destroy() {
+    this.plot?.destroy();
+    this.plot = null;
+    this.signature = "";
+  }
+}
+
+function options(chart, series, log, width) {
+  return {
+    title: chart.title,
+    width,
+    height: chart.height,
+    cursor: { sync: { key: chart.syncKey, setSeries: true }, drag: { x: true, y: false } },
+    legend: { live: true },
+    scales: {
+      x: { time: false },
+      y: log ? { distr: 3, range: logRange } : { range: linearRange },
+    },
+    axes: [
+      { label: "epoch", size: 36 },
+      { size: 64, values: (u, ticks) => ticks.map(formatTick) },
+    ],
+    series: [
+      { label: "epoch", value: (u, v) => (v == null ? "–" : String(v)) },
+      ...series.map((s) => ({
+        label: s.label,
+        stroke: s.color,
+        dash: s.dash,
+        width: 2,
+        show: s.show,
+        points: { show: false },
+        spanGaps: false,
+        value: (u, v) => (v == null ? "–" : exact(v)),
+      })),
+    ],
+  };
+}
+
+/**
+ * uPlot wants one x array shared by every series: the steps 0..n-1, thinned to at most
+ * MAX_POINTS. Missing and non-drawable values (non-positive on a log scale) become null.
+ */
+function alignedData(series, log) {
+  const n = Math.max(0, ...series.map((s) => s.values.length));
+  const bucket = Math.max(1, Math.ceil((2 * n) / MAX_POINTS));
+  const xs = [];
+  const ys = series.map(() => []);
+  const drawable = (v) => v != null && Number.isFinite(v) && (!log || v > 0);
+  for (let start = 0; start < n; start += bucket) {
+    const end = Math.min(n, start + bucket);
+    if (bucket === 1) {
+      xs.push(start);
+      series.forEach((s, k) => ys[k].push(drawable(s.values[start]) ? s.values[start] : null));
+      continue;
+    }
+    // Two points per bucket: its min at the start, its max in the middle.
+    xs.push(start, start + Math.floor((end - start) / 2));
+    series.forEach((s, k) => {
+      let lo = null;
+      let hi = null;
+      for (let i = start; i < end && i < s.values.length; i++) {
+        const v = s.values[i];
+        if (!drawable(v)) continue;
+        lo = lo === null ? v : Math.min(lo, v);
+        hi = hi === null ? v : Math.max(hi, v);
+      }
+      ys[k].push(lo, hi);
+    });
+  }
+  return [xs, ...ys];
+}
+
+/** A flat series (zero init: exactly 0 for every epoch) still gets a sensible, labelled axis. */
+function linearRange(u, min, max) {
+  if (min == null || max == null) return [-1, 1];
+  if (min === max) {
+    const pad = min === 0 ? 1 : Math.abs(min) * 0.5;
+    return [min - pad, max + pad];
+  }
+  const pad = (max - min) * 0.06;
+  return [min - pad, max + pad];
+}
+
+function logRange(u, min, max) {
+  if (min == null || max == null || !(min > 0)) return [0.1, 10];
+  if (min === max) return [min / 2, max * 2];
+  return [min / 1.2, max * 1.2];
+}
+
+function formatTick(v) {
+  if (v == null) return "";
+  if (v === 0) return "0";
+  const a = Math.abs(v);
+  return a >= 1e4 || a < 1e-3 ? v.toExponential(1) : String(Number(v.toPrecision(4)));
+}
+
+/** The value exactly as the engine reported it (an exact zero reads "0", never 1e-38). */
+export function exact(v) {
+  return v === 0 ? "0" : String(v);
+}

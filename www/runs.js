@@ -1,0 +1,103 @@
+// The runs on screen and their records: plain data, no DOM. The charts, the tables, the export
+// and `window.initlab.runAll()` all read the same arrays, so what is drawn is what the engine
+// returned.
+
+export const SERIES_KEYS = [
+  "loss",
+  "conv1_mean",
+  "conv1_var",
+  "conv2_mean",
+  "conv2_var",
+  "conv1_grad_norm",
+  "conv2_grad_norm",
+];
+
+// Okabe–Ito colours (distinguishable with every common colour-vision deficiency), each run also
+// with its own dash pattern so colour is never the only cue.
+const STYLES = [
+  { color: "#D55E00", dash: [] },
+  { color: "#0072B2", dash: [10, 5] },
+  { color: "#009E73", dash: [2, 4] },
+  { color: "#E69F00", dash: [12, 4, 3, 4] },
+  { color: "#CC79A7", dash: [6, 3] },
+  { color: "#56B4E9", dash: [1, 3] },
+  { color: "#000000", dash: [16, 6] },
+  { color: "#999933", dash: [4, 2, 4, 8] },
+];
+/** The four presets always wear the same style. */
+const PRESET_STYLE = { zeros: 0, single_conv_zeros: 1, constant5: 2, kaiming: 3 };
+
+export class RunStore {
+  constructor() {
+    /** @type {Run[]} */
+    this.runs = [];
+    this.customCount = 0;
+    this.listeners = new Set();
+  }
+
+  /** Adds a run (or returns the existing one with that key, emptied). */
+  upsert(key, { preset = null, config }) {
+    let run = this.get(key);
+    if (!run) {
+      const used = new Set(this.runs.map((r) => r.styleIndex));
+      const styleIndex = preset in PRESET_STYLE
+        ? PRESET_STYLE[preset]
+        : [4, 5, 6, 7, 0, 1, 2, 3].find((i) => !used.has(i)) ?? this.runs.length % STYLES.length;
+      run = { key, preset, styleIndex, show: true, ...STYLES[styleIndex] };
+      this.runs.push(run);
+    }
+    Object.assign(run, {
+      config,
+      backend: null,
+      status: "starting",
+      message: "",
+      records: emptySeries(),
+      steps: 0,
+    });
+    this.changed();
+    return run;
+  }
+
+  nextCustomKey() {
+    this.customCount += 1;
+    return { key: `custom${this.customCount}`, n: this.customCount };
+  }
+
+  get(key) {
+    return this.runs.find((r) => r.key === key);
+  }
+
+  remove(key) {
+    this.runs = this.runs.filter((r) => r.key !== key);
+    this.changed();
+  }
+
+  append(key, records) {
+    const run = this.get(key);
+    if (!run) return;
+    for (const record of records) {
+      for (const k of SERIES_KEYS) run.records[k].push(record[k]);
+    }
+    run.steps = run.records.loss.length;
+    if (run.status !== "finished") run.status = "running";
+    this.changed();
+  }
+
+  /** The seven series of a run, as copies (safe to hand out). */
+  trajectory(key) {
+    const run = this.get(key);
+    return run ? Object.fromEntries(SERIES_KEYS.map((k) => [k, [...run.records[k]]])) : null;
+  }
+
+  onChange(listener) {
+    this.listeners.add(listener);
+  }
+
+  changed() {
+    for (const listener of this.listeners) listener(this);
+  }
+}
+
+export function emptySeries() {
+  return Object.fromEntries(SERIES_KEYS.map((k) => [k, []]));
+}

@@ -1,0 +1,141 @@
+// The page's settings as one declarative table: each entry says how a setting is read from and
+// written to the URL, and what it defaults to. The view builds the form from it, and a URL
+// round trip (share, embed, reload) goes through nothing else.
+//
+// Values coming from the URL are only parsed here; whether they are in range is decided by the
+// engine's own validation (the same Rust code the CLI uses), so the rules live in one place.
+
+/** The blog's four experiments, in the order the post shows them. */
+export const PRESETS = {
+  zeros: { arch: "two_conv", init: "zeros", init_value: null },
+  single_conv_zeros: { arch: "single_conv", init: "zeros", init_value: null },
+  constant5: { arch: "two_conv", init: "constant", init_value: 5 },
+  kaiming: { arch: "two_conv", init: "kaiming_normal", init_value: null },
+};
+export const PRESET_KEYS = Object.keys(PRESETS);
+
+export const ARCHES = ["two_conv", "single_conv"];
+export const INITS = [
+  "zeros",
+  "constant",
+  "kaiming_normal",
+  "kaiming_uniform",
+  "xavier_normal",
+  "xavier_uniform",
+  "normal",
+];
+
+// Text that is not a number is kept as text, so the engine's message can quote it.
+const number = {
+  parse: (s) => (s.trim() !== "" && !Number.isNaN(Number(s)) ? Number(s) : s),
+  format: (v) => String(v),
+};
+const text = { parse: (s) => s, format: (v) => String(v) };
+const flag = {
+  parse: (s) => (s === "1" || s === "true" ? true : s === "0" || s === "false" ? false : s),
+  format: (v) => (v ? "1" : "0"),
+};
+const list = {
+  parse: (s) => (s === "" ? [] : s.split(",")),
+  format: (v) => v.join(","),
+};
+
+/**
+ * Every setting. `config: true` marks the engine's config keys (sent to Rust as they are);
+ * the others belong to the page.
+ */
+export const SETTINGS = [
+  { key: "arch", config: true, kind: "choice", choices: ARCHES, default: "two_conv", ...text },
+  { key: "init", config: true, kind: "choice", choices: INITS, default: "kaiming_normal", ...text },
+  { key: "init_value", config: true, kind: "number", default: null, optional: true, ...number },
+  { key: "batch", config: true, kind: "number", default: 1, ...number },
+  { key: "height", config: true, kind: "number", default: 224, ...number },
+  { key: "width", config: true, kind: "number", default: 224, ...number },
+  { key: "label", config: true, kind: "choice", choices: [0, 1, 2], default: 2, ...number },
+  { key: "lr", config: true, kind: "number", default: 0.01, ...number },
+  { key: "momentum", config: true, kind: "number", default: 0.1, ...number },
+  { key: "epochs", config: true, kind: "number", default: 40, ...number },
+  { key: "zero_grad", config: true, kind: "bool", default: false, ...flag },
+  { key: "seed", config: true, kind: "number", default: 0, ...number },
+  { key: "backend", kind: "choice", choices: ["flex", "ndarray", "webgpu"], default: "", ...text },
+  { key: "experiments", kind: "list", choices: PRESET_KEYS, default: PRESET_KEYS, ...list },
+  { key: "view", kind: "choice", choices: ["compare", "blog"], default: "compare", ...text },
+  { key: "logloss", kind: "bool", default: false, ...flag },
+  { key: "lang", kind: "choice", choices: ["zh", "en"], default: "", ...text },
+  { key: "embed", kind: "bool", default: false, ...flag },
+  { key: "controls", kind: "bool", default: true, ...flag },
+  { key: "autoplay", kind: "bool", default: false, ...flag },
+];
+
+export const CONFIG_KEYS = SETTINGS.filter((s) => s.config).map((s) => s.key);
+const BY_KEY = new Map(SETTINGS.map((s) => [s.key, s]));
+
+/** The defaults of every setting. */
+export function defaults() {
+  return Object.fromEntries(SETTINGS.map((s) => [s.key, structuredClone(s.default)]));
+}
+
+/**
+ * Reads settings from a query string. Unknown parameters are ignored; a value that does not
+ * parse as its kind is reported in `problems` (and the default kept), never thrown.
+ * Config values that parse are kept as they are: the engine validates their ranges.
+ */
+export function fromQuery(search) {
+  const params = new URLSearchParams(search);
+  const settings = defaults();
+  const problems = [];
+  for (const [key, raw] of params) {
+    const setting = BY_KEY.get(key);
+    if (!setting) continue;
+    const value = setting.optional && raw === "" ? null : setting.parse(raw);
+    const problem = checkKind(setting, value);
+    if (problem) problems.push({ key, message: problem });
+    else settings[key] = value;
+  }
+  return { settings, problems };
+}
+
+/** The query string for `settings`: only what differs from the defaults, in table order. */
+export function toQuery(settings) {
+  const params = new URLSearchParams();
+  for (const setting of SETTINGS) {
+    const value = settings[setting.key];
+    if (sameValue(value, setting.default)) continue;
+    params.set(setting.key, value === null ? "" : setting.format(value));
+  }
+  const query = params.toString();
+  return query ? `?${query}` : "";
+}
+
+/** The engine config part of the settings. */
+export function configOf(settings) {
+  return Object.fromEntries(CONFIG_KEYS.map((key) => [key, settings[key]]));
+}
+
+/** A config with one of the blog's presets applied. */
+export function presetConfig(settings, preset) {
+  return { ...configOf(settings), ...PRESETS[preset] };
+}
+
+function checkKind(setting, value) {
+  switch (setting.kind) {
+    case "number":
+      return null; // ranges and types are the engine's to check
+    case "bool":
+      return typeof value === "boolean" ? null : "must be 0 or 1";
+    case "choice":
+      return setting.choices.some((c) => c === value) || (setting.default === "" && value === "")
+        ? null
+        : `must be one of ${setting.choices.join(", ")}`;
+    case "list": {
+      const bad = value.filter((v) => !setting.choices.includes(v));
+      return bad.length ? `unknown: ${bad.join(", ")}; allowed: ${setting.choices.join(", ")}` : null;
+    }
+    default:
+      return null;
+  }
+}
+
+function sameValue(a, b) {
+  return JSON.stringify(a) === JSON.stringify(b);
+}

@@ -1,0 +1,156 @@
+// The training worker: owns the wasm module and every Experiment, so the page never waits on a
+// step. It speaks a small request/response protocol (see engine.js) and streams records back
+// in batches.
+//
+// Each run's steps are awaited one at a time: an Experiment never has two steps in flight.
+
+import init, * as wasm from "./pkg/initlab_cpu.js";
+
+/** @type {Map<string, {experiment: any, target: number, epochs: number, done: number, pending: any[], stopped: boolean}>} */
+const runs = new Map();
+let pumping = false;
+
+const handlers = {
+  async hello({ wasmBytes }) {
+    // The single-file build hands the module over as bytes; the site fetches pkg/.
+    await init(wasmBytes ? { module_or_path: wasmBytes } : undefined);
+    return { backends: await wasm.availableBackends(), fields: wasm.configFields() };
+  },
+
+  validate({ config }) {
+    return wasm.validateConfig(config);
+  },
+
+  async create({ run, config, backend, tensors }) {
+    release(run);
+    const experiment = tensors
+      ? await wasm.Experiment.fromSafetensors(config, tensors, backend || undefined)
+      : await wasm.Experiment.create(config, backend || undefined);
+    const full = experiment.config;
+    runs.set(run, { experiment, target: 0, epochs: full.epochs, done: 0, pending: [], stopped: false });
+    return { config: full, backend: experiment.backend };
+  },
+
+  /** Rebuilds a run and steps it silently to `steps` (after the previous worker crashed). */
+  async replay({ run, config, backend, tensors, steps }) {
+    await handlers.create({ run, config, backend, tensors });
+    const r = mustGet(run);
+    while (r.done < steps) {
+      await r.experiment.step();
+      r.done += 1;
+    }
+    return { done: r.done };
+  },
+
+  /** Asks for `steps` more steps (Infinity: to the last epoch). Records stream back. */
+  advance({ run, steps }) {
+    const r = mustGet(run);
+    r.target = Math.min(r.epochs, r.done + (steps ?? Infinity));
+    pump();
+    return { target: r.target };
+  },
+
+  /** Stops after the step in flight. */
+  pause({ run }) {
+    for (const [id, r] of runs) if (run === undefined || id === run) r.target = r.done;
+    return null;
+  },
+
+  snapshot({ run }) {
+    return mustGet(run).experiment.snapshot();
+  },
+
+  free({ run }) {
+    release(run);
+    return null;
+  },
+
+  /** Deliberately traps the wasm instance (tests of the page's recovery). */
+  crash() {
+    wasm.debugTrap();
+  },
+};
+
+self.onmessage = async ({ data }) => {
+  const { id, type, ...payload } = data;
+  try {
+    const handler = handlers[type];
+    if (!handler) throw new Error(`worker: unknown request "${type}"`);
+    self.postMessage({ id, ok: true, result: await handler(payload) });
+  } catch (error) {
+    self.postMessage({ id, ok: false, error: String(error?.message ?? error) });
+  }
+};
+
+function mustGet(run) {
+  const r = runs.get(run);
+  if (!r) throw new Error(`worker: no run "${run}"`);
+  return r;
+}
+
+function release(run) {
+  const r = runs.get(run);
+  if (!r) return;
+  r.target = r.done;
+  r.released = true;
+  runs.delete(run);
+  // A step in flight still holds the object; pump() frees it when that step returns.
+  if (!r.busy) r.experiment.free();
+}
+
+/** Steps every active run round-robin until each reaches its target. */
+async function pump() {
+  if (pumping) return;
+  pumping = true;
+  let lastFlush = performance.now();
+  try {
+    for (;;) {
+      const active = [...runs.entries()].filter(([, r]) => !r.stopped && r.done < r.target);
+      if (active.length === 0) break;
+      for (const [id, r] of active) {
+        r.busy = true;
+        try {
+          r.pending.push(await r.experiment.step());
+          r.done += 1;
+        } catch (error) {
+          r.stopped = true;
+          flush(id, r);
+          self.postMessage({ type: "stopped", run: id, message: String(error?.message ?? error) });
+        } finally {
+          r.busy = false;
+          if (r.released) r.experiment.free();
+        }
+      }
+      // Batch records: one message per ~30 ms keeps the page's main thread light.
+      if (performance.now() - lastFlush > 30) {
+        for (const [id, r] of runs) flush(id, r);
+        lastFlush = performance.now();
+        await yieldToMessages();
+      }
+    }
+  } finally {
+    for (const [id, r] of runs) {
+      flush(id, r);
+      if (r.done >= r.epochs && !r.stopped) {
+        r.stopped = true;
+        self.postMessage({ type: "stopped", run: id, message: "finished" });
+      }
+    }
+    pumping = false;
+  }
+}
+
+function flush(id, r) {
+  if (r.pending.length === 0) return;
+  self.postMessage({ type: "records", run: id, records: r.pending });
+  r.pending = [];
+}
+
+/** Lets queued messages (pause, free) run; a MessageChannel avoids setTimeout's clamping. */
+function yieldToMessages() {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => resolve();
+    channel.port2.postMessage(null);
+  });
+}
