@@ -88,9 +88,15 @@ pub trait LayerOps: Backend {
         stock::pixel_nll::<Self>(logits, label)
     }
 
-    /// The gradient of [`pixel_nll`]: `grad · (softmax − onehot(label))`.
-    fn pixel_nll_backward(logits: FloatTensor<Self>, label: usize, grad: FloatTensor<Self>) -> FloatTensor<Self> {
-        stock::pixel_nll_backward::<Self>(logits, label, grad)
+    /// [`pixel_nll`] and the softmax of `logits`, which is what its backward needs.
+    fn pixel_nll_with_softmax(logits: FloatTensor<Self>, label: usize) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        let softmax = stock::softmax::<Self>(logits.clone());
+        (stock::pixel_nll::<Self>(logits, label), softmax)
+    }
+
+    /// The gradient of [`pixel_nll`] with respect to the logits: `grad · (softmax − onehot(label))`.
+    fn pixel_nll_backward(softmax: FloatTensor<Self>, label: usize, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+        stock::pixel_nll_backward::<Self>(softmax, label, grad)
     }
 }
 
@@ -137,14 +143,17 @@ pub mod stock {
         B::float_neg(B::float_reshape(picked, Shape::new([n, h, w])))
     }
 
-    pub fn pixel_nll_backward<B: Backend>(logits: FloatTensor<B>, label: usize, grad: FloatTensor<B>) -> FloatTensor<B> {
-        let [n, _, h, w] = logits.shape().dims::<4>();
+    pub fn pixel_nll_backward<B: Backend>(softmax: FloatTensor<B>, label: usize, grad: FloatTensor<B>) -> FloatTensor<B> {
+        let [n, _, h, w] = softmax.shape().dims::<4>();
         let grad = B::float_reshape(grad, Shape::new([n, 1, h, w]));
-        let softmax = B::float_exp(log_softmax::<B>(logits));
         let scaled = B::float_mul(softmax, grad.clone());
         let slot = channel(label, n, h, w);
         let at_label = B::float_sub(B::float_slice(scaled.clone(), &slot), grad);
         B::float_slice_assign(scaled, &slot, at_label)
+    }
+
+    pub fn softmax<B: Backend>(logits: FloatTensor<B>) -> FloatTensor<B> {
+        B::float_exp(log_softmax::<B>(logits))
     }
 
     /// The slice of one channel of an `[N, C, H, W]` tensor.
@@ -272,23 +281,23 @@ impl<B: LayerOps, C: CheckpointStrategy> LayerOps for Autodiff<B, C> {
         struct PixelNllBackward;
 
         impl<B: LayerOps> Backward<B, 1> for PixelNllBackward {
-            type State = (NodeId, usize);
+            /// The forward's softmax (saved: recomputing it costs three exps per pixel).
+            type State = (FloatTensor<B>, usize);
 
-            fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
+            fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
                 let [node_logits] = ops.parents;
                 let grad = grads.consume::<B>(&ops.node);
-                let (logits, label) = ops.state;
+                let (softmax, label) = ops.state;
                 if let Some(node) = node_logits {
-                    let dz = B::pixel_nll_backward(checkpointer.retrieve_node_output(logits), label, grad);
-                    grads.register::<B>(node.id, dz);
+                    grads.register::<B>(node.id, B::pixel_nll_backward(softmax, label, grad));
                 }
             }
         }
 
         match PixelNllBackward.prepare::<C>([logits.node()]).compute_bound().stateful() {
-            OpsKind::Tracked(mut prep) => {
-                let state = (prep.checkpoint(&logits), label);
-                prep.finish(state, B::pixel_nll(logits.into_primitive(), label))
+            OpsKind::Tracked(prep) => {
+                let (loss, softmax) = B::pixel_nll_with_softmax(logits.into_primitive(), label);
+                prep.finish((softmax, label), loss)
             }
             OpsKind::UnTracked(prep) => prep.finish(B::pixel_nll(logits.into_primitive(), label)),
         }
