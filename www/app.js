@@ -20,8 +20,6 @@ const boot = window.__initlabBoot ?? {
   wasmBytes: undefined,
 };
 
-const ready = start();
-
 async function start() {
   setLang(initialLang(settings.lang));
   view = new View({ store, settings, actions });
@@ -37,9 +35,11 @@ async function start() {
   try {
     const info = await engine.start();
     view.setBackends(info.backends);
-    await sanitizeSettings();
+    const urlProblems = await sanitizeSettings();
     view.render();
-    view.status(t("ready", { backend: t(`backend.${settings.backend || info.backends[0]}`) }));
+    const readyText = t("ready", { backend: t(`backend.${settings.backend || info.backends[0]}`) });
+    if (urlProblems.length) view.status(`${readyText} ${urlProblems.map((m) => `URL: ${m}`).join("; ")}`, "error");
+    else view.status(readyText);
     document.getElementById("app").setAttribute("aria-busy", "false");
     if (settings.autoplay) actions.runAll();
   } catch (error) {
@@ -65,7 +65,8 @@ async function sanitizeSettings() {
       settings[field] = view.defaultOf(field);
     }
   }
-  if (messages.length) view.urlProblems(messages);
+  if (messages.length) view.buildForm();
+  return messages;
 }
 
 const actions = {
@@ -97,8 +98,20 @@ const actions = {
 
   async runCustom() {
     const { key, n } = store.nextCustomKey();
-    await startRun(key, { config: configOf(settings), label: t("customRun", { n }) });
+    await startRun(key, { config: configOf(settings), name: { custom: n } });
     await engine.advance(key, Infinity);
+  },
+
+  /**
+   * Replays a PyTorch-exported safetensors file (tensors image, conv1.weight, conv2.weight)
+   * with the current settings. A file that does not fit is rejected and nothing changes.
+   */
+  async importTensors(file) {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    const { key } = store.nextCustomKey("import");
+    await startRun(key, { config: configOf(settings), name: { file: file.name }, tensors: bytes });
+    await engine.advance(key, Infinity);
+    return key;
   },
 
   /** Runs the selected presets to their last epoch; resolves with their trajectories. */
@@ -137,9 +150,33 @@ const actions = {
   async reset() {
     await engine.pause();
     for (const run of [...store.runs]) {
-      await startRun(run.key, { preset: run.preset, config: run.config, label: run.label, tensors: run.tensors });
+      await startRun(run.key, { preset: run.preset, config: run.config, name: run.name, tensors: run.tensors });
     }
     view.setPlaying(false);
+  },
+
+  /**
+   * The explanation's side-by-side runs: Kaiming without and with zero_grad, or constant 0.5
+   * against constant 5, with the current settings otherwise.
+   */
+  async runComparison(kind) {
+    const base = presetConfig(settings, kind === "zero_grad" ? "kaiming" : "constant5");
+    const pairs = kind === "zero_grad"
+      ? [["zg_off", { ...base, zero_grad: false }], ["zg_on", { ...base, zero_grad: true }]]
+      : [["bn_c05", { ...base, init_value: 0.5 }], ["bn_c5", { ...base, init_value: 5 }]];
+    for (const [key, config] of pairs) await startRun(key, { config, name: { i18n: `run.${key}` } });
+    await Promise.all(pairs.map(([key]) => engine.advance(key, Infinity)));
+  },
+
+  /** The forward pass's maps of a run's first image, with a snapshot's parameters. */
+  featureMaps(key, params) {
+    return engine.request("featureMaps", { run: key, params });
+  },
+
+  /** The page's URL for these settings (absolute), with overrides such as `{embed: true}`. */
+  shareUrl(overrides = {}) {
+    const query = toQuery({ ...settings, ...overrides });
+    return new URL(`${location.pathname}${query}`, location.href).href;
   },
 
   async remove(key) {
@@ -148,23 +185,15 @@ const actions = {
   },
 };
 
-async function startRun(key, { preset = null, config, label, tensors }) {
-  const run = store.upsert(key, { preset, config });
-  run.label = label ?? t(`preset.${preset}`);
-  run.tensors = tensors;
-  try {
-    const created = await engine.create(key, config, settings.backend, tensors);
-    run.config = created.config;
-    run.backend = created.backend;
-    run.status = "ready";
-  } catch (error) {
-    run.status = "error";
-    run.message = error.message;
-    stopped(key, error.message);
-    throw error;
-  } finally {
-    store.changed();
-  }
+/**
+ * Creates a run in the worker first and only then shows it: a config or file the engine
+ * rejects leaves the screen as it was (the error reaches the caller).
+ */
+async function startRun(key, { preset = null, config, name = { preset }, tensors }) {
+  const created = await engine.create(key, config, settings.backend, tensors);
+  const run = store.upsert(key, { preset, config: created.config });
+  Object.assign(run, { name, tensors, backend: created.backend, status: "ready" });
+  store.changed();
   return run;
 }
 
@@ -196,6 +225,8 @@ function syncUrl() {
   history.replaceState(null, "", `${location.pathname}${query}${location.hash}`);
 }
 
+const ready = start();
+
 /** The embedding API: `await initlab.ready; const data = await initlab.runAll();` */
 window.initlab = {
   ready: ready.then(() => true),
@@ -204,7 +235,7 @@ window.initlab = {
     return structuredClone(settings);
   },
   get runs() {
-    return store.runs.map((r) => ({ key: r.key, label: r.label, status: r.status, backend: r.backend, config: r.config, steps: r.steps, message: r.message }));
+    return store.runs.map((r) => ({ key: r.key, label: view.labelOf(r), status: r.status, backend: r.backend, config: r.config, steps: r.steps, message: r.message }));
   },
   trajectory: (key) => store.trajectory(key),
   snapshot: (key) => engine.snapshot(key),

@@ -12,11 +12,12 @@ const MAX_POINTS = 1200;
 export class LineChart {
   /**
    * @param {HTMLElement} container
-   * @param {{title: string, syncKey?: string, height?: number}} options
+   * @param {{title: string, xLabel?: string, syncKey?: string, height?: number}} options
    */
-  constructor(container, { title, syncKey = "initlab", height = 200 }) {
+  constructor(container, { title, xLabel = "epoch", syncKey = "initlab", height = 200 }) {
     this.container = container;
     this.title = title;
+    this.xLabel = xLabel;
     this.syncKey = syncKey;
     this.height = height;
     this.plot = null;
@@ -25,10 +26,10 @@ export class LineChart {
 
   /**
    * @param {{id: string, label: string, color: string, dash: number[], values: number[], show: boolean}[]} series
-   * @param {{log?: boolean, title?: string}} options
+   * @param {{log?: boolean, title?: string, xLabel?: string}} options
    */
-  update(series, { log = false, title = this.title } = {}) {
-    const signature = JSON.stringify([series.map((s) => [s.id, s.label, s.color, s.show]), log, title]);
+  update(series, { log = false, title = this.title, xLabel = this.xLabel } = {}) {
+    const signature = JSON.stringify([series.map((s) => [s.id, s.label, s.color, s.show]), log, title, xLabel]);
     const data = alignedData(series, log);
     const width = Math.max(200, this.container.clientWidth || 320);
     if (this.plot && signature === this.signature) {
@@ -37,6 +38,7 @@ export class LineChart {
       return;
     }
     this.title = title;
+    this.xLabel = xLabel;
     this.destroy();
     this.signature = signature;
     this.plot = new uPlot(options(this, series, log, width), data, this.container);
@@ -61,11 +63,11 @@ function options(chart, series, log, width) {
       y: log ? { distr: 3, range: logRange } : { range: linearRange },
     },
     axes: [
-      { label: "epoch", size: 36 },
+      { label: chart.xLabel, size: 36, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000] },
       { size: 64, values: (u, ticks) => ticks.map(formatTick) },
     ],
     series: [
-      { label: "epoch", value: (u, v) => (v == null ? "–" : String(v)) },
+      { label: chart.xLabel, value: (u, v) => (v == null ? "–" : String(v)) },
       ...series.map((s) => ({
         label: s.label,
         stroke: s.color,

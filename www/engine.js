@@ -9,7 +9,8 @@ export class Engine {
    * @param {() => Worker} makeWorker how to start a worker (a URL on the site, a Blob URL in
    *   the single-file build)
    * @param {{onRecords, onStopped, onCrash}} events
-   * @param {Uint8Array} [wasmBytes] the module's bytes when it cannot be fetched (file://)
+   * @param {Promise<Uint8Array>|Uint8Array} [wasmBytes] the module's bytes when it cannot be
+   *   fetched (file://)
    */
   constructor(makeWorker, events, wasmBytes) {
     this.makeWorker = makeWorker;
@@ -30,7 +31,7 @@ export class Engine {
       event.preventDefault();
       this.crash(event.message || "the worker stopped");
     };
-    this.info = await this.request("hello", { wasmBytes: this.wasmBytes });
+    this.info = await this.request("hello", { wasmBytes: await this.wasmBytes });
     return this.info;
   }
 

@@ -52,15 +52,18 @@ export class RunStore {
       status: "starting",
       message: "",
       records: emptySeries(),
+      /** step → every parameter and gradient at that step (see worker.js). */
+      snapshots: new Map(),
       steps: 0,
     });
     this.changed();
     return run;
   }
 
-  nextCustomKey() {
+  /** A fresh key for a run that is not a preset: `custom1`, `import2`, … */
+  nextCustomKey(prefix = "custom") {
     this.customCount += 1;
-    return { key: `custom${this.customCount}`, n: this.customCount };
+    return { key: `${prefix}${this.customCount}`, n: this.customCount };
   }
 
   get(key) {
@@ -77,6 +80,7 @@ export class RunStore {
     if (!run) return;
     for (const record of records) {
       for (const k of SERIES_KEYS) run.records[k].push(record[k]);
+      if (record.snapshot) run.snapshots.set(record.step, record.snapshot);
     }
     run.steps = run.records.loss.length;
     if (run.status !== "finished") run.status = "running";

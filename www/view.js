@@ -5,6 +5,9 @@
 import { LineChart, exact } from "./chart.js";
 import { lang, setLang, t } from "./i18n.js";
 import { SERIES_KEYS } from "./runs.js";
+import { el } from "./dom.js";
+import { Explain } from "./explain.js";
+import { chartsPNG, download, embedSnippet, toCSV, toJSON } from "./share.js";
 import { ARCHES, INITS, PRESET_KEYS, SETTINGS } from "./state.js";
 
 const CHART_KEYS = SERIES_KEYS.slice(0, 5); // the blog's five charts
@@ -20,9 +23,21 @@ export class View {
     this.playing = false;
     this.$ = (id) => document.getElementById(id);
     this.buildControls();
+    this.buildShare();
     this.buildForm();
+    if (settings.embed) this.embedLayout();
+    this.explain = new Explain({ store, actions, labelOf: (run) => this.labelOf(run) });
     store.onChange(() => this.scheduleRender());
     new ResizeObserver(() => this.scheduleRender()).observe(this.$("charts"));
+  }
+
+  /** A run's name in the current language. */
+  labelOf(run) {
+    const { preset, custom, file, i18n } = run.name ?? {};
+    if (preset) return t(`preset.${preset}`);
+    if (file) return t("importRun", { file });
+    if (i18n) return t(i18n);
+    return t("customRun", { n: custom });
   }
 
   defaultOf(key) {
@@ -85,6 +100,95 @@ export class View {
     button.setAttribute("aria-pressed", String(playing));
   }
 
+  // ---- share, export, import --------------------------------------------------------------
+
+  buildShare() {
+    const message = (text, kind = "info") => {
+      const p = this.$("share-message");
+      p.textContent = text;
+      p.dataset.kind = kind;
+    };
+    const copy = async (text, done) => {
+      try {
+        await navigator.clipboard.writeText(text);
+        message(done);
+      } catch {
+        message(text); // no clipboard (insecure context): show it to copy by hand
+      }
+    };
+    this.$("copy-link").addEventListener("click", () =>
+      copy(this.actions.shareUrl({ autoplay: true, embed: false }), t("linkCopied")),
+    );
+    this.$("embed").addEventListener("click", () => {
+      const code = this.$("embed-code");
+      code.value = embedSnippet(this.actions.shareUrl({ embed: true, autoplay: true }), t("title"));
+      code.hidden = false;
+      code.select();
+      copy(code.value, t("embedCopied"));
+    });
+    const stamp = () => new Date().toISOString().slice(0, 19).replaceAll(":", "-");
+    this.$("export-csv").addEventListener("click", () =>
+      download(new Blob([toCSV(this.store.runs)], { type: "text/csv" }), `initlab-${stamp()}.csv`),
+    );
+    this.$("export-json").addEventListener("click", () =>
+      download(new Blob([toJSON(this.store.runs)], { type: "application/json" }), `initlab-${stamp()}.json`),
+    );
+    this.$("export-png").addEventListener("click", async () => {
+      download(await this.png(), `initlab-${stamp()}.png`);
+    });
+    const importFile = (file) => {
+      if (!file) return;
+      message(t("importing", { file: file.name }));
+      this.actions.importTensors(file).then(
+        () => message(t("imported", { file: file.name })),
+        (error) => message(t("importFailed", { file: file.name, message: error.message }), "error"),
+      );
+    };
+    const input = this.$("import");
+    input.addEventListener("change", () => {
+      importFile(input.files[0]);
+      input.value = "";
+    });
+    const area = this.$("charts-area");
+    area.addEventListener("dragover", (event) => {
+      event.preventDefault();
+      area.classList.add("dropping");
+    });
+    area.addEventListener("dragleave", () => area.classList.remove("dropping"));
+    area.addEventListener("drop", (event) => {
+      event.preventDefault();
+      area.classList.remove("dropping");
+      importFile(event.dataTransfer?.files?.[0]);
+    });
+  }
+
+  /** The charts on screen as one PNG, with the legend and the settings written on it. */
+  png() {
+    const charts = [...this.$("charts").querySelectorAll(".chart")]
+      .filter((holder) => holder.querySelector("canvas") && !holder.closest("[hidden]"))
+      .map((holder) => ({
+        title: `${holder.closest(".chart-group").querySelector(".group-title").textContent} ${t(`chart.${holder.dataset.key}`)}`.trim(),
+        canvas: holder.querySelector("canvas"),
+      }));
+    const legend = this.store.runs.map((run) => ({ label: `${this.labelOf(run)} (${run.backend})`, color: run.color, dash: run.dash }));
+    const s = this.settings;
+    const footer = [
+      `lr ${s.lr} · momentum ${s.momentum} · epochs ${s.epochs} · zero_grad ${s.zero_grad} · seed ${s.seed} · ${s.batch}×3×${s.height}×${s.width} · label ${s.label}`,
+      ...this.store.runs.map((r) => `${this.labelOf(r)}: arch ${r.config.arch}, init ${r.config.init}${r.config.init_value === null ? "" : ` ${r.config.init_value}`}`),
+      this.actions.shareUrl({ autoplay: true }),
+    ];
+    return chartsPNG({ heading: `${t("title")}: ${t("tagline")}`, charts, legend, footer });
+  }
+
+  /** `?embed=1`: charts first, the controls in one small bar (none with `controls=0`). */
+  embedLayout() {
+    document.body.classList.add("embed");
+    const bar = this.$("embed-bar");
+    bar.hidden = !this.settings.controls;
+    const full = el("a", { href: this.actions.shareUrl({ embed: false }), target: "_blank", rel: "noopener", "data-i18n": "openFull" }, t("openFull"));
+    bar.append(this.$("run-all"), this.$("step"), this.$("play"), this.$("reset"), this.$("lang-toggle"), full);
+  }
+
   // ---- settings form ----------------------------------------------------------------------
 
   buildForm() {
@@ -93,7 +197,8 @@ export class View {
     for (const key of FORM_KEYS) {
       const setting = SETTINGS.find((s) => s.key === key);
       const id = `field-${key}`;
-      const row = el("div", { class: `field field-${setting.kind}` });
+      const wide = ["arch", "init", "backend"].includes(key) ? " field-wide" : "";
+      const row = el("div", { class: `field field-${setting.kind}${wide}` });
       const label = el("label", { for: id, "data-i18n": `field.${key}` }, t(`field.${key}`));
       const input = this.input(setting, id);
       const message = el("p", { class: "field-error", id: `${id}-error`, role: "alert" });
@@ -135,12 +240,6 @@ export class View {
     return input;
   }
 
-  /** Says which URL values were replaced by defaults, and why. */
-  urlProblems(messages) {
-    this.status(messages.map((m) => `URL: ${m}`).join("; "), "error");
-    this.buildForm();
-  }
-
   // ---- status -----------------------------------------------------------------------------
 
   status(text, kind = "info") {
@@ -159,11 +258,11 @@ export class View {
     const loss = run.records.loss.at(-1);
     const lossText = loss === undefined ? "–" : exact(loss);
     if (run.status === "finished") {
-      this.status(t("statusDone", { run: run.label, epochs: run.steps, loss: lossText }));
+      this.status(t("statusDone", { run: this.labelOf(run), epochs: run.steps, loss: lossText }));
     } else if (run.status === "running") {
-      this.status(t("statusStep", { run: run.label, step: run.steps, epochs: run.config.epochs, loss: lossText }));
+      this.status(t("statusStep", { run: this.labelOf(run), step: run.steps, epochs: run.config.epochs, loss: lossText }));
     } else if (run.message) {
-      this.status(t("statusStopped", { run: run.label, message: run.message }), run.status === "diverged" || run.status === "error" ? "error" : "info");
+      this.status(t("statusStopped", { run: this.labelOf(run), message: run.message }), run.status === "diverged" || run.status === "error" ? "error" : "info");
     }
   }
 
@@ -181,6 +280,7 @@ export class View {
     this.renderLegend();
     this.renderCharts();
     this.renderTables();
+    if (!this.settings.embed) this.explain.render();
   }
 
   renderLegend() {
@@ -189,17 +289,17 @@ export class View {
     for (const run of this.store.runs) {
       const chip = el("span", { class: "chip" });
       const toggle = el("button", { type: "button", class: "chip-toggle", "aria-pressed": String(run.show) });
-      toggle.setAttribute("aria-label", t("toggleSeries", { run: run.label }));
+      toggle.setAttribute("aria-label", t("toggleSeries", { run: this.labelOf(run) }));
       const sample = el("canvas", { class: "dash-sample", width: "28", height: "10", "aria-hidden": "true" });
       drawDash(sample, run.color, run.dash);
-      toggle.append(sample, el("span", {}, `${run.label} · ${run.backend ?? "…"} · ${run.steps}/${run.config.epochs}`));
+      toggle.append(sample, el("span", {}, `${this.labelOf(run)} · ${run.backend ?? "…"} · ${run.steps}/${run.config.epochs}`));
       if (run.status === "diverged" || run.status === "error") toggle.append(el("span", { class: "chip-warn" }, ` ⚠ ${run.message}`));
       toggle.addEventListener("click", () => {
         run.show = !run.show;
         this.render();
       });
       const remove = el("button", { type: "button", class: "chip-remove" }, "×");
-      remove.setAttribute("aria-label", t("remove", { run: run.label }));
+      remove.setAttribute("aria-label", t("remove", { run: this.labelOf(run) }));
       remove.addEventListener("click", () => this.guard(this.actions.remove(run.key)));
       chip.append(toggle, remove);
       legend.append(chip);
@@ -210,7 +310,7 @@ export class View {
   layout() {
     const runs = this.store.runs;
     if (this.settings.view === "blog") {
-      return runs.map((run) => ({ id: run.key, title: run.label, runs: [run] }));
+      return runs.map((run) => ({ id: run.key, title: this.labelOf(run), runs: [run] }));
     }
     return [{ id: "all", title: "", runs }];
   }
@@ -244,13 +344,13 @@ export class View {
         chart.update(
           group.runs.map((run) => ({
             id: run.key,
-            label: run.label,
+            label: this.labelOf(run),
             color: run.color,
             dash: run.dash,
             show: run.show,
             values: run.records[key],
           })),
-          { log: key === "loss" && this.settings.logloss, title: t(`chart.${key}`) },
+          { log: key === "loss" && this.settings.logloss, title: t(`chart.${key}`), xLabel: t("epoch") },
         );
       }
     }
@@ -292,7 +392,7 @@ export class View {
       const table = el("table", { class: "data-table" });
       table.append(el("caption", {}, t(`chart.${key}`)));
       const head = el("tr", {}, el("th", { scope: "col" }, t("table.step")));
-      for (const run of runs) head.append(el("th", { scope: "col" }, run.label));
+      for (const run of runs) head.append(el("th", { scope: "col" }, this.labelOf(run)));
       table.append(el("thead", {}, head));
       const body = el("tbody");
       const n = Math.max(0, ...runs.map((r) => r.records[key].length));
@@ -313,14 +413,6 @@ export class View {
 function parseField(setting, raw) {
   if (setting.optional && raw.trim() === "") return null;
   return setting.parse(raw);
-}
-
-/** A tiny element builder; text is always set as textContent. */
-export function el(tag, attributes = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
-  for (const child of children) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  return node;
 }
 
 function drawDash(canvas, color, dash) {

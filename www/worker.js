@@ -27,7 +27,7 @@ const handlers = {
       ? await wasm.Experiment.fromSafetensors(config, tensors, backend || undefined)
       : await wasm.Experiment.create(config, backend || undefined);
     const full = experiment.config;
-    runs.set(run, { experiment, target: 0, epochs: full.epochs, done: 0, pending: [], stopped: false });
+    runs.set(run, { experiment, target: 0, epochs: full.epochs, done: 0, pending: [], stopped: false, queue: Promise.resolve() });
     return { config: full, backend: experiment.backend };
   },
 
@@ -36,7 +36,7 @@ const handlers = {
     await handlers.create({ run, config, backend, tensors });
     const r = mustGet(run);
     while (r.done < steps) {
-      await r.experiment.step();
+      await exclusive(r, () => r.experiment.step());
       r.done += 1;
     }
     return { done: r.done };
@@ -60,6 +60,14 @@ const handlers = {
     return mustGet(run).experiment.snapshot();
   },
 
+  /** The forward pass's maps for the first image, with a snapshot's parameters. */
+  async featureMaps({ run, params }) {
+    const r = mustGet(run);
+    const maps = await exclusive(r, () => r.experiment.featureMaps(params));
+    const buffers = ["image", "conv1", "conv2_input", "conv2", "logits"].map((k) => maps[k]?.buffer).filter(Boolean);
+    return transfer(maps, buffers);
+  },
+
   free({ run }) {
     release(run);
     return null;
@@ -76,11 +84,31 @@ self.onmessage = async ({ data }) => {
   try {
     const handler = handlers[type];
     if (!handler) throw new Error(`worker: unknown request "${type}"`);
-    self.postMessage({ id, ok: true, result: await handler(payload) });
+    const result = await handler(payload);
+    if (result instanceof Transfer) self.postMessage({ id, ok: true, result: result.value }, result.buffers);
+    else self.postMessage({ id, ok: true, result });
   } catch (error) {
     self.postMessage({ id, ok: false, error: String(error?.message ?? error) });
   }
 };
+
+/** A result whose typed arrays move to the page instead of being copied. */
+class Transfer {
+  constructor(value, buffers) {
+    this.value = value;
+    this.buffers = buffers;
+  }
+}
+function transfer(value, buffers) {
+  return new Transfer(value, buffers);
+}
+
+/** Runs `op` when the run's current call (a step) is done: an Experiment takes one at a time. */
+function exclusive(r, op) {
+  const result = r.queue.then(op);
+  r.queue = result.catch(() => {});
+  return result;
+}
 
 function mustGet(run) {
   const r = runs.get(run);
@@ -110,7 +138,15 @@ async function pump() {
       for (const [id, r] of active) {
         r.busy = true;
         try {
-          r.pending.push(await r.experiment.step());
+          const record = await exclusive(r, async () => {
+            const record = await r.experiment.step();
+            // Every parameter and gradient of the step, for the explanation's table, heatmaps
+            // and feature maps; thinned out past 1,000 steps to keep long runs light.
+            const stride = Math.max(1, Math.ceil(r.epochs / 1000));
+            if (record.step % stride === 0 || record.step === r.epochs - 1) record.snapshot = r.experiment.snapshot();
+            return record;
+          });
+          r.pending.push(record);
           r.done += 1;
         } catch (error) {
           r.stopped = true;

@@ -67,6 +67,8 @@ impl Default for ModelConfig {
 pub struct Activations {
     /// conv1's output (two_conv only).
     pub conv1: Option<Tensor<4>>,
+    /// relu(bn1(conv1)): what conv2 sees (the image itself in single_conv).
+    pub conv2_input: Tensor<4>,
     /// conv2's output.
     pub conv2: Tensor<4>,
     /// The per-pixel class logits.
@@ -79,29 +81,57 @@ impl Model {
         self.forward_activations(images, arch).logits
     }
 
-    /// The forward pass, keeping the conv outputs.
+    /// The forward pass, keeping the intermediate maps.
     pub fn forward_activations(&self, images: Tensor<4>, arch: Arch) -> Activations {
         match arch {
             Arch::TwoConv => {
                 let c1 = conv3x3(images, self.conv1.weight.val()); // [N, 3, H, W]
                 let x = bn_relu(c1.clone(), self.bn1.gamma.val(), self.bn1.beta.val()); // [N, 3, H, W]
-                let c2 = conv3x3(x, self.conv2.weight.val()); // [N, 3, H, W]
+                let c2 = conv3x3(x.clone(), self.conv2.weight.val()); // [N, 3, H, W]
                 let logits = bn_relu(c2.clone(), self.bn2.gamma.val(), self.bn2.beta.val()); // [N, 3, H, W]
                 Activations {
                     conv1: Some(c1),
+                    conv2_input: x,
                     conv2: c2,
                     logits,
                 }
             }
             Arch::SingleConv => {
-                let c2 = conv3x3(images, self.conv2.weight.val()); // [N, 3, H, W]
+                let c2 = conv3x3(images.clone(), self.conv2.weight.val()); // [N, 3, H, W]
                 Activations {
                     conv1: None,
+                    conv2_input: images,
                     conv2: c2.clone(),
                     logits: c2,
                 }
             }
         }
+    }
+
+    /// Replaces every parameter's value (names as in [`crate::train::PARAM_NAMES`]), keeping
+    /// their identities. Unknown names and wrong lengths are refused.
+    pub fn with_values(mut self, values: &[(String, Vec<f32>)], device: &Device) -> Result<Self, String> {
+        for (name, v) in values {
+            let (shape, expected): (Vec<usize>, usize) = if name.starts_with("conv") {
+                (WEIGHT_SHAPE.to_vec(), WEIGHT_SHAPE.iter().product())
+            } else {
+                (vec![CLASSES], CLASSES)
+            };
+            if v.len() != expected || v.iter().any(|x| !x.is_finite()) {
+                return Err(format!("{name}: expected {expected} finite values, got {}", v.len()));
+            }
+            let data = TensorData::new(v.clone(), shape);
+            match name.as_str() {
+                "conv1.weight" => self.conv1.weight = self.conv1.weight.map(|_| Tensor::from_data(data, device)),
+                "conv2.weight" => self.conv2.weight = self.conv2.weight.map(|_| Tensor::from_data(data, device)),
+                "bn1.weight" => self.bn1.gamma = self.bn1.gamma.map(|_| Tensor::from_data(data, device)),
+                "bn1.bias" => self.bn1.beta = self.bn1.beta.map(|_| Tensor::from_data(data, device)),
+                "bn2.weight" => self.bn2.gamma = self.bn2.gamma.map(|_| Tensor::from_data(data, device)),
+                "bn2.bias" => self.bn2.beta = self.bn2.beta.map(|_| Tensor::from_data(data, device)),
+                other => return Err(format!("{other}: not a parameter of the model")),
+            }
+        }
+        Ok(self)
     }
 }
 

@@ -83,10 +83,26 @@ impl fmt::Display for StepError {
 
 impl std::error::Error for StepError {}
 
+/// The forward pass's maps for the first image of the batch, each `[3, H, W]` row-major.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FeatureMaps {
+    pub height: usize,
+    pub width: usize,
+    pub image: Vec<f32>,
+    /// conv1's output; `None` in single_conv.
+    pub conv1: Option<Vec<f32>>,
+    /// What conv2 sees: relu(bn1(conv1)), or the image in single_conv.
+    pub conv2_input: Vec<f32>,
+    pub conv2: Vec<f32>,
+    pub logits: Vec<f32>,
+}
+
 /// A running experiment.
 pub struct Experiment {
     config: ExperimentConfig,
     backend: BackendKind,
+    /// The plain (non-autodiff) device, for the feature maps.
+    device: Device,
     model: Model,
     images: Tensor<4>,
     optim: ModuleOptimizer,
@@ -115,6 +131,7 @@ impl Experiment {
         device: &Device,
     ) -> Self {
         assert_eq!(inputs.image.len(), config.pixels() * 3, "image does not match the config");
+        let plain = device.clone();
         let device = device.clone().autodiff();
         let model = ModelConfig::default().init(&inputs.conv1, &inputs.conv2, &device);
         let images = Tensor::from_data(
@@ -132,6 +149,7 @@ impl Experiment {
         Self {
             config,
             backend,
+            device: plain,
             model,
             images,
             optim,
@@ -343,6 +361,48 @@ impl Experiment {
     /// The arch of this experiment.
     pub fn arch(&self) -> Arch {
         self.config.arch
+    }
+
+    /// The forward pass's maps for the first image, with the given parameter values (a
+    /// snapshot's, to look at any recorded step). Synchronous: CPU backends only.
+    pub fn feature_maps(&self, params: &[(String, Vec<f32>)]) -> Result<FeatureMaps, String> {
+        let (transaction, has_conv1) = self.feature_reads(params)?;
+        let data = transaction.try_execute().map_err(|e| format!("{e:?}"))?;
+        Ok(self.feature_maps_from(data, has_conv1))
+    }
+
+    /// [`Self::feature_maps`], awaiting the reads (required on WebGPU).
+    pub async fn feature_maps_async(&self, params: &[(String, Vec<f32>)]) -> Result<FeatureMaps, String> {
+        let (transaction, has_conv1) = self.feature_reads(params)?;
+        let data = transaction.execute_async().await.map_err(|e| format!("{e:?}"))?;
+        Ok(self.feature_maps_from(data, has_conv1))
+    }
+
+    fn feature_reads(&self, params: &[(String, Vec<f32>)]) -> Result<(Transaction, bool), String> {
+        let zeros = [0.0; crate::inputs::WEIGHT_LEN];
+        let model = ModelConfig::default().init(&zeros, &zeros, &self.device).with_values(params, &self.device)?;
+        let image = self.images.clone().inner().narrow(0, 0, 1); // [1, 3, H, W]
+        let maps = model.forward_activations(image.clone(), self.config.arch);
+        let mut transaction = Transaction::default().register(image);
+        let has_conv1 = maps.conv1.is_some();
+        if let Some(conv1) = maps.conv1 {
+            transaction = transaction.register(conv1);
+        }
+        Ok((transaction.register(maps.conv2_input).register(maps.conv2).register(maps.logits), has_conv1))
+    }
+
+    fn feature_maps_from(&self, data: Vec<TensorData>, has_conv1: bool) -> FeatureMaps {
+        let mut data = data.into_iter().map(|d| d.try_into_vec::<f32>().expect("f32 maps"));
+        let mut next = || data.next().expect("every map was registered");
+        FeatureMaps {
+            height: self.config.height as usize,
+            width: self.config.width as usize,
+            image: next(),
+            conv1: has_conv1.then(&mut next),
+            conv2_input: next(),
+            conv2: next(),
+            logits: next(),
+        }
     }
 }
 

@@ -159,12 +159,53 @@ impl Experiment {
         Ok(self.borrow()?.steps_done() as f64)
     }
 
+    /// The forward pass's maps for the first image with the given parameters (a snapshot's
+    /// `params`, to look at any recorded step): `{height, width, image, conv1, conv2_input,
+    /// conv2, logits}`, each a Float32Array `[3, H, W]` (`conv1` null in single_conv).
+    #[wasm_bindgen(js_name = featureMaps)]
+    pub fn feature_maps(&self, params: JsValue) -> Promise {
+        let params: Vec<NamedValues> = match serde_wasm_bindgen::from_value(params) {
+            Ok(p) => p,
+            Err(e) => return reject(&format!("params: must be a snapshot's params [{{name, value}}] ({e})")),
+        };
+        let params: Vec<(String, Vec<f32>)> = params.into_iter().map(|p| (p.name, p.value)).collect();
+        if self.busy.replace(true) {
+            return reject("featureMaps: a step of this experiment is in flight; await it first");
+        }
+        let (inner, busy) = (self.inner.clone(), self.busy.clone());
+        future_to_promise(async move {
+            let result = {
+                let experiment = inner.borrow();
+                experiment.feature_maps_async(&params).await
+            };
+            busy.set(false);
+            let maps = result.map_err(|e| JsValue::from(js_sys::Error::new(&e)))?;
+            let out = Object::new();
+            let set = |key: &str, value: &JsValue| Reflect::set(&out, &key.into(), value).map(|_| ());
+            set("height", &(maps.height as f64).into())?;
+            set("width", &(maps.width as f64).into())?;
+            let array = |v: &[f32]| JsValue::from(js_sys::Float32Array::from(v));
+            set("image", &array(&maps.image))?;
+            set("conv1", &maps.conv1.as_deref().map_or(JsValue::NULL, array))?;
+            set("conv2_input", &array(&maps.conv2_input))?;
+            set("conv2", &array(&maps.conv2))?;
+            set("logits", &array(&maps.logits))?;
+            Ok(out.into())
+        })
+    }
+
     /// Every parameter at the last recorded step, with the gradient its update used:
     /// `{step, params: [{name, value, grad}]}` (`grad` null where the parameter is outside
     /// the graph), or null before the first step.
     pub fn snapshot(&self) -> Result<JsValue, JsError> {
         to_js(&self.borrow()?.snapshot())
     }
+}
+
+#[derive(serde::Deserialize)]
+struct NamedValues {
+    name: String,
+    value: Vec<f32>,
 }
 
 impl Experiment {

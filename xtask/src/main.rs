@@ -2,6 +2,7 @@
 //! and Chromium needs nothing else (wasm-pack and trunk download binaries at run time).
 
 mod build;
+mod dist;
 mod serve;
 
 use std::path::{Path, PathBuf};
@@ -28,6 +29,8 @@ enum Task {
     },
     /// Everything: the Rust tests, the wasm build, and the browser tests in headless Chromium.
     Test,
+    /// Build, then write dist/ (a static site) and dist/initlab.html (one self-contained file).
+    Dist,
 }
 
 fn main() -> Result<()> {
@@ -40,7 +43,12 @@ fn main() -> Result<()> {
         Task::Test => {
             run(Command::new(env!("CARGO")).args(["test", "--package", "initlab"]))?;
             build::wasm()?;
+            dist::dist()?;
             run(Command::new("node").args(["--test", "--test-concurrency=1", "tests/"]))
+        }
+        Task::Dist => {
+            build::wasm()?;
+            dist::dist()
         }
     }
 }

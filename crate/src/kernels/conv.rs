@@ -9,6 +9,8 @@
 //! The input is first copied into a zero-padded buffer whose rows are a whole number of chunks
 //! long, so the hot loops have no edge cases.
 
+use std::cell::RefCell;
+
 use wide::f32x8;
 
 /// Pixels per chunk: one `f32x8`.
@@ -34,37 +36,52 @@ impl Shape {
     }
 }
 
-/// `x` `[N, channels, H, W]` copied into `[N, channels, H + 2, Wc + 2]`, zero around and past
-/// the right edge, so that padded pixel `(y + 1, x + 1)` is input pixel `(y, x)`.
-fn pad(x: &[f32], channels: usize, s: Shape) -> Vec<f32> {
+thread_local! {
+    /// The padded copy of the input, kept between calls: its zero border is written once per
+    /// geometry, and each call only copies the interior (no allocation, no memset).
+    static PADDED: RefCell<(Vec<usize>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Runs `f` on `x` `[N, channels, H, W]` copied into `[N, channels, H + 2, Wc + 2]`, zero around
+/// and past the right edge, so that padded pixel `(y + 1, x + 1)` is input pixel `(y, x)`.
+fn with_padded<R>(x: &[f32], channels: usize, s: Shape, f: impl FnOnce(&[f32]) -> R) -> R {
     let (pw, ph) = (s.chunked_width() + 2, s.height + 2);
-    let mut out = vec![0.0; s.batch * channels * ph * pw];
-    for plane in 0..s.batch * channels {
-        for y in 0..s.height {
-            let src = &x[(plane * s.height + y) * s.width..][..s.width];
-            out[(plane * ph + y + 1) * pw + 1..][..s.width].copy_from_slice(src);
+    PADDED.with(|cell| {
+        let (geometry, padded) = &mut *cell.borrow_mut();
+        let key = vec![s.batch, channels, s.height, s.width];
+        if *geometry != key {
+            *geometry = key;
+            padded.clear();
+            padded.resize(s.batch * channels * ph * pw, 0.0);
         }
-    }
-    out
+        for plane in 0..s.batch * channels {
+            for y in 0..s.height {
+                let src = &x[(plane * s.height + y) * s.width..][..s.width];
+                padded[(plane * ph + y + 1) * pw + 1..][..s.width].copy_from_slice(src);
+            }
+        }
+        f(padded)
+    })
 }
 
 /// `y = conv(x, weight)`: `x` `[N, cin, H, W]`, `weight` `[cout, cin, 3, 3]` → `[N, cout, H, W]`.
 pub fn conv3x3(x: &[f32], weight: &[f32], cin: usize, cout: usize, s: Shape) -> Vec<f32> {
     assert_eq!(x.len(), s.batch * cin * s.height * s.width, "conv3x3: input size");
     assert_eq!(weight.len(), cout * cin * 9, "conv3x3: weight size");
-    let padded = pad(x, cin, s);
     let mut out = vec![0.0; s.batch * cout * s.height * s.width];
-    let mut o = 0;
-    while o < cout {
-        // Blocks of up to 3 output channels: 6 accumulator vectors, which fit the 16 registers.
-        let block = (cout - o).min(3);
-        match block {
-            1 => conv_block::<1>(&padded, weight, cin, cout, o, s, &mut out),
-            2 => conv_block::<2>(&padded, weight, cin, cout, o, s, &mut out),
-            _ => conv_block::<3>(&padded, weight, cin, cout, o, s, &mut out),
+    with_padded(x, cin, s, |padded| {
+        let mut o = 0;
+        while o < cout {
+            // Blocks of up to 3 output channels: 6 accumulator vectors, which fit the 16 registers.
+            let block = (cout - o).min(3);
+            match block {
+                1 => conv_block::<1>(padded, weight, cin, cout, o, s, &mut out),
+                2 => conv_block::<2>(padded, weight, cin, cout, o, s, &mut out),
+                _ => conv_block::<3>(padded, weight, cin, cout, o, s, &mut out),
+            }
+            o += block;
         }
-        o += block;
-    }
+    });
     out
 }
 
@@ -84,7 +101,6 @@ fn conv_block<const B: usize>(
         .map(|t| std::array::from_fn(|b| weight[(o0 + b) * cin * 9 + t]))
         .collect();
     let wc = s.chunked_width();
-    let mut row = vec![0.0f32; B * wc];
     for n in 0..s.batch {
         for y in 0..s.height {
             for x0 in (0..wc).step_by(LANES) {
@@ -101,13 +117,15 @@ fn conv_block<const B: usize>(
                         }
                     }
                 }
-                for b in 0..B {
-                    row[b * wc + x0..][..LANES].copy_from_slice(&acc[b].to_array());
+                for (b, acc) in acc.iter().enumerate() {
+                    let row = &mut out[((n * cout + o0 + b) * s.height + y) * s.width..][..s.width];
+                    let len = (s.width - x0).min(LANES);
+                    if len == LANES {
+                        row[x0..x0 + LANES].copy_from_slice(&acc.to_array());
+                    } else {
+                        row[x0..x0 + len].copy_from_slice(&acc.to_array()[..len]);
+                    }
                 }
-            }
-            for b in 0..B {
-                out[((n * cout + o0 + b) * s.height + y) * s.width..][..s.width]
-                    .copy_from_slice(&row[b * wc..][..s.width]);
             }
         }
     }
@@ -136,8 +154,21 @@ pub fn conv3x3_input_grad(grad: &[f32], weight: &[f32], cin: usize, cout: usize,
 pub fn conv3x3_weight_grad(x: &[f32], grad: &[f32], cin: usize, cout: usize, s: Shape) -> Vec<f32> {
     assert_eq!(x.len(), s.batch * cin * s.height * s.width, "conv3x3_weight_grad: input size");
     assert_eq!(grad.len(), s.batch * cout * s.height * s.width, "conv3x3_weight_grad: grad size");
-    let padded = pad(x, cin, s);
     let (pw, ph, wc) = (s.chunked_width() + 2, s.height + 2, s.chunked_width());
+    with_padded(x, cin, s, |padded| weight_grad_padded(padded, grad, cin, cout, s, pw, ph, wc))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn weight_grad_padded(
+    padded: &[f32],
+    grad: &[f32],
+    cin: usize,
+    cout: usize,
+    s: Shape,
+    pw: usize,
+    ph: usize,
+    wc: usize,
+) -> Vec<f32> {
     let mut totals = vec![0.0f64; cout * cin * 9];
     let mut g_row = vec![0.0f32; wc]; // the grad row, zero past the width
     for n in 0..s.batch {

@@ -87,8 +87,9 @@ pub fn pixel_nll(logits: &[f32], classes: usize, plane: usize, label: usize) -> 
             let chunk = Chunk::load(image, classes, plane, p);
             let (max, e, sum) = chunk.exps(classes);
             store(&mut loss[n * plane + p..], -(chunk.z[label] - max - sum.ln()), chunk.len);
+            let inv = f32x8::ONE / sum;
             for c in 0..classes {
-                store(&mut softmax[(n * classes + c) * plane + p..], e[c] / sum, chunk.len);
+                store(&mut softmax[(n * classes + c) * plane + p..], e[c] * inv, chunk.len);
             }
         }
     }

@@ -64,16 +64,29 @@ impl Stats {
     }
 }
 
+/// Applies `f` to `x` eight values at a time (and to the tail one at a time), writing `out`.
+#[inline(always)]
+fn map8(x: &[f32], g: &[f32], out: &mut [f32], f: impl Fn(f32x8, f32x8) -> f32x8) {
+    let whole = x.len() / 8 * 8;
+    for i in (0..whole).step_by(8) {
+        let v = f32x8::new(x[i..i + 8].try_into().unwrap());
+        let w = f32x8::new(g[i..i + 8].try_into().unwrap());
+        out[i..i + 8].copy_from_slice(&f(v, w).to_array());
+    }
+    for i in whole..x.len() {
+        out[i] = f(f32x8::splat(x[i]), f32x8::splat(g[i])).to_array()[0];
+    }
+}
+
 /// `relu(batch_norm_train(x))`: `x` `[N, C, H, W]` flattened, `plane` = H·W.
 pub fn bn_relu(x: &[f32], gamma: &[f32], beta: &[f32], plane: usize, eps: f64) -> Vec<f32> {
     let channels = gamma.len();
     let s = Stats::new(x, gamma, beta, plane, eps);
     let mut out = vec![0.0; x.len()];
     for (k, (src, dst)) in x.chunks(plane).zip(out.chunks_mut(plane)).enumerate() {
-        let (a, b) = (s.scale[k % channels], s.shift[k % channels]);
-        for (o, &v) in dst.iter_mut().zip(src) {
-            *o = (v * a + b).max(0.0);
-        }
+        let (a, b) = (f32x8::splat(s.scale[k % channels]), f32x8::splat(s.shift[k % channels]));
+        // fast_max: the plain vector max (no NaN bookkeeping); ReLU of a finite value is exact.
+        map8(src, src, dst, |v, _| (v * a + b).fast_max(f32x8::ZERO));
     }
     out
 }
@@ -94,10 +107,8 @@ pub fn bn_relu_backward(
     // ReLU's gradient: only where the output was > 0.
     let mut gy = vec![0.0f32; x.len()];
     for (k, ((src, g), dst)) in x.chunks(plane).zip(grad.chunks(plane)).zip(gy.chunks_mut(plane)).enumerate() {
-        let (a, b) = (s.scale[k % channels], s.shift[k % channels]);
-        for ((o, &v), &g) in dst.iter_mut().zip(src).zip(g) {
-            *o = if v * a + b > 0.0 { g } else { 0.0 };
-        }
+        let (a, b) = (f32x8::splat(s.scale[k % channels]), f32x8::splat(s.shift[k % channels]));
+        map8(src, g, dst, |v, g| (v * a + b).simd_gt(f32x8::ZERO).blend(g, f32x8::ZERO));
     }
     let mut d_gamma = vec![0.0f32; channels];
     let mut d_beta = vec![0.0f32; channels];
@@ -121,12 +132,10 @@ pub fn bn_relu_backward(
         let (mean_g, mean_gxhat) = (sum_g / count, sum_g_xhat / count);
         let cx = (-k * inv * mean_gxhat) as f32;
         let c0 = (-k * mean_g + k * inv * mean_gxhat * mean) as f32;
-        let kg = k as f32;
+        let (kg, cx, c0) = (f32x8::splat(k as f32), f32x8::splat(cx), f32x8::splat(c0));
         for n in 0..batch {
             let at = (n * channels + c) * plane;
-            for ((d, &g), &v) in dx[at..at + plane].iter_mut().zip(&gy[at..at + plane]).zip(&x[at..at + plane]) {
-                *d = g * kg + v * cx + c0;
-            }
+            map8(&gy[at..at + plane], &x[at..at + plane], &mut dx[at..at + plane], |g, v| g * kg + v * cx + c0);
         }
     }
     (dx, d_gamma, d_beta)

@@ -4,13 +4,13 @@
 //! kernel, which went wrong above about 32,768 pixels per image.
 
 use burn::backend::ops::PadMode;
-use burn::backend::{Backend, Scalar, TensorMetadata, tensor::FloatTensor};
+use burn::backend::{Backend, TensorMetadata, tensor::FloatTensor};
 use burn::tensor::{Shape, Slice};
 
 pub fn weight_grad<B: Backend>(x: FloatTensor<B>, grad: FloatTensor<B>) -> FloatTensor<B> {
     let [n, cin, h, w] = x.shape().dims::<4>();
     let cout = grad.shape().dims::<4>()[1];
-    let padded = B::float_pad(x, &[(0, 0), (0, 0), (1, 1), (1, 1)], PadMode::Constant(Scalar::Float(0.0)));
+    let padded = B::float_pad(x, &[(0, 0), (0, 0), (1, 1), (1, 1)], PadMode::Constant(0.0));
     // [N, cout, 1, H, W] against [N, 1, cin, H, W] broadcasts to [N, cout, cin, H, W].
     let grad = B::float_reshape(grad, Shape::new([n, cout, 1, h, w]));
     let mut taps = Vec::with_capacity(9);
