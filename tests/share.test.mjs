@@ -183,7 +183,10 @@ test("a bad file is rejected cleanly and changes nothing", async () => {
     ["kaiming.safetensors", await readFile(join(ROOT, "tests/fixtures/seed_kaiming.safetensors")), /shape \[1, 3, 224, 224\]; expected \[1, 3, 16, 16\]/],
   ]) {
     await page.setInputFiles("#import", { name, mimeType: "application/octet-stream", buffer: bytes });
-    await page.waitForFunction((n) => document.getElementById("share-message").textContent.includes(n), name);
+    await page.waitForFunction((n) => {
+      const message = document.getElementById("share-message");
+      return message.dataset.kind === "error" && message.textContent.includes(n);
+    }, name);
     assert.match(await page.textContent("#share-message"), expect);
   }
   assert.deepEqual(await page.evaluate(() => window.initlab.chartData()), before);

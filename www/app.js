@@ -14,33 +14,43 @@ let view;
 /** Resolvers waiting for runs to stop, keyed by run. */
 const stopWaiters = new Map();
 
-/** How the page starts its worker; the single-file build replaces this. */
+/** How the page starts its worker: boot.js (already started) or the single-file build. */
 const boot = window.__initlabBoot ?? {
   makeWorker: () => new Worker(new URL("./worker.js", import.meta.url), { type: "module" }),
   wasmBytes: undefined,
 };
 
 async function start() {
+  performance.mark("initlab:start");
   setLang(initialLang(settings.lang));
   view = new View({ store, settings, actions });
   view.status(t("loading"));
-  engine = new Engine(boot.makeWorker, {
+  engine = new Engine(boot, {
     onRecords: (run, records) => {
       store.append(run, records);
       view.announce(store.get(run));
     },
     onStopped: (run, message) => stopped(run, message),
     onCrash: (reason) => view.status(t("crashed", { message: reason }), "error"),
-  }, boot.wasmBytes);
+    onFellBack: (run, backend, message) => {
+      const r = store.get(run);
+      if (r) r.backend = backend;
+      store.changed();
+      view.status(t("fellBack", { run: r ? view.labelOf(r) : run, message }), "error");
+    },
+  });
   try {
     const info = await engine.start();
-    view.setBackends(info.backends);
+    performance.mark("initlab:engine");
+    view.setBackends(info.backends, info.gpu);
     const urlProblems = await sanitizeSettings();
+    if (view.backendProblem) urlProblems.push(view.backendProblem);
     view.render();
-    const readyText = t("ready", { backend: t(`backend.${settings.backend || info.backends[0]}`) });
+    const readyText = t("ready", { backend: t(`backend.${view.backend()}`) });
     if (urlProblems.length) view.status(`${readyText} ${urlProblems.map((m) => `URL: ${m}`).join("; ")}`, "error");
     else view.status(readyText);
     document.getElementById("app").setAttribute("aria-busy", "false");
+    performance.mark("initlab:ready");
     if (settings.autoplay) actions.runAll();
   } catch (error) {
     view.status(t("loadFailed", { message: error.message }), "error");
@@ -190,7 +200,7 @@ const actions = {
  * rejects leaves the screen as it was (the error reaches the caller).
  */
 async function startRun(key, { preset = null, config, name = { preset }, tensors }) {
-  const created = await engine.create(key, config, settings.backend, tensors);
+  const created = await engine.create(key, config, view.backend(), tensors);
   const run = store.upsert(key, { preset, config: created.config });
   Object.assign(run, { name, tensors, backend: created.backend, status: "ready" });
   store.changed();
@@ -241,4 +251,8 @@ window.initlab = {
   snapshot: (key) => engine.snapshot(key),
   /** What the charts draw right now: per chart, the drawn series (for tests). */
   chartData: () => view.chartData(),
+  /** The worker's handle, for tests and debugging (not part of the embedding API). */
+  get __engine() {
+    return engine;
+  },
 };

@@ -21,7 +21,8 @@ export class LineChart {
     this.syncKey = syncKey;
     this.height = height;
     this.plot = null;
-    this.signature = "";
+    this.frame = "";
+    this.styles = [];
   }
 
   /**
@@ -29,25 +30,35 @@ export class LineChart {
    * @param {{log?: boolean, title?: string, xLabel?: string}} options
    */
   update(series, { log = false, title = this.title, xLabel = this.xLabel } = {}) {
-    const signature = JSON.stringify([series.map((s) => [s.id, s.label, s.color, s.show]), log, title, xLabel]);
+    const frame = JSON.stringify([log, title, xLabel]);
+    const styles = series.map((s) => JSON.stringify([s.id, s.label, s.color]));
     const data = alignedData(series, log);
     const width = Math.max(200, this.container.clientWidth || 320);
-    if (this.plot && signature === this.signature) {
+    const appended = this.plot && frame === this.frame && styles.length >= this.styles.length && this.styles.every((s, i) => s === styles[i]);
+    if (!appended) {
+      // A new scale, title or language, or series removed: build the chart again.
+      this.title = title;
+      this.xLabel = xLabel;
+      this.destroy();
+      this.plot = new uPlot(options(this, series, log, width), data, this.container);
+    } else {
+      // Runs added since: new series (cheaper than rebuilding, which costs tens of ms).
+      for (let i = this.styles.length; i < series.length; i++) this.plot.addSeries(seriesOptions(series[i]), i + 1);
+      series.forEach((s, i) => {
+        if (this.plot.series[i + 1].show !== s.show) this.plot.setSeries(i + 1, { show: s.show });
+      });
       this.plot.setData(data);
       if (this.plot.width !== width) this.plot.setSize({ width, height: this.height });
-      return;
     }
-    this.title = title;
-    this.xLabel = xLabel;
-    this.destroy();
-    this.signature = signature;
-    this.plot = new uPlot(options(this, series, log, width), data, this.container);
+    this.frame = frame;
+    this.styles = styles;
   }
 
   destroy() {
     this.plot?.destroy();
     this.plot = null;
-    this.signature = "";
+    this.frame = "";
+    this.styles = [];
   }
 }
 
@@ -68,17 +79,21 @@ function options(chart, series, log, width) {
     ],
     series: [
       { label: chart.xLabel, value: (u, v) => (v == null ? "–" : String(v)) },
-      ...series.map((s) => ({
-        label: s.label,
-        stroke: s.color,
-        dash: s.dash,
-        width: 2,
-        show: s.show,
-        points: { show: false },
-        spanGaps: false,
-        value: (u, v) => (v == null ? "–" : exact(v)),
-      })),
+      ...series.map(seriesOptions),
     ],
+  };
+}
+
+function seriesOptions(s) {
+  return {
+    label: s.label,
+    stroke: s.color,
+    dash: s.dash,
+    width: 2,
+    show: s.show,
+    points: { show: false },
+    spanGaps: false,
+    value: (u, v) => (v == null ? "–" : exact(v)),
   };
 }
 

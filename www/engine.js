@@ -6,14 +6,14 @@
 
 export class Engine {
   /**
-   * @param {() => Worker} makeWorker how to start a worker (a URL on the site, a Blob URL in
-   *   the single-file build)
+   * @param {{makeWorker: () => Worker, firstWorker?: Worker, wasmBytes?: Promise<Uint8Array>}} boot
+   *   how to start a worker (a URL on the site, a Blob URL in the single-file build), the one
+   *   boot.js already started, and the module's bytes when they cannot be fetched (file://)
    * @param {{onRecords, onStopped, onCrash}} events
-   * @param {Promise<Uint8Array>|Uint8Array} [wasmBytes] the module's bytes when it cannot be
-   *   fetched (file://)
    */
-  constructor(makeWorker, events, wasmBytes) {
+  constructor({ makeWorker, firstWorker, wasmBytes }, events) {
     this.makeWorker = makeWorker;
+    this.firstWorker = firstWorker;
     this.events = events;
     this.wasmBytes = wasmBytes;
     this.nextId = 1;
@@ -25,13 +25,14 @@ export class Engine {
 
   /** Starts the worker; resolves to `{backends, fields}`. */
   async start() {
-    this.worker = this.makeWorker();
+    this.worker = this.firstWorker ?? this.makeWorker();
+    this.firstWorker = undefined;
     this.worker.onmessage = ({ data }) => this.receive(data);
     this.worker.onerror = (event) => {
       event.preventDefault();
       this.crash(event.message || "the worker stopped");
     };
-    this.info = await this.request("hello", { wasmBytes: await this.wasmBytes });
+    this.info = await this.request("hello", { wasmBytes: await this.wasmBytes, gpu: await probeGpu() });
     return this.info;
   }
 
@@ -63,6 +64,10 @@ export class Engine {
       const recipe = this.recipes.get(data.run);
       if (recipe) recipe.done += data.records.length;
       this.events.onRecords?.(data.run, data.records);
+    } else if (data.type === "fellBack") {
+      const recipe = this.recipes.get(data.run);
+      if (recipe) recipe.backend = data.backend;
+      this.events.onFellBack?.(data.run, data.backend, data.message);
     } else if (data.type === "stopped") {
       const recipe = this.recipes.get(data.run);
       if (recipe) recipe.stopped = data.message;
@@ -126,5 +131,20 @@ export class Engine {
     } finally {
       this.recovering = false;
     }
+  }
+}
+
+/**
+ * Whether this browser gives a WebGPU adapter, and whether it is a software one (SwiftShader,
+ * WARP): `{fallback, vendor}` or null. Asked on the page, so a page without WebGPU never
+ * offers it, whatever the worker could see.
+ */
+export async function probeGpu() {
+  try {
+    const adapter = await navigator.gpu?.requestAdapter();
+    if (!adapter) return null;
+    return { fallback: Boolean(adapter.info?.isFallbackAdapter), vendor: adapter.info?.vendor ?? "" };
+  } catch {
+    return null;
   }
 }

@@ -45,7 +45,31 @@ export class Explain {
     return { run, step, snapshot: run.snapshots.get(step) };
   }
 
+  /**
+   * Redraws at most once a second while runs are training (and at once otherwise), and
+   * not at all while the section is off screen: it is long, and it is rebuilt whole.
+   */
+  renderSoon() {
+    if (!this.observer) {
+      this.visible = false;
+      this.observer = new IntersectionObserver(([entry]) => {
+        this.visible = entry.isIntersecting;
+        if (this.visible) this.render();
+      });
+      this.observer.observe(this.$("explain"));
+    }
+    if (!this.visible || this.timer) return;
+    const running = this.store.runs.some((r) => r.status === "running");
+    const wait = running ? Math.max(0, 1000 - (performance.now() - (this.lastRender ?? 0))) : 0;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.render();
+    }, wait);
+  }
+
   render() {
+    this.lastRender = performance.now();
+    queueMicrotask(() => performance.measure("initlab:explain", { start: this.lastRender }));
     const { run, step, snapshot } = this.current();
     this.renderControls(run, step);
     this.renderFour();
@@ -161,6 +185,8 @@ export class Explain {
 
   renderSymmetry(snapshot) {
     const holder = this.$("ex-filters");
+    if (holder.dataset.step === `${snapshot?.step}/${this.selected}` && snapshot) return; // drawn already
+    holder.dataset.step = `${snapshot?.step}/${this.selected}`;
     const conv1 = snapshot?.params.find((p) => p.name === "conv1.weight")?.value;
     const conv2 = snapshot?.params.find((p) => p.name === "conv2.weight")?.value;
     holder.replaceChildren(...[["conv1", conv1], ["conv2", conv2]].filter(([, w]) => w).map(([name, w]) => filterGrid(name, w)));
@@ -200,7 +226,8 @@ export class Explain {
       return;
     }
     if (this.maps?.key === key) {
-      holder.replaceChildren(...mapViews(this.maps.data));
+      if (holder.dataset.key !== key) holder.replaceChildren(...mapViews(this.maps.data));
+      holder.dataset.key = key;
       return;
     }
     if (this.mapsKey === key) return; // already asked

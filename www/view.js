@@ -44,10 +44,23 @@ export class View {
     return structuredClone(SETTINGS.find((s) => s.key === key).default);
   }
 
-  setBackends(backends) {
+  /**
+   * The backends to offer. A real GPU makes WebGPU the default; a software adapter (the
+   * browser's fallback, e.g. SwiftShader) is offered but the CPU stays the default.
+   */
+  setBackends(backends, gpu) {
     this.backends = backends;
-    if (!backends.includes(this.settings.backend)) this.settings.backend = "";
+    this.defaultBackend = backends.includes("webgpu") && gpu && !gpu.fallback ? "webgpu" : "flex";
+    if (this.settings.backend && !backends.includes(this.settings.backend)) {
+      this.backendProblem = t("backendUnavailable", { backend: this.settings.backend, fallback: this.defaultBackend });
+      this.settings.backend = "";
+    }
     this.buildForm();
+  }
+
+  /** The backend new runs use: the chosen one, else the default for this browser. */
+  backend() {
+    return this.settings.backend || this.defaultBackend || "flex";
   }
 
   // ---- controls -------------------------------------------------------------------------
@@ -221,7 +234,7 @@ export class View {
         const text = key === "label" ? String(choice) : t(`${key}.${choice}`);
         input.append(el("option", { value: String(choice) }, text));
       }
-      input.value = String(value === "" && key === "backend" ? this.backends[0] : value);
+      input.value = String(key === "backend" ? this.backend() : value);
     } else if (setting.kind === "bool") {
       input = el("input", { id, name: key, type: "checkbox" });
       input.checked = Boolean(value);
@@ -268,23 +281,37 @@ export class View {
 
   // ---- charts -----------------------------------------------------------------------------
 
+  /**
+   * Redraws on the next frame, but no more than ten times a second while records stream in:
+   * the charts still grow live, and the main thread stays free (no task over 50 ms).
+   */
   scheduleRender() {
     if (this.pending) return;
-    this.pending = requestAnimationFrame(() => {
-      this.pending = null;
-      this.render();
-    });
+    const wait = Math.max(0, 100 - (performance.now() - (this.lastRender ?? 0)));
+    this.pending = setTimeout(() => {
+      requestAnimationFrame(() => {
+        this.pending = null;
+        this.lastRender = performance.now();
+        this.render();
+      });
+    }, wait);
   }
 
   render() {
+    const start = performance.now();
     this.renderLegend();
     this.renderCharts();
     this.renderTables();
-    if (!this.settings.embed) this.explain.render();
+    if (!this.settings.embed) this.explain.renderSoon();
+    performance.measure("initlab:render", { start });
   }
 
   renderLegend() {
     const legend = this.$("legend");
+    // Rebuilt only when what it says changes: a relayout per record batch adds up.
+    const signature = JSON.stringify([lang(), this.store.runs.map((r) => [r.key, r.show, r.backend, r.steps, r.status, r.message])]);
+    if (signature === legend.dataset.signature) return;
+    legend.dataset.signature = signature;
     legend.replaceChildren();
     for (const run of this.store.runs) {
       const chip = el("span", { class: "chip" });
@@ -318,8 +345,14 @@ export class View {
   renderCharts() {
     const container = this.$("charts");
     container.dataset.view = this.settings.view;
+    // Before the first run the charts are built empty, one per idle moment (a uPlot chart
+    // costs tens of milliseconds to build), so that neither the page's start nor the first
+    // training steps wait for them.
     const groups = this.layout();
     const wanted = new Set();
+    // Building a uPlot chart takes tens of milliseconds: at most two per frame, so that the
+    // page never blocks for long (the rest follow in the next frames).
+    let budget = this.building ? 1 : 0;
     for (const group of groups) {
       let section = container.querySelector(`[data-group="${CSS.escape(group.id)}"]`);
       if (!section) {
@@ -338,6 +371,10 @@ export class View {
         const holder = section.querySelector(`[data-key="${key}"]`);
         let chart = this.charts.get(chartId);
         if (!chart) {
+          if (budget-- <= 0) {
+            this.scheduleBuild();
+            continue;
+          }
           chart = new LineChart(holder, { title: t(`chart.${key}`), height: key === "loss" && group.id === "all" ? 260 : 180 });
           this.charts.set(chartId, chart);
         }
@@ -367,6 +404,19 @@ export class View {
     container.dataset.emptyText = t("noRuns");
   }
 
+  /** Builds the remaining charts one at a time when the browser is idle. */
+  scheduleBuild() {
+    if (this.buildPending) return;
+    this.buildPending = true;
+    const idle = window.requestIdleCallback ?? ((f) => setTimeout(f, 16));
+    idle(() => {
+      this.buildPending = false;
+      this.building = true;
+      this.renderCharts();
+      this.building = false;
+    });
+  }
+
   /** For tests and the embedding API: per chart, the exact arrays handed to it. */
   chartData() {
     const out = {};
@@ -380,15 +430,21 @@ export class View {
 
   // ---- tables (every chart's data, for screen readers and copying) --------------------
 
+  /**
+   * Every chart's data as a table. Long runs show their first and last 500 epochs (the CSV
+   * export has all of them), and while training the tables refresh once a second at most.
+   */
   renderTables() {
     const holder = this.$("tables");
-    if (!holder.closest("details").open) {
-      holder.closest("details").ontoggle = () => this.renderTables();
-      return;
-    }
+    const details = holder.closest("details");
+    details.ontoggle = () => this.renderTables();
+    if (!details.open) return;
+    const running = this.store.runs.some((r) => r.status === "running");
+    if (running && performance.now() - (this.lastTables ?? 0) < 1000) return;
+    this.lastTables = performance.now();
     holder.replaceChildren();
+    const runs = this.store.runs;
     for (const key of CHART_KEYS) {
-      const runs = this.store.runs;
       const table = el("table", { class: "data-table" });
       table.append(el("caption", {}, t(`chart.${key}`)));
       const head = el("tr", {}, el("th", { scope: "col" }, t("table.step")));
@@ -396,7 +452,13 @@ export class View {
       table.append(el("thead", {}, head));
       const body = el("tbody");
       const n = Math.max(0, ...runs.map((r) => r.records[key].length));
-      for (let i = 0; i < n; i++) {
+      const shown = n > 1000 ? [...range(0, 500), -1, ...range(n - 500, n)] : range(0, n);
+      for (const i of shown) {
+        if (i < 0) {
+          const gap = el("td", { colspan: String(runs.length + 1) }, t("table.gap", { n: n - 1000 }));
+          body.append(el("tr", { class: "gap" }, gap));
+          continue;
+        }
         const row = el("tr", {}, el("th", { scope: "row" }, String(i)));
         for (const run of runs) {
           const v = run.records[key][i];
@@ -408,6 +470,10 @@ export class View {
       holder.append(el("div", { class: "table-wrap" }, table));
     }
   }
+}
+
+function range(from, to) {
+  return Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
 }
 
 function parseField(setting, raw) {

@@ -4,17 +4,41 @@
 //
 // Each run's steps are awaited one at a time: an Experiment never has two steps in flight.
 
-import init, * as wasm from "./pkg/initlab_cpu.js";
+import init, * as wasm from "./pkg/initlab_flex.js";
 
 /** @type {Map<string, {experiment: any, target: number, epochs: number, done: number, pending: any[], stopped: boolean}>} */
 const runs = new Map();
 let pumping = false;
 
+// Two builds of the same crate: initlab_flex (flex alone, small, fetched and compiled at once,
+// while the page is still loading) and initlab (flex, ndarray and WebGPU; five times the size),
+// imported only when a run asks for ndarray or WebGPU. The single-file build (a Blob-URL
+// worker) has only the first, handed over as bytes in "hello".
+const inline = self.location.protocol === "blob:";
+/** The flex module's exports (its memory, for the soak test's measurements). */
+let flexExports = null;
+const fetching = inline ? null : init().then((e) => (flexExports = e));
+let full = null;
+
+function fullModule() {
+  full ??= import("./pkg/initlab.js").then(async (m) => {
+    await m.default();
+    return m;
+  });
+  return full;
+}
+
+async function moduleFor(backend) {
+  return backend === "ndarray" || backend === "webgpu" ? fullModule() : wasm;
+}
+
 const handlers = {
-  async hello({ wasmBytes }) {
-    // The single-file build hands the module over as bytes; the site fetches pkg/.
-    await init(wasmBytes ? { module_or_path: wasmBytes } : undefined);
-    return { backends: await wasm.availableBackends(), fields: wasm.configFields() };
+  /** `gpu`: what the page found (see probeGpu in engine.js); null when it found no adapter. */
+  async hello({ wasmBytes, gpu }) {
+    flexExports = await (wasmBytes ? init({ module_or_path: wasmBytes }) : fetching ?? init());
+    const backends = inline ? ["flex"] : ["flex", "ndarray"];
+    if (gpu && !inline) backends.push("webgpu");
+    return { backends, gpu: inline ? null : gpu, fields: wasm.configFields() };
   },
 
   validate({ config }) {
@@ -23,11 +47,22 @@ const handlers = {
 
   async create({ run, config, backend, tensors }) {
     release(run);
+    const module = await moduleFor(backend);
     const experiment = tensors
-      ? await wasm.Experiment.fromSafetensors(config, tensors, backend || undefined)
-      : await wasm.Experiment.create(config, backend || undefined);
+      ? await module.Experiment.fromSafetensors(config, tensors, backend || undefined)
+      : await module.Experiment.create(config, backend || undefined);
     const full = experiment.config;
-    runs.set(run, { experiment, target: 0, epochs: full.epochs, done: 0, pending: [], stopped: false, queue: Promise.resolve() });
+    runs.set(run, {
+      experiment,
+      recipe: { config, tensors },
+      backend: experiment.backend,
+      target: 0,
+      epochs: full.epochs,
+      done: 0,
+      pending: [],
+      stopped: false,
+      queue: Promise.resolve(),
+    });
     return { config: full, backend: experiment.backend };
   },
 
@@ -71,6 +106,11 @@ const handlers = {
   free({ run }) {
     release(run);
     return null;
+  },
+
+  /** Bytes of wasm linear memory and of this worker's JS heap (where the browser tells). */
+  memory() {
+    return { wasm: flexExports?.memory.buffer.byteLength ?? 0, js: performance.memory?.usedJSHeapSize ?? 0 };
   },
 
   /** Deliberately traps the wasm instance (tests of the page's recovery). */
@@ -149,9 +189,21 @@ async function pump() {
           r.pending.push(record);
           r.done += 1;
         } catch (error) {
-          r.stopped = true;
+          const message = String(error?.message ?? error);
           flush(id, r);
-          self.postMessage({ type: "stopped", run: id, message: String(error?.message ?? error) });
+          if (r.backend === "webgpu" && !/^(finished|diverged)/.test(message) && !r.released) {
+            // WebGPU failed (device lost, shader error): rebuild the run on the CPU, replay it
+            // to the same step (runs are deterministic) and carry on; the records stay.
+            try {
+              await fallBackToCpu(id, r);
+              self.postMessage({ type: "fellBack", run: id, backend: "flex", message });
+              continue;
+            } catch {
+              // fall through: report the original error
+            }
+          }
+          r.stopped = true;
+          self.postMessage({ type: "stopped", run: id, message });
         } finally {
           r.busy = false;
           if (r.released) r.experiment.free();
@@ -174,6 +226,19 @@ async function pump() {
     }
     pumping = false;
   }
+}
+
+/** Replaces a run's experiment by a flex one at the same step. */
+async function fallBackToCpu(id, r) {
+  const { config, tensors } = r.recipe;
+  const experiment = tensors ? await wasm.Experiment.fromSafetensors(config, tensors, "flex") : await wasm.Experiment.create(config, "flex");
+  for (let i = 0; i < r.done; i++) await experiment.step();
+  try {
+    r.experiment.free();
+  } catch {
+    // the failed device may not even free cleanly
+  }
+  Object.assign(r, { experiment, backend: "flex", queue: Promise.resolve() });
 }
 
 function flush(id, r) {

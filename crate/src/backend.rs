@@ -18,8 +18,12 @@ pub enum BackendKind {
 }
 
 impl BackendKind {
-    /// The CPU backends, fastest first. Every build has them.
-    pub const CPU: [BackendKind; 2] = [BackendKind::Flex, BackendKind::Ndarray];
+    /// The CPU backends of this build, fastest first (ndarray unless built without it).
+    pub const CPU: &[BackendKind] = if cfg!(feature = "ndarray") {
+        &[BackendKind::Flex, BackendKind::Ndarray]
+    } else {
+        &[BackendKind::Flex]
+    };
 
     pub fn name(self) -> &'static str {
         match self {
@@ -56,6 +60,7 @@ impl BackendKind {
     pub fn device(self) -> Option<Device> {
         match self {
             BackendKind::Flex => Some(Device::flex()),
+            #[cfg(feature = "ndarray")]
             #[allow(deprecated)] // the design names ndarray; flex is upstream's successor
             BackendKind::Ndarray => Some(Device::ndarray()),
             #[cfg(all(feature = "wgpu", not(target_family = "wasm")))]

@@ -18,7 +18,7 @@ fn config(arch: Arch, init: Init, init_value: Option<f64>) -> ExperimentConfig {
 #[test]
 fn zero_init_two_layers_is_frozen_exactly() {
     let loaded = Fixture::load(&common::fixture("seed_zeros")).unwrap();
-    for backend in BackendKind::CPU {
+    for &backend in BackendKind::CPU {
         let device = backend.device().unwrap();
         let mut experiment = Experiment::new(loaded.fixture.config.clone(), &loaded.inputs, backend, &device);
         let mut losses = Vec::new();
@@ -48,7 +48,7 @@ fn zero_init_two_layers_is_frozen_exactly() {
 /// One layer from zero learns: conv2 gets a gradient straight from the loss.
 #[test]
 fn zero_init_single_conv_learns() {
-    for backend in BackendKind::CPU {
+    for &backend in BackendKind::CPU {
         let mut experiment = Experiment::from_seed(config(Arch::SingleConv, Init::Zeros, None), backend);
         let (t, stopped) = experiment.run();
         assert!(stopped.is_none());
@@ -170,7 +170,7 @@ fn same_seed_same_trajectory() {
 #[test]
 fn divergence_stops_the_run_and_keeps_the_records() {
     let c = ExperimentConfig { lr: 1e20, momentum: 0.9, ..config(Arch::TwoConv, Init::KaimingNormal, None) };
-    for backend in BackendKind::CPU {
+    for &backend in BackendKind::CPU {
         let mut experiment = Experiment::from_seed(c.clone(), backend);
         let (t, stopped) = experiment.run();
         let Some(StepError::Diverged { step }) = stopped else { panic!("{backend}: expected divergence, got {stopped:?}") };

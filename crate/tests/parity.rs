@@ -14,7 +14,7 @@ fn every_fixture_on_every_cpu_backend() {
     for path in &fixtures {
         let loaded = Fixture::load(path).unwrap();
         let fixture = &loaded.fixture;
-        for backend in BackendKind::CPU {
+        for &backend in BackendKind::CPU {
             let device = backend.device().unwrap();
             let mut experiment = Experiment::new(fixture.config.clone(), &loaded.inputs, backend, &device);
             let (trajectory, stopped) = experiment.run();

@@ -45,7 +45,7 @@ export async function serve(root = ROOT, prefix = "/") {
 }
 
 /** Headless system Chromium. `webgpu: true` turns on its WebGPU (SwiftShader here). */
-export async function launch({ webgpu = false } = {}) {
+export async function launch({ webgpu = false, exposeGc = false } = {}) {
   const args = [
     "--no-sandbox",
     "--disable-background-networking",
@@ -53,7 +53,9 @@ export async function launch({ webgpu = false } = {}) {
     "--disable-sync",
     "--no-first-run",
     "--disable-quic",
+    "--no-proxy-server",
   ];
+  if (exposeGc) args.push("--js-flags=--expose-gc", "--enable-precise-memory-info");
   if (webgpu) args.push("--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-angle=swiftshader");
   else args.push("--disable-gpu");
   return chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args });

@@ -10,19 +10,22 @@ use crate::{root, run};
 
 /// Builds the two wasm modules into `www/pkg/`, and copies the page's vendored chart library
 /// out of node_modules:
-/// - `initlab.js` + `initlab_bg.wasm`: every backend, WebGPU included (the module API);
-/// - `initlab_cpu.js` + `initlab_cpu_bg.wasm`: the CPU backends only, a tenth of the size,
-///   which the page loads first so that it is ready at once.
+/// - `initlab.js` + `initlab_bg.wasm`: every backend (flex, ndarray, WebGPU), the module API;
+/// - `initlab_flex.js` + `initlab_flex_bg.wasm`: flex alone, a fifth of the size, which the page
+///   loads first so that it is ready at once (the full module follows only when asked for).
 pub fn wasm() -> Result<()> {
     vendor()?;
     ensure_wasm_target()?;
-    module("initlab_cpu", &[])?;
-    module("initlab", &["webgpu"])
+    module("initlab_flex", &[], false)?;
+    module("initlab", &["webgpu"], true)
 }
 
-fn module(name: &str, features: &[&str]) -> Result<()> {
+fn module(name: &str, features: &[&str], default_features: bool) -> Result<()> {
     let mut cargo = Command::new(env!("CARGO"));
     cargo.args(["rustc", "--package", "initlab", "--lib", "--release", "--target", "wasm32-unknown-unknown"]);
+    if !default_features {
+        cargo.arg("--no-default-features");
+    }
     if !features.is_empty() {
         cargo.args(["--features", &features.join(",")]);
     }
@@ -35,6 +38,8 @@ fn module(name: &str, features: &[&str]) -> Result<()> {
         .web(true)?
         .typescript(true)
         .omit_default_module_path(false)
+        // Function names are 10% of the module and only serve backtraces.
+        .remove_name_section(true)
         .generate(&out)
         .with_context(|| format!("wasm-bindgen on {}", input.display()))?;
     let size = std::fs::metadata(out.join(format!("{name}_bg.wasm")))?.len();

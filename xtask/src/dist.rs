@@ -41,7 +41,7 @@ fn single_file(root: &Path) -> Result<String> {
     let app = bundle(root, "www/app.js", "esm")?;
     // A classic worker: Chromium refuses module workers from blob: URLs of a file:// page.
     let worker = bundle(root, "www/worker.js", "iife")?;
-    let wasm = fs::read(root.join("www/pkg/initlab_cpu_bg.wasm"))?;
+    let wasm = fs::read(root.join("www/pkg/initlab_flex_bg.wasm"))?;
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     gz.write_all(&wasm)?;
     let wasm_b64 = base64::engine::general_purpose::STANDARD.encode(gz.finish()?);
@@ -81,6 +81,7 @@ fn single_file(root: &Path) -> Result<String> {
     replace(&mut html, r#"<link rel="icon" href="www/favicon.svg" type="image/svg+xml">"#, &format!(r#"<link rel="icon" href="data:image/svg+xml;base64,{favicon}">"#))?;
     replace(&mut html, r#"<link rel="stylesheet" href="www/vendor/uPlot.min.css">"#, &format!("<style>{}</style>", styles[0]))?;
     replace(&mut html, r#"<link rel="stylesheet" href="www/style.css">"#, &format!("<style>{}</style>", styles[1]))?;
+    replace(&mut html, "  <script src=\"www/boot.js\"></script>\n", "")?;
     replace(&mut html, r#"<script src="www/vendor/uPlot.iife.min.js" defer></script>"#, &format!("<script>{}</script>", scripts[0]))?;
     replace(
         &mut html,

@@ -35,7 +35,7 @@ use burn::backend::autodiff::{
     ops::{Backward, Ops, OpsKind},
 };
 use burn::backend::ops::ConvOptions;
-use burn::backend::{Backend, Dispatch, ExtensionType, NdArray, TensorMetadata, backend_extension, tensor::FloatTensor};
+use burn::backend::{Backend, Dispatch, ExtensionType, TensorMetadata, backend_extension, tensor::FloatTensor};
 use burn::prelude::Tensor;
 use burn::tensor::{Shape, Slice};
 
@@ -51,7 +51,7 @@ pub struct NormGrads<B: Backend> {
 }
 
 /// The layer ops of the model. The default bodies are burn's own ops ([`stock`]).
-#[backend_extension(Autodiff, Flex, NdArray, Cube: cfg(feature = "webgpu"))]
+#[backend_extension(Autodiff, Flex, NdArray: cfg(feature = "ndarray"), Cube: cfg(feature = "webgpu"))]
 pub trait LayerOps: Backend {
     /// `x` `[N, cin, H, W]`, `weight` `[cout, cin, 3, 3]` → `[N, cout, H, W]`.
     fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
@@ -193,7 +193,8 @@ pub fn pixel_nll(logits: Tensor<4>, label: usize) -> Tensor<3> {
 
 // ---- backends ---------------------------------------------------------------------------------
 
-impl LayerOps for NdArray {}
+#[cfg(feature = "ndarray")]
+impl LayerOps for burn::backend::NdArray {}
 
 #[cfg(feature = "webgpu")]
 impl LayerOps for burn::backend::Cube {

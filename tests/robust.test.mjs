@@ -1,0 +1,217 @@
+// Hard to break: a matrix of bad input over the wasm API, the page form, the URL and file
+// import; divergence; a trapped wasm instance; a memory soak; the Content-Security-Policy.
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { ROOT, launch, serve, watchedPage } from "./helpers/browser.mjs";
+
+let server;
+let browser;
+
+before(async () => {
+  server = await serve();
+  browser = await launch({ exposeGc: true });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+async function open(query = "", viewport) {
+  const { page, problems } = await watchedPage(browser, server.url, viewport);
+  await page.addInitScript(() => {
+    window.alert = () => (window.__alerted = true);
+    window.__cspViolations = [];
+    document.addEventListener("securitypolicyviolation", (e) => window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  await page.goto(`${server.url}${query}`);
+  await page.evaluate(() => window.initlab.ready);
+  return { page, problems };
+}
+
+/** What is on screen: the runs and every number the charts hold. */
+const screen = (page) => page.evaluate(() => ({ runs: window.initlab.runs.map((r) => [r.key, r.steps, r.status]), charts: window.initlab.chartData() }));
+
+test("the bad-input matrix: every case is rejected by name, nothing on screen changes", async () => {
+  const { page, problems } = await open("?epochs=4&height=16&width=16");
+  await page.evaluate(() => window.initlab.runAll());
+  const before = await screen(page);
+  let cases = 0;
+
+  // 1. The wasm API (through the page's worker module).
+  const api = [
+    [{ lr: NaN }, /^lr: /],
+    [{ lr: Infinity }, /^lr: /],
+    [{ lr: -Infinity }, /^lr: /],
+    [{ lr: 0 }, /^lr: /],
+    [{ lr: "0.1; drop" }, /^lr: /],
+    [{ momentum: 1 }, /^momentum: /],
+    [{ momentum: -0.5 }, /^momentum: /],
+    [{ epochs: 1e12 }, /^epochs: /],
+    [{ epochs: 2.5 }, /^epochs: /],
+    [{ batch: 0 }, /^batch: /],
+    [{ height: 5000, width: 5000 }, /^(height|width): .*pixels/],
+    [{ label: 3 }, /^label: /],
+    [{ label: -1 }, /^label: /],
+    [{ arch: "resnet50" }, /^arch: /],
+    [{ init: "he_normal" }, /^init: /],
+    [{ init: "constant" }, /^init_value: /],
+    [{ init: "normal", init_value: -1 }, /^init_value: /],
+    [{ seed: -1 }, /^seed: /],
+    [{ seed: 2 ** 60 }, /^seed: /],
+    [{ zero_grad: "sometimes" }, /^zero_grad: /],
+    [{ "<img src=x onerror=alert(1)>": 1 }, /unknown field/],
+  ];
+  for (const [config, expect] of api) {
+    const message = await page.evaluate(async (config) => {
+      try {
+        await window.initlab.__engine.validate(config);
+        return "accepted";
+      } catch (error) {
+        return error.message;
+      }
+    }, config);
+    assert.match(message, expect, JSON.stringify(config));
+    cases += 1;
+  }
+
+  // 2. The page form.
+  for (const [field, value, expect] of [
+    ["lr", "NaN", /lr: /],
+    ["lr", "", /lr: /],
+    ["momentum", "Infinity", /momentum: /],
+    ["epochs", "-1", /epochs: /],
+    ["height", "1e9", /height: /],
+    ["seed", "1.5", /seed: /],
+    ["init_value", "banana", /init_value: /],
+  ]) {
+    await page.fill(`#field-${field}`, value);
+    await page.locator(`#field-${field}`).dispatchEvent("change");
+    await page.waitForFunction((id) => document.getElementById(id).textContent !== "", `field-${field}-error`);
+    assert.match(await page.textContent(`#field-${field}-error`), expect);
+    cases += 1;
+  }
+
+  // 3. File import.
+  const tensors = await readFile(join(ROOT, "tests/fixtures/seed_kaiming.safetensors"));
+  for (const [name, buffer, expect] of [
+    ["empty.safetensors", Buffer.alloc(0), /not a readable safetensors file/],
+    ["truncated.safetensors", tensors.subarray(0, 4000), /not a readable safetensors file/],
+    ["header-only.safetensors", tensors.subarray(0, 200), /not a readable safetensors file/],
+    ["config.json", Buffer.from('{"lr": 0.1}'), /not a readable safetensors file/],
+    ["wrong-shape.safetensors", tensors, /expected \[1, 3, 16, 16\]/],
+  ]) {
+    await page.setInputFiles("#import", { name, mimeType: "application/octet-stream", buffer });
+    await page.waitForFunction((n) => {
+      const message = document.getElementById("share-message");
+      return message.dataset.kind === "error" && message.textContent.includes(n);
+    }, name);
+    assert.match(await page.textContent("#share-message"), expect, name);
+    cases += 1;
+  }
+
+  assert.deepEqual(await screen(page), before, "the runs and charts on screen did not change");
+  assert.deepEqual(problems.console, [], "no console error (no Rust panic)");
+  await page.close();
+
+  // 4. Hostile URL parameters: reported, replaced by defaults, never turned into markup.
+  const hostile = [
+    "lr=<script>alert(1)</script>",
+    "arch=%22%3E%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E",
+    "lang=<b>zh</b>",
+    "experiments=zeros,<svg onload=alert(1)>",
+    "epochs=1e400",
+    "height=-0",
+    "view=javascript:alert(1)",
+  ];
+  for (const query of hostile) {
+    const opened = await open(`?${query}`);
+    const injected = await opened.page.evaluate(() => document.querySelectorAll("[onload], [onerror], body script, b, svg:not(.u-legend svg)").length);
+    assert.equal(injected, 0, `${query} reached the DOM as markup`);
+    assert.equal(await opened.page.evaluate(() => window.__alerted ?? false), false);
+    assert.deepEqual(opened.problems.console, [], query);
+    await opened.page.close();
+    cases += 1;
+  }
+  console.log(`${cases} bad inputs rejected cleanly`);
+  assert.ok(cases >= 25);
+});
+
+test("divergence: the run stops with 'diverged at step k', the charts keep steps 0..k-1", async () => {
+  const { page, problems } = await open("?lr=1e20&momentum=0.9&height=24&width=24&experiments=kaiming");
+  await page.evaluate(() => window.initlab.runAll());
+  const run = await page.evaluate(() => window.initlab.runs.find((r) => r.key === "kaiming"));
+  assert.equal(run.status, "diverged");
+  const k = Number(run.message.match(/diverged at step (\d+)/)[1]);
+  assert.equal(run.steps, k);
+  const series = await page.evaluate(() => window.initlab.trajectory("kaiming"));
+  assert.ok(series.loss.every(Number.isFinite));
+  assert.match(await page.textContent("#status"), /diverged at step/);
+  assert.match(await page.textContent("#legend"), /diverged at step/);
+  const axes = await page.evaluate(() => [...document.querySelectorAll(".u-axis")].map((a) => a.textContent).join(" "));
+  assert.ok(!/NaN|Infinity/.test(axes), axes);
+  assert.deepEqual(problems.console, []);
+  await page.close();
+});
+
+test("a trapped wasm instance: the worker is replaced, the user is told, the results stay", async () => {
+  const { page } = await open("?epochs=6&height=16&width=16");
+  const first = await page.evaluate(() => window.initlab.runAll());
+  const before = await screen(page);
+  await page.evaluate(() => window.initlab.__engine.request("crash").catch(() => {}));
+  await page.waitForFunction(() => window.initlab.__engine.crashes === 1 && !window.initlab.__engine.recovering);
+  assert.match(await page.textContent("#status"), /crashed|崩溃/);
+  assert.deepEqual(await screen(page), before, "the results on screen survived");
+  // The new worker works, and reset brings back the same numbers.
+  await page.click("#reset");
+  await page.click("#play");
+  await page.waitForFunction(() => window.initlab.runs.every((r) => r.status === "finished"));
+  for (const key of Object.keys(first)) assert.deepEqual(await page.evaluate((k) => window.initlab.trajectory(k), key), first[key]);
+  await page.close();
+});
+
+test("soak: 2,000 steps at 32×32, memory flat after warm-up, no long main-thread task", async () => {
+  const { page, problems } = await open("?epochs=2000&height=32&width=32&experiments=kaiming");
+  const memory = () => page.evaluate(async () => {
+    window.gc?.();
+    const worker = await window.initlab.__engine.request("memory");
+    return { wasm: worker.wasm, jsWorker: worker.js, jsPage: performance.memory.usedJSHeapSize };
+  });
+  await page.evaluate(() => window.initlab.runAll().then((d) => (window.__done = d)));
+  await page.waitForFunction(() => window.initlab.runs[0]?.steps >= 300, null, { timeout: 120_000 });
+  const warm = await memory();
+  // Responsiveness in the steady state of a long run (the charts are built by then).
+  await page.evaluate(() => {
+    window.__longTasks = [];
+    new PerformanceObserver((list) => window.__longTasks.push(...list.getEntries().map((e) => e.duration))).observe({ type: "longtask" });
+  });
+  await page.waitForFunction(() => window.__done, null, { timeout: 300_000, polling: 500 });
+  const end = await memory();
+  const growth = (a, b) => (b - a) / a;
+  console.log(`soak: wasm ${warm.wasm} → ${end.wasm} bytes, page heap ${warm.jsPage} → ${end.jsPage}, worker heap ${warm.jsWorker} → ${end.jsWorker}`);
+  assert.ok(growth(warm.wasm, end.wasm) < 0.05, "wasm memory grew");
+  if (warm.jsWorker) assert.ok(growth(warm.jsWorker, end.jsWorker) < 0.05 || end.jsWorker - warm.jsWorker < 1e6, "worker heap grew");
+  assert.ok(growth(warm.jsPage, end.jsPage) < 0.05 || end.jsPage - warm.jsPage < 1e6, "page heap grew");
+  const longTasks = await page.evaluate(() => window.__longTasks);
+  assert.deepEqual(longTasks.filter((d) => d > 50), [], "main-thread tasks over 50 ms");
+  assert.equal((await page.evaluate(() => window.initlab.trajectory("kaiming"))).loss.length, 2000);
+  assert.deepEqual(problems.console, []);
+  await page.close();
+});
+
+test("the Content-Security-Policy allows only this origin, and the page works under it", async () => {
+  const html = await readFile(join(ROOT, "index.html"), "utf8");
+  const csp = html.match(/http-equiv="Content-Security-Policy" content="([^"]+)"/)[1];
+  assert.match(csp, /default-src 'self'/);
+  assert.match(csp, /script-src 'self' 'wasm-unsafe-eval'/);
+  assert.doesNotMatch(csp, /'unsafe-eval'|\*|https?:/);
+  const { page, problems } = await open("?epochs=3&height=16&width=16&lang=zh");
+  await page.evaluate(() => window.initlab.runAll());
+  assert.deepEqual(await page.evaluate(() => window.__cspViolations), []);
+  assert.deepEqual(problems.console, []);
+  assert.deepEqual(problems.offOrigin, []);
+  await page.close();
+});
