@@ -183,9 +183,18 @@ impl ConfigError {
     }
 }
 
+impl ConfigError {
+    /// The field as the message names it: plain for our keys, quoted for anything else (an
+    /// empty or odd unknown key still reads as a name).
+    pub fn shown_field(&self) -> String {
+        let plain = !self.field.is_empty() && self.field.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if plain { self.field.clone() } else { format!("{:?}", self.field) }
+    }
+}
+
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.field, self.message)
+        write!(f, "{}: {}", self.shown_field(), self.message)
     }
 }
 

@@ -12,6 +12,7 @@
 
 pub mod backend;
 pub mod config;
+pub mod diagnostics;
 pub mod inputs;
 pub mod kernels;
 pub mod model;

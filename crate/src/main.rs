@@ -51,6 +51,15 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// The conv weight gradient on a backend against the CPU, burn's kernel and ours: the
+    /// check behind docs/wgpu-conv-weight-grad.md (try `--backend wgpu` in a wgpu build).
+    CheckConv {
+        #[arg(long, default_value = "flex")]
+        backend: String,
+        /// Image sizes (square) to check.
+        #[arg(long, value_delimiter = ',', default_value = "64,128,182,224")]
+        sizes: Vec<u32>,
+    },
     /// Median milliseconds per step of the seed workload (two_conv, Kaiming, 1×3×224×224).
     #[command(allow_negative_numbers = true)]
     Bench {
@@ -196,6 +205,23 @@ fn execute(command: Command) -> Result<(), Failure> {
             backend,
             check,
         } => replay(&fixture, &backend, check),
+        Command::CheckConv { backend, sizes } => {
+            let backend = parse_backend(&backend)?;
+            let device = backend.device().expect("native backends have a synchronous device");
+            for size in sizes {
+                if !(1..=1024).contains(&size) {
+                    return Err(Failure::Input(format!("sizes: {size} is not from 1 to 1024")));
+                }
+                let (stock, ours) = futures_lite::future::block_on(initlab::diagnostics::conv_weight_grad_errors(
+                    &device,
+                    size as usize,
+                    size as usize,
+                ))
+                .map_err(Failure::Stopped)?;
+                println!("{backend} {size}x{size} ({} px): burn's weight gradient max rel. error {stock:.3e}, ours {ours:.3e}", size * size);
+            }
+            Ok(())
+        }
         Command::Bench {
             backend,
             steps,

@@ -57,6 +57,29 @@ pub fn validate_config(config: JsValue) -> Result<JsValue, JsError> {
     to_js(&parse_config(&config)?.to_json())
 }
 
+/// The conv weight gradient on `backend` against the CPU for an image of `height × width`:
+/// `{stock, ours}`, the largest relative error of burn's own kernel and of ours. A check of the
+/// wgpu hazard described in docs/wgpu-conv-weight-grad.md.
+#[wasm_bindgen(js_name = checkConvWeightGrad)]
+pub async fn check_conv_weight_grad(backend: String, height: u32, width: u32) -> Result<JsValue, JsError> {
+    if !(1..=1024).contains(&height) || !(1..=1024).contains(&width) {
+        return Err(JsError::new("height, width: integers from 1 to 1024"));
+    }
+    let mut choices = BackendKind::CPU.to_vec();
+    if cfg!(feature = "webgpu") {
+        choices.push(BackendKind::Webgpu);
+    }
+    let backend = BackendKind::parse(&backend, &choices).map_err(|e| JsError::new(&e))?;
+    let device = match backend.device() {
+        Some(device) => device,
+        None => gpu::device().await.map_err(|e| JsError::new(&e))?,
+    };
+    let (stock, ours) = crate::diagnostics::conv_weight_grad_errors(&device, height as usize, width as usize)
+        .await
+        .map_err(|e| JsError::new(&e))?;
+    to_js(&serde_json::json!({ "stock": stock, "ours": ours }))
+}
+
 /// Traps the wasm instance on purpose: the page's tests use it to check that a dead worker is
 /// replaced and that the results on screen survive.
 #[wasm_bindgen(js_name = debugTrap)]

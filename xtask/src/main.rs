@@ -1,6 +1,7 @@
 //! `cargo xtask <command>`: the project's build tool, so that a fresh machine with Rust, Node
 //! and Chromium needs nothing else (wasm-pack and trunk download binaries at run time).
 
+mod bench;
 mod build;
 mod dist;
 mod serve;
@@ -31,6 +32,15 @@ enum Task {
     Test,
     /// Build, then write dist/ (a static site) and dist/initlab.html (one self-contained file).
     Dist,
+    /// Speed of the seed workload: browser (every backend), native, and PyTorch if installed.
+    Bench {
+        /// Also time burn-wgpu on the browser's WebGPU (SwiftShader here: slow).
+        #[arg(long)]
+        webgpu: bool,
+        /// The Python that may have torch.
+        #[arg(long, default_value = "python3")]
+        python: String,
+    },
 }
 
 fn main() -> Result<()> {
@@ -50,6 +60,7 @@ fn main() -> Result<()> {
             build::wasm()?;
             dist::dist()
         }
+        Task::Bench { webgpu, python } => bench::bench(webgpu, &python),
     }
 }
 

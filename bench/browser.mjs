@@ -1,0 +1,89 @@
+// The browser half of `cargo xtask bench`: headless Chromium runs the wasm module's
+// Experiment.step() for each backend, and the page's runAll(), and prints JSON.
+//
+//   node bench/browser.mjs [--sizes 224,64] [--steps 30] [--webgpu]
+//
+// Every figure is a median over timed steps after a warm-up long enough for V8 to have
+// optimised the module (its first steps run in the baseline compiler).
+
+import { launch, serve } from "../tests/helpers/browser.mjs";
+
+const args = process.argv.slice(2);
+const option = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : fallback;
+};
+const sizes = option("sizes", "224").split(",").map(Number);
+const steps = Number(option("steps", "30"));
+const webgpu = args.includes("--webgpu");
+
+const server = await serve();
+const browser = await launch({ webgpu });
+const page = await browser.newPage();
+await page.goto(`${server.url}tests/helpers/blank.html`);
+
+const result = await page.evaluate(async ({ sizes, steps, webgpu }) => {
+  const t0 = performance.now();
+  const flex = await import("/www/pkg/initlab_flex.js");
+  await flex.default();
+  const initMs = performance.now() - t0;
+  const full = await import("/www/pkg/initlab.js");
+  await full.default();
+  const backends = await full.availableBackends();
+  const out = { module_init_ms: initMs, backends: {} };
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  for (const backend of backends) {
+    if (backend === "webgpu" && !webgpu) continue;
+    const module = backend === "flex" ? flex : full;
+    const perSize = {};
+    for (const size of sizes) {
+      const gpuSteps = backend === "webgpu" ? Math.min(steps, 6) : steps;
+      const e = await module.Experiment.create({ height: size, width: size, epochs: gpuSteps + 20 }, backend);
+      for (let i = 0; i < 20; i++) await e.step(); // warm-up: let V8 tier the module up
+      const times = [];
+      for (let i = 0; i < gpuSteps; i++) {
+        const t = performance.now();
+        await e.step();
+        times.push(performance.now() - t);
+      }
+      e.free();
+      perSize[size] = { median_ms: median(times), min_ms: Math.min(...times), steps: gpuSteps };
+    }
+    // The blog's seed run: four experiments of 40 steps at 224².
+    const seed = [
+      { arch: "two_conv", init: "zeros" },
+      { arch: "single_conv", init: "zeros" },
+      { arch: "two_conv", init: "constant", init_value: 5 },
+      { arch: "two_conv", init: "kaiming_normal" },
+    ];
+    let seedMs = null;
+    if (backend !== "webgpu") {
+      const start = performance.now();
+      for (const config of seed) {
+        const e = await module.Experiment.create(config, backend);
+        for (let i = 0; i < 40; i++) await e.step();
+        e.free();
+      }
+      seedMs = performance.now() - start;
+    }
+    out.backends[backend] = { sizes: perSize, seed_run_ms: seedMs };
+  }
+  return out;
+}, { sizes, steps, webgpu });
+
+// The page as a reader sees it: load, then runAll() of the four experiments.
+const reader = await browser.newPage();
+await reader.goto(server.url);
+const pageTimes = await reader.evaluate(async () => {
+  await window.initlab.ready;
+  const nav = performance.getEntriesByType("navigation")[0];
+  const ready = performance.getEntriesByName("initlab:ready")[0].startTime;
+  const start = performance.now();
+  await window.initlab.runAll();
+  return { ready_after_load_ms: ready - nav.loadEventEnd, ready_after_navigation_ms: ready, run_all_ms: performance.now() - start };
+});
+result.page = pageTimes;
+
+console.log(JSON.stringify(result, null, 2));
+await browser.close();
+await server.close();

@@ -1,0 +1,49 @@
+//! `cargo xtask bench`: the speed of the seed workload (two_conv, Kaiming, one 3×224×224 image),
+//! in the browser and natively, and against PyTorch on the same machine when it is installed.
+//! Benchmarks, not tests: nothing here passes or fails on a number.
+
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result};
+
+use crate::{build, root, run};
+
+const SIZES: &str = "64,224,512,1024";
+
+pub fn bench(webgpu: bool, python: &str) -> Result<()> {
+    build::wasm()?;
+    // Natively: the initlab CLI (the dev profile here optimises every crate at opt-level 3).
+    run(Command::new(env!("CARGO")).args(["build", "--package", "initlab"]))?;
+    let cli = root().join("target/debug/initlab");
+    let mut native = Vec::new();
+    for size in SIZES.split(',') {
+        let out = capture(Command::new(&cli).args(["bench", "--format", "json", "--height", size, "--width", size]))?;
+        native.push(out.trim().to_string());
+    }
+    println!("{{\n\"native\": [{}],", native.join(", "));
+
+    let mut browser = Command::new("node");
+    browser.args(["bench/browser.mjs", "--sizes", SIZES]);
+    if webgpu {
+        browser.arg("--webgpu");
+    }
+    println!("\"browser\": {},", capture(&mut browser)?.trim());
+
+    // PyTorch, if this Python has it: the same workload, one thread, in the same run.
+    let has_torch = Command::new(python).args(["-c", "import torch"]).stderr(Stdio::null()).status();
+    let mut pytorch = Vec::new();
+    if has_torch.is_ok_and(|s| s.success()) {
+        for size in SIZES.split(',') {
+            pytorch.push(capture(Command::new(python).args(["bench/pytorch_seed.py", "--size", size]))?.trim().to_string());
+        }
+    }
+    println!("\"pytorch\": [{}]\n}}", pytorch.join(", "));
+    Ok(())
+}
+
+fn capture(command: &mut Command) -> Result<String> {
+    let line = format!("{command:?}");
+    let out = command.current_dir(root()).stderr(Stdio::inherit()).output().with_context(|| format!("cannot start {line}"))?;
+    anyhow::ensure!(out.status.success(), "{line} failed ({})", out.status);
+    Ok(String::from_utf8(out.stdout)?)
+}
