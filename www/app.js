@@ -132,6 +132,7 @@ const actions = {
     await Promise.all(keys.map((key) => engine.advance(key, Infinity)));
     await done;
     view.setPlaying(false);
+    await view.settled();
     return Object.fromEntries(keys.map((key) => [key, store.trajectory(key)]));
   },
 

@@ -417,6 +417,20 @@ export class View {
     });
   }
 
+  /**
+   * Resolves once every chart exists and draws the latest records: no redraw and no chart
+   * build is pending. `runAll()` waits for this, so that what it returns is on screen. A hidden
+   * tab draws nothing (no animation frames) until it is shown, so there it resolves at once.
+   */
+  async settled() {
+    for (;;) {
+      if (document.hidden) return;
+      const expected = this.layout().length * CHART_KEYS.length;
+      if (!this.pending && !this.buildPending && this.charts.size >= expected) return;
+      await new Promise((resolve) => setTimeout(resolve, 16));
+    }
+  }
+
   /** For tests and the embedding API: per chart, the exact arrays handed to it. */
   chartData() {
     const out = {};
