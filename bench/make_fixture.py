@@ -14,24 +14,10 @@ from pathlib import Path
 
 import torch
 import torch.nn as nn
+from seed_net import Net
 from safetensors.torch import save_file
 
 KEYS = ["loss", "conv1_mean", "conv1_var", "conv2_mean", "conv2_var", "conv1_grad_norm", "conv2_grad_norm"]
-
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, 3, 3, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(3)
-        self.conv2 = nn.Conv2d(3, 3, 3, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(3)
-
-    def forward(self, x, arch):
-        if arch == "single_conv":
-            return self.conv2(x)
-        x = torch.relu(self.bn1(self.conv1(x)))
-        return torch.relu(self.bn2(self.conv2(x)))
 
 
 def run(config, image, w1, w2, dtype):

@@ -13,21 +13,7 @@ import time
 
 import torch
 import torch.nn as nn
-
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, 3, 3, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(3)
-        self.conv2 = nn.Conv2d(3, 3, 3, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(3)
-
-    def forward(self, x, single=False):
-        if single:
-            return self.conv2(x)
-        x = torch.relu(self.bn1(self.conv1(x)))
-        return torch.relu(self.bn2(self.conv2(x)))
+from seed_net import Net
 
 
 def experiment(init, single, size, steps, image):
@@ -46,7 +32,7 @@ def experiment(init, single, size, steps, image):
     times = []
     for _ in range(steps):
         start = time.perf_counter()
-        loss = crit(model(image, single), label)
+        loss = crit(model(image, "single_conv" if single else "two_conv"), label)
         loss.backward()  # no zero_grad: the original accumulates
         # The record the page shows: loss, conv means and variances, gradient norms.
         record = [loss.item()]
