@@ -71,7 +71,7 @@ export async function watchedPage(browser, origin, viewport = { width: 1400, hei
   page.on("console", (msg) => {
     if (msg.type() === "error") problems.console.push(msg.text());
   });
-  page.on("pageerror", (error) => problems.console.push(`pageerror: ${error.message}`));
+  page.on("pageerror", (error) => problems.console.push(`pageerror: ${error.message}`) && console.error(error.stack));
   page.on("request", (request) => {
     const url = request.url();
     const local = origin ? url.startsWith(origin) : /^(file|data|blob):/.test(url);
