@@ -70,6 +70,17 @@ test("the math renders as MathML with real size", async () => {
   assert.ok(boxes[2].fracs >= 5, "∂L/∂k₁ = Σ ∂L/∂f_j ∂f_j/∂k₁ is built from fractions");
 });
 
+test("the claims hold at the seed's full 224², where one feature map has 150,528 values", async () => {
+  // A regression test: Math.max(...map) overflowed the call stack at this size.
+  const { page, problems } = await open("?epochs=2&experiments=zeros");
+  await page.evaluate(() => window.initlab.runAll());
+  await select(page, "zeros", 1);
+  await page.waitForFunction(() => document.querySelectorAll("#ex-claims .live.holds").length === 6, null, { timeout: 20_000 });
+  assert.match(await page.textContent('#ex-claims [data-claim="c4"] .live'), /\b0\b/);
+  assert.deepEqual(problems.console, []);
+  await page.close();
+});
+
 test("the gradient table shows exact zeros for zero init and real gradients for single conv", async () => {
   const { page } = await open("?epochs=6&height=24&width=24");
   const data = await page.evaluate(() => window.initlab.runAll());

@@ -125,7 +125,9 @@ export class Explain {
     const maps = this.maps?.key === `${run?.key}/${step}` ? this.maps.data : null;
     const p = (name) => snapshot?.params.find((x) => x.name === name);
     const gradNorm = (name) => (p(name)?.grad ? norm(p(name).grad) : null);
-    const maxAbsOf = (values) => (values ? Math.max(0, ...Array.from(values, Math.abs)) : null);
+    // A loop, not Math.max(...values): a 224² feature map has 150,528 values, too many arguments
+    // for the call stack (it threw "Maximum call stack size exceeded" in CI).
+    const maxAbsOf = (values) => (values ? maxAbs(values) : null);
     const loss = run?.records.loss[step];
     const claims = [
       { key: "c1", value: maxAbsOf(maps?.conv2_input), label: "max |conv2 input|", zero: true },
