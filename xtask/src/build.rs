@@ -43,7 +43,7 @@ fn module(name: &str, features: &[&str], default_features: bool) -> Result<()> {
         .generate(&out)
         .with_context(|| format!("wasm-bindgen on {}", input.display()))?;
     let size = std::fs::metadata(out.join(format!("{name}_bg.wasm")))?.len();
-    println!("built www/pkg/{name}.js and {name}_bg.wasm ({:.1} MB)", size as f64 / 1e6);
+    eprintln!("built www/pkg/{name}.js and {name}_bg.wasm ({:.1} MB)", size as f64 / 1e6);
     Ok(())
 }
 

@@ -29,7 +29,7 @@ pub fn dist() -> Result<()> {
     copy_site(&root.join("www"), &dist.join("www"))?;
     let single = single_file(&root)?;
     fs::write(dist.join("initlab.html"), &single)?;
-    println!(
+    eprintln!(
         "wrote dist/ (the site) and dist/initlab.html ({:.2} MB, self-contained)",
         single.len() as f64 / 1e6
     );
