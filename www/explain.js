@@ -126,7 +126,7 @@ export class Explain {
     const p = (name) => snapshot?.params.find((x) => x.name === name);
     const gradNorm = (name) => (p(name)?.grad ? norm(p(name).grad) : null);
     // A loop, not Math.max(...values): a 224² feature map has 150,528 values, too many arguments
-    // for the call stack (it threw "Maximum call stack size exceeded" in CI).
+    // for the call stack (it threw "Maximum call stack size exceeded" in a local test run).
     const maxAbsOf = (values) => (values ? maxAbs(values) : null);
     const loss = run?.records.loss[step];
     const claims = [
