@@ -28,9 +28,12 @@ async function open(query, viewport) {
 
 /** Selects a run and epoch in the explanation, then waits until it has drawn them. */
 async function select(page, run, step) {
+  // On screen first: the explanation renders (and lists the runs) only while it is visible,
+  // as a reader scrolling to it would see it. Selecting first failed under load, when the
+  // charts built in idle time had pushed it below the fold.
+  await page.locator("#explain").scrollIntoViewIfNeeded();
   await page.selectOption("#ex-run", run);
   await page.locator("#ex-step").fill(String(step));
-  await page.locator("#explain").scrollIntoViewIfNeeded();
   await page.waitForFunction(([run, step]) => document.getElementById("ex-step-out").value.startsWith(`${step} `) && document.getElementById("ex-run").value === run, [run, step]);
   await page.waitForTimeout(300);
 }

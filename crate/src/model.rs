@@ -12,7 +12,7 @@ use burn::{
 
 use crate::config::{Arch, CLASSES};
 use crate::inputs::WEIGHT_SHAPE;
-use crate::kernels::{bn_relu, conv3x3, pixel_nll};
+use crate::kernels::{bn_relu, conv3x3, pixel_nll_rows};
 
 /// burn's own `Conv2d` and `BatchNorm` modules hold the parameters (so names, optimizer state
 /// and records are burn's); the forward pass runs them through [`crate::kernels`], which gives
@@ -135,11 +135,13 @@ impl Model {
     }
 }
 
-/// Per-pixel cross-entropy against one class for every pixel: `-log_softmax(logits)[label]`.
+/// Per-pixel cross-entropy against one class for every pixel, `-log_softmax(logits)[label]`,
+/// summed along each image row. PyTorch's loss is the mean over pixels: the row sums' total
+/// divided by the pixel count.
 ///
 /// # Shapes
 ///   - logits `[N, C, H, W]`
-///   - output `[N, H, W]`
-pub fn pixel_cross_entropy(logits: Tensor<4>, label: usize) -> Tensor<3> {
-    pixel_nll(logits, label) // [N, H, W]
+///   - output `[N, H]`
+pub fn pixel_cross_entropy_rows(logits: Tensor<4>, label: usize) -> Tensor<2> {
+    pixel_nll_rows(logits, label) // [N, H]
 }

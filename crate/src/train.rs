@@ -21,7 +21,7 @@ use serde::Serialize;
 use crate::backend::BackendKind;
 use crate::config::{Arch, ExperimentConfig};
 use crate::inputs::InitialTensors;
-use crate::model::{Model, ModelConfig, pixel_cross_entropy};
+use crate::model::{Model, ModelConfig, pixel_cross_entropy_rows};
 use crate::record::{Record, Trajectory, l2_norm, mean_and_var};
 
 /// The names of the trained parameters, in the order the views list them.
@@ -233,11 +233,12 @@ impl Experiment {
             });
         }
         let logits = self.model.forward(self.images.clone(), self.config.arch); // [N, 3, H, W]
-        let pixel_loss = pixel_cross_entropy(logits, self.config.label as usize); // [N, H, W]
-        // Read row sums, not the f32 mean: averaging 224 row sums in f64 on the host keeps the
-        // reported loss within an ulp or two of PyTorch's (a plain f32 mean drifts by ~1e-5).
-        let row_sums = pixel_loss.clone().inner().sum_dim(2); // [N, H, 1]
-        let grads = pixel_loss.mean().backward();
+        let row_losses = pixel_cross_entropy_rows(logits, self.config.label as usize); // [N, H]
+        // Read the row sums, not an f32 mean: averaging 224 row sums in f64 on the host keeps
+        // the reported loss within an ulp or two of PyTorch's (a plain f32 mean drifts by ~1e-5).
+        let row_sums = row_losses.clone().inner(); // [N, H]
+        let loss = row_losses.sum().div_scalar(self.config.pixels() as f64); // [1], the mean
+        let grads = loss.backward();
         let grads = GradientsParams::from_grads(grads, &self.model);
         let grads = if self.config.zero_grad {
             grads

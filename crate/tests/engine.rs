@@ -147,6 +147,48 @@ fn direct_conv_matches_burns_conv() {
     }
 }
 
+/// Our BatchNorm+ReLU and row-summed cross-entropy kernels (flex) against burn's own ops
+/// (ndarray), through autodiff: outputs and the gradients of x, γ and β. Widths past 64 pixels
+/// take the loss's product of sums over more than one group of 8 chunks; odd widths take the
+/// tail lanes.
+#[test]
+fn direct_norm_and_loss_match_burns_ops() {
+    for (n, h, w, label, seed) in [(1, 1, 1, 0, 1), (2, 5, 7, 1, 2), (1, 3, 70, 2, 3), (3, 4, 130, 2, 4), (1, 9, 64, 0, 5)] {
+        let c = ExperimentConfig { batch: n, height: h, width: w, seed, ..Default::default() };
+        let inputs = InitialTensors::from_seed(&c);
+        let run = |device: Device| {
+            let device = device.autodiff();
+            let x = Tensor::<4>::from_data(TensorData::new(inputs.image.clone(), c.image_shape()), &device).require_grad();
+            let gamma = Tensor::<1>::from_data([1.5f32, -0.5, 2.0], &device).require_grad();
+            let beta = Tensor::<1>::from_data([0.2f32, 0.1, -0.3], &device).require_grad();
+            let y = initlab::kernels::bn_relu(x.clone(), gamma.clone(), beta.clone());
+            let rows = initlab::kernels::pixel_nll_rows(y.clone() * 2.0, label);
+            // Unequal weights per row, so the backward's broadcast along rows is checked.
+            let weights: Vec<f32> = (0..n * h).map(|r| 1.0 + r as f32 / 7.0).collect();
+            let weights = Tensor::<2>::from_data(TensorData::new(weights, [n, h]), &device);
+            let grads = (rows.clone() * weights).sum().backward();
+            let read = |t: Tensor<4>| t.into_data().try_to_vec::<f32>().unwrap();
+            let read1 = |t: Tensor<1>| t.into_data().try_to_vec::<f32>().unwrap();
+            [
+                read(y.inner()),
+                rows.inner().into_data().try_to_vec::<f32>().unwrap(),
+                read(x.grad(&grads).unwrap()),
+                read1(gamma.grad(&grads).unwrap()),
+                read1(beta.grad(&grads).unwrap()),
+            ]
+        };
+        #[allow(deprecated)]
+        let stock = run(Device::ndarray());
+        let direct = run(Device::flex());
+        for (what, a, b) in ["output", "row losses", "x grad", "gamma grad", "beta grad"].iter().zip(&direct).zip(&stock).map(|((w, a), b)| (w, a, b)) {
+            assert_eq!(a.len(), b.len(), "{what}");
+            for (i, (&p, &q)) in a.iter().zip(b).enumerate() {
+                assert!((p - q).abs() <= 1e-4 * (1.0 + q.abs()), "{n}x{h}x{w} {what}[{i}]: direct {p}, burn {q}");
+            }
+        }
+    }
+}
+
 /// Same seed, same numbers: twice on one backend bit for bit, and across the CPU backends
 /// within float32 noise (the inputs themselves are bit-identical: our own seeded RNG).
 #[test]

@@ -39,7 +39,8 @@ fn module(name: &str, features: &[&str], default_features: bool) -> Result<()> {
         .typescript(true)
         .omit_default_module_path(false)
         // Function names are 10% of the module and only serve backtraces.
-        .remove_name_section(true)
+        // The names cost 7 MB in the full module; bench/profile.mjs needs them (INITLAB_KEEP_NAMES=1).
+        .remove_name_section(std::env::var_os("INITLAB_KEEP_NAMES").is_none())
         .generate(&out)
         .with_context(|| format!("wasm-bindgen on {}", input.display()))?;
     let size = std::fs::metadata(out.join(format!("{name}_bg.wasm")))?.len();

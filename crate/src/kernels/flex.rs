@@ -83,29 +83,29 @@ impl LayerOps for Flex {
         }
     }
 
-    fn pixel_nll(logits: FloatTensor<Self>, label: usize) -> FloatTensor<Self> {
-        Self::pixel_nll_with_softmax(logits, label).0
+    fn pixel_nll_rows(logits: FloatTensor<Self>, label: usize) -> FloatTensor<Self> {
+        Self::pixel_nll_rows_with_softmax(logits, label).0
     }
 
-    fn pixel_nll_with_softmax(logits: FloatTensor<Self>, label: usize) -> (FloatTensor<Self>, FloatTensor<Self>) {
+    fn pixel_nll_rows_with_softmax(logits: FloatTensor<Self>, label: usize) -> (FloatTensor<Self>, FloatTensor<Self>) {
         let [n, c, h, w] = logits.shape().dims::<4>();
         match values(&logits) {
             Some(z) if c <= loss::MAX_CLASSES => {
-                let (nll, softmax) = loss::pixel_nll(&z, c, h * w, label);
-                (tensor(nll, [n, h, w]), tensor(softmax, [n, c, h, w]))
+                let (rows, softmax) = loss::pixel_nll_rows(&z, c, h, w, label);
+                (tensor(rows, [n, h]), tensor(softmax, [n, c, h, w]))
             }
             _ => {
                 let softmax = stock::softmax::<Flex>(logits.clone());
-                (stock::pixel_nll::<Flex>(logits, label), softmax)
+                (stock::pixel_nll_rows::<Flex>(logits, label), softmax)
             }
         }
     }
 
-    fn pixel_nll_backward(softmax: FloatTensor<Self>, label: usize, grad: FloatTensor<Self>) -> FloatTensor<Self> {
-        let dims = softmax.shape().dims::<4>();
+    fn pixel_nll_rows_backward(softmax: FloatTensor<Self>, label: usize, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+        let [_, c, h, w] = softmax.shape().dims::<4>();
         match (values(&softmax), values(&grad)) {
-            (Some(s), Some(g)) => tensor(loss::pixel_nll_backward(&s, dims[1], dims[2] * dims[3], label, &g), dims),
-            _ => stock::pixel_nll_backward::<Flex>(softmax, label, grad),
+            (Some(s), Some(g)) => tensor(loss::pixel_nll_rows_backward(&s, c, h, w, label, &g), softmax.shape().dims::<4>()),
+            _ => stock::pixel_nll_rows_backward::<Flex>(softmax, label, grad),
         }
     }
 }

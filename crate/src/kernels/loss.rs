@@ -1,7 +1,14 @@
-//! Per-pixel cross-entropy against one label, forward and backward, on NCHW slices:
-//! `loss[n, y, x] = logsumexp_c(z[n, c, y, x]) − z[n, label, y, x]`, computed as PyTorch's
-//! log_softmax does (subtract the max, sum the exponentials in f32, take the log), eight pixels
-//! at a time. The forward also returns the softmax, which is all the backward needs.
+//! Per-pixel cross-entropy against one label, summed along each image row, forward and
+//! backward, on NCHW slices:
+//! `rows[n, y] = Σ_x loss[n, y, x]` with `loss[n, y, x] = logsumexp_c(z[n, c, y, x]) − z[n, label, y, x]`,
+//! computed as PyTorch's log_softmax does (subtract the max, sum the exponentials in f32, take
+//! the log), eight pixels at a time. The forward also returns the softmax, which is all the
+//! backward needs.
+//!
+//! Row sums rather than a loss per pixel: training needs only their total, the host averages
+//! the row sums in f64, and no `[N, H, W]` plane is written, summed and broadcast back.
+
+use std::mem::MaybeUninit;
 
 use wide::{bytemuck::cast, f32x8, i32x8};
 
@@ -29,18 +36,18 @@ fn exp_nonpositive(x: f32x8) -> f32x8 {
 /// Most classes the kernels take (the model has 3); more fall back to burn's ops.
 pub const MAX_CLASSES: usize = 4;
 
-/// Eight pixels' logits: `z[c]` holds class `c` of pixels `p .. p + 8` (zero past the plane).
+/// Eight pixels' logits: `z[c]` holds class `c` of the pixels `at .. at + len` of each plane
+/// (zero in the lanes past `len`).
 struct Chunk {
     z: [f32x8; MAX_CLASSES],
     len: usize,
 }
 
 impl Chunk {
-    fn load(logits: &[f32], classes: usize, plane: usize, p: usize) -> Self {
-        let len = (plane - p).min(8);
+    fn load(logits: &[f32], classes: usize, plane: usize, at: usize, len: usize) -> Self {
         let mut z = [f32x8::ZERO; MAX_CLASSES];
         for (c, v) in z.iter_mut().enumerate().take(classes) {
-            let at = c * plane + p;
+            let at = c * plane + at;
             *v = if len == 8 {
                 f32x8::new(logits[at..at + 8].try_into().unwrap())
             } else {
@@ -66,49 +73,93 @@ impl Chunk {
 }
 
 #[inline(always)]
-fn store(out: &mut [f32], v: f32x8, len: usize) {
+fn store(out: &mut [MaybeUninit<f32>], v: f32x8, len: usize) {
     if len == 8 {
-        out[..8].copy_from_slice(&v.to_array()); // a fixed size: one vector store, no memcpy
+        out[..8].write_copy_of_slice(&v.to_array()); // a fixed size: one vector store, no memcpy
     } else {
-        out[..len].copy_from_slice(&v.to_array()[..len]);
+        out[..len].write_copy_of_slice(&v.to_array()[..len]);
     }
 }
 
-/// `logits` `[N, C, H, W]` flattened, `plane` = H·W → (loss `[N, H, W]`, softmax
+/// Chunks whose sums of exponentials are multiplied together before one `ln`:
+/// `Σ ln sᵢ = ln Π sᵢ`, and each `sᵢ` lies in `[1, classes]` (the max's own term is `e⁰ = 1`),
+/// so a product of 8 stays within `[1, 4⁸]`, exact to a few ulps. The `ln` cost as much as
+/// the rest of the forward put together.
+const CHUNKS_PER_LN: usize = 8;
+
+/// `logits` `[N, C, H, W]` flattened → (the loss summed along each row, `[N, H]`; the softmax,
 /// `[N, C, H, W]`).
-pub fn pixel_nll(logits: &[f32], classes: usize, plane: usize, label: usize) -> (Vec<f32>, Vec<f32>) {
-    assert!((1..=MAX_CLASSES).contains(&classes) && label < classes, "pixel_nll: classes and label");
+pub fn pixel_nll_rows(
+    logits: &[f32],
+    classes: usize,
+    height: usize,
+    width: usize,
+    label: usize,
+) -> (Vec<f32>, Vec<f32>) {
+    assert!((1..=MAX_CLASSES).contains(&classes) && label < classes, "pixel_nll_rows: classes and label");
+    let plane = height * width;
     let batch = logits.len() / (classes * plane);
-    let mut loss = vec![0.0f32; batch * plane];
-    let mut softmax = vec![0.0f32; logits.len()];
+    let mut rows = Vec::with_capacity(batch * height);
+    // Written in full below, so not zeroed first (see `uninit_output`).
+    let mut softmax = Vec::with_capacity(logits.len());
+    let softmax_out = &mut softmax.spare_capacity_mut()[..logits.len()];
+    let lane = f32x8::from([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]);
     for n in 0..batch {
         let image = &logits[n * classes * plane..][..classes * plane];
-        for p in (0..plane).step_by(8) {
-            let chunk = Chunk::load(image, classes, plane, p);
-            let (max, e, sum) = chunk.exps(classes);
-            store(&mut loss[n * plane + p..], -(chunk.z[label] - max - sum.ln()), chunk.len);
-            let inv = f32x8::ONE / sum;
-            for c in 0..classes {
-                store(&mut softmax[(n * classes + c) * plane + p..], e[c] * inv, chunk.len);
+        for y in 0..height {
+            // Per lane: Σ (z_label − max), Σ ln(products of sums), the product in progress.
+            let (mut picked, mut logs, mut product) = (f32x8::ZERO, f32x8::ZERO, f32x8::ONE);
+            for (k, x0) in (0..width).step_by(8).enumerate() {
+                let at = y * width + x0;
+                let chunk = Chunk::load(image, classes, plane, at, (width - x0).min(8));
+                let (max, e, sum) = chunk.exps(classes);
+                picked += chunk.z[label] - max; // 0 − 0 in the lanes past the row
+                product *= if chunk.len == 8 {
+                    sum
+                } else {
+                    // Past the row every logit is 0 and the sum is `classes`: count it as 1.
+                    lane.simd_lt(f32x8::splat(chunk.len as f32)).blend(sum, f32x8::ONE)
+                };
+                if (k + 1) % CHUNKS_PER_LN == 0 {
+                    logs += product.ln();
+                    product = f32x8::ONE;
+                }
+                let inv = f32x8::ONE / sum;
+                for c in 0..classes {
+                    let at = (n * classes + c) * plane + at;
+                    store(&mut softmax_out[at..], e[c] * inv, chunk.len);
+                }
             }
+            logs += product.ln();
+            let total = |v: f32x8| v.to_array().iter().map(|&x| x as f64).sum::<f64>();
+            rows.push((total(logs) - total(picked)) as f32);
         }
     }
-    (loss, softmax)
+    // SAFETY: every chunk of every row of every plane was stored, the tail chunks included.
+    unsafe { softmax.set_len(logits.len()) };
+    (rows, softmax)
 }
 
-/// The gradient of [`pixel_nll`] from its softmax and the loss's gradient `grad` `[N, H, W]`:
-/// `dz[c] = grad · (softmax[c] − [c = label])`.
-pub fn pixel_nll_backward(softmax: &[f32], classes: usize, plane: usize, label: usize, grad: &[f32]) -> Vec<f32> {
+/// The gradient of [`pixel_nll_rows`] from its softmax and the gradient of the row sums,
+/// `grad` `[N, H]`: `dz[n, c, y, x] = grad[n, y] · (softmax[n, c, y, x] − [c = label])`.
+pub fn pixel_nll_rows_backward(
+    softmax: &[f32],
+    classes: usize,
+    height: usize,
+    width: usize,
+    label: usize,
+    grad: &[f32],
+) -> Vec<f32> {
+    let plane = height * width;
     let batch = softmax.len() / (classes * plane);
-    let mut dz = vec![0.0f32; softmax.len()];
+    // Filled in order by `extend`, so never zeroed first.
+    let mut dz = Vec::with_capacity(softmax.len());
     for n in 0..batch {
-        let g = &grad[n * plane..][..plane];
         for c in 0..classes {
-            let at = (n * classes + c) * plane;
-            let (s, d) = (&softmax[at..at + plane], &mut dz[at..at + plane]);
             let target = if c == label { 1.0 } else { 0.0 };
-            for ((d, &s), &g) in d.iter_mut().zip(s).zip(g) {
-                *d = g * (s - target);
+            let plane = &softmax[(n * classes + c) * plane..][..plane];
+            for (row, &g) in plane.chunks(width).zip(&grad[n * height..][..height]) {
+                dz.extend(row.iter().map(|&s| g * (s - target)));
             }
         }
     }

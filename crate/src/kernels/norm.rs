@@ -8,25 +8,37 @@
 //! Zero in, zero out: an all-zero channel has mean 0 and variance 0, so the output is exactly
 //! `β` = 0; ReLU passes no gradient at exactly 0, so nothing flows back.
 
+use std::mem::MaybeUninit;
+
 use wide::f32x8;
+
+use super::uninit_output;
 
 /// Values summed in f32 before the running total takes them in f64.
 const BLOCK: usize = 256;
 
-/// Σ f over `a` (and `b`, paired), vectorised: f32x8 within blocks, f64 across them.
-fn sum2(a: &[f32], b: &[f32], f: impl Fn(f32x8, f32x8) -> f32x8) -> f64 {
-    let mut total = 0.0f64;
+/// `[Σ f₀, Σ f₁, …]` over `a` (and `b`, paired), vectorised: f32x8 within blocks, f64 across
+/// them.
+fn sums<const K: usize>(a: &[f32], b: &[f32], f: impl Fn(f32x8, f32x8) -> [f32x8; K]) -> [f64; K] {
+    let mut total = [0.0f64; K];
     for (ca, cb) in a.chunks(BLOCK).zip(b.chunks(BLOCK)) {
-        let mut acc = f32x8::ZERO;
+        let mut acc = [f32x8::ZERO; K];
         let whole = ca.len() / 8 * 8;
         for i in (0..whole).step_by(8) {
             let va = f32x8::new(ca[i..i + 8].try_into().unwrap());
             let vb = f32x8::new(cb[i..i + 8].try_into().unwrap());
-            acc += f(va, vb);
+            for (acc, term) in acc.iter_mut().zip(f(va, vb)) {
+                *acc += term;
+            }
         }
-        total += acc.to_array().iter().map(|&v| v as f64).sum::<f64>();
+        for (t, acc) in total.iter_mut().zip(acc) {
+            *t += acc.to_array().iter().map(|&v| v as f64).sum::<f64>();
+        }
         for i in whole..ca.len() {
-            total += f(f32x8::splat(ca[i]), f32x8::splat(cb[i])).to_array()[0] as f64;
+            let terms = f(f32x8::splat(ca[i]), f32x8::splat(cb[i]));
+            for (t, term) in total.iter_mut().zip(terms) {
+                *t += term.to_array()[0] as f64;
+            }
         }
     }
     total
@@ -49,10 +61,10 @@ impl Stats {
         let planes = |c: usize| (0..batch).map(move |n| &x[(n * channels + c) * plane..][..plane]);
         let mut s = Stats { mean: vec![], inv_std: vec![], scale: vec![], shift: vec![] };
         for c in 0..channels {
-            let mean = planes(c).map(|p| sum2(p, p, |v, _| v)).sum::<f64>() / count;
+            let mean = planes(c).map(|p| sums(p, p, |v, _| [v])[0]).sum::<f64>() / count;
             let m = f32x8::splat(mean as f32);
             // Two passes: the variance from the centred values, as PyTorch does.
-            let var = planes(c).map(|p| sum2(p, p, |v, _| (v - m) * (v - m))).sum::<f64>() / count;
+            let var = planes(c).map(|p| sums(p, p, |v, _| [(v - m) * (v - m)])[0]).sum::<f64>() / count;
             let inv_std = 1.0 / (var + eps).sqrt();
             let scale = inv_std * gamma[c] as f64;
             s.mean.push(mean);
@@ -64,17 +76,17 @@ impl Stats {
     }
 }
 
-/// Applies `f` to `x` eight values at a time (and to the tail one at a time), writing `out`.
+/// Writes `f(x, g)` to `out`, eight values at a time (and the tail one at a time).
 #[inline(always)]
-fn map8(x: &[f32], g: &[f32], out: &mut [f32], f: impl Fn(f32x8, f32x8) -> f32x8) {
+fn map8(x: &[f32], g: &[f32], out: &mut [MaybeUninit<f32>], f: impl Fn(f32x8, f32x8) -> f32x8) {
     let whole = x.len() / 8 * 8;
     for i in (0..whole).step_by(8) {
         let v = f32x8::new(x[i..i + 8].try_into().unwrap());
         let w = f32x8::new(g[i..i + 8].try_into().unwrap());
-        out[i..i + 8].copy_from_slice(&f(v, w).to_array());
+        out[i..i + 8].write_copy_of_slice(&f(v, w).to_array());
     }
     for i in whole..x.len() {
-        out[i] = f(f32x8::splat(x[i]), f32x8::splat(g[i])).to_array()[0];
+        out[i].write(f(f32x8::splat(x[i]), f32x8::splat(g[i])).to_array()[0]);
     }
 }
 
@@ -82,13 +94,15 @@ fn map8(x: &[f32], g: &[f32], out: &mut [f32], f: impl Fn(f32x8, f32x8) -> f32x8
 pub fn bn_relu(x: &[f32], gamma: &[f32], beta: &[f32], plane: usize, eps: f64) -> Vec<f32> {
     let channels = gamma.len();
     let s = Stats::new(x, gamma, beta, plane, eps);
-    let mut out = vec![0.0; x.len()];
-    for (k, (src, dst)) in x.chunks(plane).zip(out.chunks_mut(plane)).enumerate() {
-        let (a, b) = (f32x8::splat(s.scale[k % channels]), f32x8::splat(s.shift[k % channels]));
-        // fast_max: the plain vector max (no NaN bookkeeping); ReLU of a finite value is exact.
-        map8(src, src, dst, |v, _| (v * a + b).fast_max(f32x8::ZERO));
-    }
-    out
+    let write = |out: &mut [MaybeUninit<f32>]| {
+        for (k, (src, dst)) in x.chunks(plane).zip(out.chunks_mut(plane)).enumerate() {
+            let (a, b) = (f32x8::splat(s.scale[k % channels]), f32x8::splat(s.shift[k % channels]));
+            // fast_max: the plain vector max (no NaN bookkeeping); ReLU of a finite value is exact.
+            map8(src, src, dst, |v, _| (v * a + b).fast_max(f32x8::ZERO));
+        }
+    };
+    // SAFETY: the planes of `x` and `out` pair up one to one, and `map8` writes all of each.
+    unsafe { uninit_output(x.len(), write) }
 }
 
 /// Gradients of [`bn_relu`] given the output's gradient: `(dx, dγ, dβ)`.
@@ -104,39 +118,38 @@ pub fn bn_relu_backward(
     let batch = x.len() / (channels * plane);
     let count = (batch * plane) as f64;
     let s = Stats::new(x, gamma, beta, plane, eps);
-    // ReLU's gradient: only where the output was > 0.
-    let mut gy = vec![0.0f32; x.len()];
-    for (k, ((src, g), dst)) in x.chunks(plane).zip(grad.chunks(plane)).zip(gy.chunks_mut(plane)).enumerate() {
-        let (a, b) = (f32x8::splat(s.scale[k % channels]), f32x8::splat(s.shift[k % channels]));
-        map8(src, g, dst, |v, g| (v * a + b).simd_gt(f32x8::ZERO).blend(g, f32x8::ZERO));
-    }
+    let planes =
+        |c: usize| (0..batch).map(move |n| (n * channels + c) * plane..(n * channels + c + 1) * plane);
     let mut d_gamma = vec![0.0f32; channels];
     let mut d_beta = vec![0.0f32; channels];
-    let mut dx = vec![0.0f32; x.len()];
-    for c in 0..channels {
-        let (mean, inv) = (s.mean[c], s.inv_std[c]);
-        let m = f32x8::splat(mean as f32);
-        let (mut sum_g, mut sum_gx) = (0.0f64, 0.0f64);
-        for n in 0..batch {
-            let at = (n * channels + c) * plane;
-            let (g, v) = (&gy[at..at + plane], &x[at..at + plane]);
-            sum_g += sum2(g, g, |g, _| g);
-            sum_gx += sum2(g, v, |g, v| g * (v - m));
+    let write_dx = |dx: &mut [MaybeUninit<f32>]| {
+        for c in 0..channels {
+            let (a, b) = (f32x8::splat(s.scale[c]), f32x8::splat(s.shift[c]));
+            // gy, the gradient through ReLU: `grad` where the output x·a + b was > 0 (the
+            // forward's own expression, so the same pixels), else 0. Never stored: both passes
+            // below recompute it.
+            let gy = |v: f32x8, g: f32x8| (v * a + b).simd_gt(f32x8::ZERO).blend(g, f32x8::ZERO);
+            let (mean, inv) = (s.mean[c], s.inv_std[c]);
+            let m = f32x8::splat(mean as f32);
+            let [sum_g, sum_gx] = planes(c)
+                .map(|at| sums(&x[at.clone()], &grad[at], |v, g| [gy(v, g), gy(v, g) * (v - m)]))
+                .fold([0.0; 2], |[p, q], [a, b]| [p + a, q + b]);
+            let sum_g_xhat = sum_gx * inv;
+            d_beta[c] = sum_g as f32;
+            d_gamma[c] = sum_g_xhat as f32;
+            // dx = γ·inv·(gy − mean(gy) − x̂·mean(gy·x̂)), with x̂ = (x − mean)·inv: an affine map
+            // of (gy, x) whose coefficients are computed once, in f64.
+            let k = gamma[c] as f64 * inv;
+            let (mean_g, mean_gxhat) = (sum_g / count, sum_g_xhat / count);
+            let cx = (-k * inv * mean_gxhat) as f32;
+            let c0 = (-k * mean_g + k * inv * mean_gxhat * mean) as f32;
+            let (kg, cx, c0) = (f32x8::splat(k as f32), f32x8::splat(cx), f32x8::splat(c0));
+            for at in planes(c) {
+                map8(&x[at.clone()], &grad[at.clone()], &mut dx[at], |v, g| gy(v, g) * kg + v * cx + c0);
+            }
         }
-        let sum_g_xhat = sum_gx * inv;
-        d_beta[c] = sum_g as f32;
-        d_gamma[c] = sum_g_xhat as f32;
-        // dx = γ·inv·(gy − mean(gy) − x̂·mean(gy·x̂)), with x̂ = (x − mean)·inv: an affine map
-        // of (gy, x) whose coefficients are computed once, in f64.
-        let k = gamma[c] as f64 * inv;
-        let (mean_g, mean_gxhat) = (sum_g / count, sum_g_xhat / count);
-        let cx = (-k * inv * mean_gxhat) as f32;
-        let c0 = (-k * mean_g + k * inv * mean_gxhat * mean) as f32;
-        let (kg, cx, c0) = (f32x8::splat(k as f32), f32x8::splat(cx), f32x8::splat(c0));
-        for n in 0..batch {
-            let at = (n * channels + c) * plane;
-            map8(&gy[at..at + plane], &x[at..at + plane], &mut dx[at..at + plane], |g, v| g * kg + v * cx + c0);
-        }
-    }
+    };
+    // SAFETY: the planes of every channel of every image are written by `map8`.
+    let dx = unsafe { uninit_output(x.len(), write_dx) };
     (dx, d_gamma, d_beta)
 }

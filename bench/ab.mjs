@@ -1,0 +1,39 @@
+// Two builds of the flex module, A and B, timed in one page, interleaved in blocks of 10 steps
+// (224², Kaiming): on this noisy machine only a side-by-side ratio tells a 5% change.
+//
+//   cargo xtask build && cp -r www/pkg www/pkgA   # then change the code, and:
+//   cargo xtask build && node bench/ab.mjs pkgA pkg
+import { launch, serve } from "../tests/helpers/browser.mjs";
+const [a, b] = process.argv.slice(2);
+const server = await serve();
+const browser = await launch({});
+const page = await browser.newPage();
+await page.goto(`${server.url}tests/helpers/blank.html`);
+const r = await page.evaluate(async ([a, b]) => {
+  const mods = {};
+  for (const dir of [a, b]) {
+    const m = await import(`/www/${dir}/initlab_flex.js`);
+    await m.default();
+    mods[dir] = m;
+  }
+  const exps = {};
+  for (const dir of [a, b]) {
+    exps[dir] = await mods[dir].Experiment.create({ arch: "two_conv", init: "kaiming_normal", epochs: 100000 }, "flex");
+    for (let i = 0; i < 40; i++) await exps[dir].step();
+  }
+  const times = { [a]: [], [b]: [] };
+  for (let round = 0; round < 20; round++) {
+    for (const dir of round % 2 ? [a, b] : [b, a]) {
+      for (let i = 0; i < 10; i++) {
+        const t = performance.now();
+        await exps[dir].step();
+        times[dir].push(performance.now() - t);
+      }
+    }
+  }
+  const median = (xs) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)];
+  return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
+}, [a, b]);
+console.log(JSON.stringify(r), "ratio b/a", (r[b] / r[a]).toFixed(3));
+await browser.close();
+await server.close();
