@@ -82,6 +82,12 @@ pub async fn check_conv_weight_grad(backend: String, height: u32, width: u32) ->
 
 /// Traps the wasm instance on purpose: the page's tests use it to check that a dead worker is
 /// replaced and that the results on screen survive.
+/// Gets the hot kernels optimised before the first step (see `kernels::warm_up`).
+#[wasm_bindgen(js_name = warmUp)]
+pub fn warm_up() {
+    crate::kernels::warm_up();
+}
+
 #[wasm_bindgen(js_name = debugTrap)]
 pub fn debug_trap() {
     core::arch::wasm32::unreachable()
