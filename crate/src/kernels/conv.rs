@@ -15,7 +15,7 @@ use std::mem::MaybeUninit;
 
 use wide::f32x8;
 
-use super::uninit_output;
+use super::{lane_sum, load8, uninit_output};
 
 /// Pixels per chunk: one `f32x8`.
 const LANES: usize = 8;
@@ -24,16 +24,11 @@ const LANES: usize = 8;
 /// 3 × 3 of them per tap row) fit the 16 vector registers.
 const BLOCK: usize = 3;
 
-#[inline(always)]
-fn load(values: &[f32], at: usize) -> f32x8 {
-    f32x8::new(values[at..at + LANES].try_into().expect("a whole chunk"))
-}
-
 /// `row[x0 .. x0 + LANES]`, zero past the row's end.
 #[inline(always)]
 fn chunk(row: &[f32], x0: usize) -> f32x8 {
     if x0 + LANES <= row.len() {
-        load(row, x0)
+        load8(row, x0)
     } else {
         let mut lanes = [0.0; LANES];
         lanes[..row.len() - x0].copy_from_slice(&row[x0..]);
@@ -192,7 +187,7 @@ fn conv_chunks<'a, const B: usize, const C: usize>(
             for kx in 0..3 {
                 let tap = &taps[(i * 3 + ky) * 3 + kx];
                 for c in 0..C {
-                    let v = load(src, c * LANES + kx);
+                    let v = load8(src, c * LANES + kx);
                     for b in 0..B {
                         acc[b][c] = v.mul_add(tap[b], acc[b][c]);
                     }
@@ -270,8 +265,7 @@ fn weight_grad_block<const B: usize>(
         for (k, sums) in band.iter_mut().enumerate() {
             let (i_ky, b) = (k / B, k % B);
             for (kx, sum) in sums.iter_mut().enumerate() {
-                totals[((o0 + b) * cin * 3 + i_ky) * 3 + kx] +=
-                    sum.to_array().iter().map(|&v| v as f64).sum::<f64>();
+                totals[((o0 + b) * cin * 3 + i_ky) * 3 + kx] += lane_sum(*sum);
                 *sum = f32x8::ZERO;
             }
         }
@@ -290,13 +284,13 @@ fn weight_grad_block<const B: usize>(
                     let mut acc = [[f32x8::ZERO; 3]; B];
                     for x0 in interior.clone().step_by(LANES) {
                         let src = &row[x0 - 1..][..LANES + 2];
-                        let v = [load(src, 0), load(src, 1), load(src, 2)];
-                        let g = std::array::from_fn(|b| load(g_rows[b], x0));
+                        let v = [load8(src, 0), load8(src, 1), load8(src, 2)];
+                        let g = std::array::from_fn(|b| load8(g_rows[b], x0));
                         add_products(&mut acc, g, v);
                     }
                     for x0 in edge_chunks(w) {
                         let src = window(row, x0);
-                        let v = [load(&src, 0), load(&src, 1), load(&src, 2)];
+                        let v = [load8(&src, 0), load8(&src, 1), load8(&src, 2)];
                         let g = std::array::from_fn(|b| chunk(g_rows[b], x0));
                         add_products(&mut acc, g, v);
                     }

@@ -12,6 +12,8 @@ use std::mem::MaybeUninit;
 
 use wide::{bytemuck::cast, f32x8, i32x8};
 
+use super::{lane_sum, load8};
+
 /// e^x for x ≤ 0 (logits minus their max): the range reduction and polynomial of `wide`'s
 /// `f32x8::exp` (fdlibm's split of ln 2, degree-7 Taylor), without its handling of +∞, NaN
 /// and subnormal results, which cannot occur here (arguments below −87 are clamped, and
@@ -49,7 +51,7 @@ impl Chunk {
         for (c, v) in z.iter_mut().enumerate().take(classes) {
             let at = c * plane + at;
             *v = if len == 8 {
-                f32x8::new(logits[at..at + 8].try_into().unwrap())
+                load8(logits, at)
             } else {
                 let mut lanes = [0.0f32; 8];
                 lanes[..len].copy_from_slice(&logits[at..at + len]);
@@ -131,8 +133,7 @@ pub fn pixel_nll_rows(
                 }
             }
             logs += product.ln();
-            let total = |v: f32x8| v.to_array().iter().map(|&x| x as f64).sum::<f64>();
-            rows.push((total(logs) - total(picked)) as f32);
+            rows.push((lane_sum(logs) - lane_sum(picked)) as f32);
         }
     }
     // SAFETY: every chunk of every row of every plane was stored, the tail chunks included.

@@ -39,6 +39,19 @@ use burn::backend::{Backend, Dispatch, ExtensionType, TensorMetadata, backend_ex
 use burn::prelude::Tensor;
 use burn::tensor::{Shape, Slice};
 
+/// The 8 values of `values` from `at`, as one vector.
+#[inline(always)]
+fn load8(values: &[f32], at: usize) -> wide::f32x8 {
+    wide::f32x8::new(values[at..at + 8].try_into().expect("a whole chunk"))
+}
+
+/// The sum of a vector's 8 lanes, in f64: where the kernels hand an f32 partial sum on to an
+/// f64 total.
+#[inline(always)]
+fn lane_sum(v: wide::f32x8) -> f64 {
+    v.to_array().iter().map(|&x| x as f64).sum()
+}
+
 /// A vector of `len` values written by `fill`, without zeroing it first. `vec![0.0; len]`
 /// pays a memset of every output (about a tenth of a 224² step natively, measured with perf)
 /// that the kernels then overwrite.

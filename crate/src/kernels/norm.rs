@@ -12,7 +12,7 @@ use std::mem::MaybeUninit;
 
 use wide::f32x8;
 
-use super::uninit_output;
+use super::{lane_sum, load8, uninit_output};
 
 /// Values summed in f32 before the running total takes them in f64.
 const BLOCK: usize = 256;
@@ -25,14 +25,13 @@ fn sums<const K: usize>(a: &[f32], b: &[f32], f: impl Fn(f32x8, f32x8) -> [f32x8
         let mut acc = [f32x8::ZERO; K];
         let whole = ca.len() / 8 * 8;
         for i in (0..whole).step_by(8) {
-            let va = f32x8::new(ca[i..i + 8].try_into().unwrap());
-            let vb = f32x8::new(cb[i..i + 8].try_into().unwrap());
+            let (va, vb) = (load8(ca, i), load8(cb, i));
             for (acc, term) in acc.iter_mut().zip(f(va, vb)) {
                 *acc += term;
             }
         }
         for (t, acc) in total.iter_mut().zip(acc) {
-            *t += acc.to_array().iter().map(|&v| v as f64).sum::<f64>();
+            *t += lane_sum(acc);
         }
         for i in whole..ca.len() {
             let terms = f(f32x8::splat(ca[i]), f32x8::splat(cb[i]));
@@ -81,8 +80,7 @@ impl Stats {
 fn map8(x: &[f32], g: &[f32], out: &mut [MaybeUninit<f32>], f: impl Fn(f32x8, f32x8) -> f32x8) {
     let whole = x.len() / 8 * 8;
     for i in (0..whole).step_by(8) {
-        let v = f32x8::new(x[i..i + 8].try_into().unwrap());
-        let w = f32x8::new(g[i..i + 8].try_into().unwrap());
+        let (v, w) = (load8(x, i), load8(g, i));
         out[i..i + 8].write_copy_of_slice(&f(v, w).to_array());
     }
     for i in whole..x.len() {
