@@ -22,12 +22,12 @@ pub async fn conv_weight_grad_errors(device: &Device, height: usize, width: usiz
     let grad = |device: &Device, stock: bool| {
         let device = device.clone().autodiff();
         let x = Tensor::<4>::from_data(TensorData::new(inputs.image.clone(), shape), &device);
-        let w = Tensor::<4>::from_data(TensorData::new(inputs.conv1.clone(), WEIGHT_SHAPE), &device).require_grad();
+        let w = Tensor::<4>::from_data(TensorData::new(inputs.weights[0].clone(), WEIGHT_SHAPE), &device).require_grad();
         let g = Tensor::<4>::from_data(TensorData::new(upstream.clone(), shape), &device);
         let y = if stock {
             conv2d(x, w.clone(), None, ConvOptions::new([1, 1], [1, 1], [1, 1], 1))
         } else {
-            conv3x3(x, w.clone())
+            conv3x3(x, w.clone(), false)
         };
         let grads = (y * g).sum().backward();
         w.grad(&grads).expect("the weight is tracked")

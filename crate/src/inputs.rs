@@ -11,59 +11,67 @@ use rand::{RngExt, SeedableRng, rngs::ChaCha8Rng};
 use rand_distr::{Normal, StandardNormal, Uniform};
 use safetensors::{Dtype, SafeTensors};
 
-use crate::config::{CLASSES, ExperimentConfig, Init};
+use crate::config::{Arch, CLASSES, ExperimentConfig, Init};
 
-/// Shape of both conv weights: `[out, in, kh, kw]`.
+/// Shape of both conv weights of the seed arches: `[out, in, kh, kw]`.
 pub const WEIGHT_SHAPE: [usize; 4] = [CLASSES, CLASSES, 3, 3];
-/// Number of weights in one conv.
+/// Number of weights in one conv of the seed arches.
 pub const WEIGHT_LEN: usize = CLASSES * CLASSES * 9;
-/// fan_in = fan_out = channels × 3 × 3 for our 3→3 convs.
-const FAN: f64 = (CLASSES * 9) as f64;
 
-/// Row-major f32 tensors, laid out as PyTorch's: image `[N, 3, H, W]`, weights `[out, in, kh, kw]`.
+/// Row-major f32 tensors, laid out as PyTorch's: image `[N, 3, H, W]`, and every conv's weight
+/// `[out, in, kh, kw]`, conv1 first.
 #[derive(Clone, Debug, PartialEq)]
 pub struct InitialTensors {
     pub image: Vec<f32>,
-    pub conv1: Vec<f32>,
-    pub conv2: Vec<f32>,
+    pub weights: Vec<Vec<f32>>,
 }
 
 impl InitialTensors {
-    /// Draws the image (standard normal) and then conv1 and conv2 from `config.init`, in that
-    /// order, from one ChaCha8 stream seeded with `config.seed`.
+    /// Draws the image (standard normal) and then every conv weight from `config.init`, conv1
+    /// first, each followed by its `init_noise` (drawn only when it is not 0), from one ChaCha8
+    /// stream seeded with `config.seed`.
     pub fn from_seed(config: &ExperimentConfig) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
-        let image = (0..config.pixels() * CLASSES)
-            .map(|_| rng.sample::<f32, _>(StandardNormal))
+        let image = (0..config.pixels() * CLASSES).map(|_| rng.sample::<f32, _>(StandardNormal)).collect();
+        let weights = (0..config.convs())
+            .map(|i| {
+                let mut w = init_weights(config, config.weight_shape(i), &mut rng);
+                if config.init_noise > 0.0 {
+                    for v in &mut w {
+                        *v += (config.init_noise * rng.sample::<f64, _>(StandardNormal)) as f32;
+                    }
+                }
+                w
+            })
             .collect();
-        let conv1 = init_weights(config, &mut rng);
-        let conv2 = init_weights(config, &mut rng);
-        Self {
-            image,
-            conv1,
-            conv2,
-        }
+        Self { image, weights }
     }
 
-    /// Reads `image` `[batch, 3, height, width]`, `conv1.weight` and `conv2.weight` `[3, 3, 3, 3]`
-    /// (all F32) from safetensors bytes, checking them against `config`.
+    /// The safetensors names, in order: `image`, `conv1.weight` … `convN.weight`.
+    fn names(config: &ExperimentConfig) -> Vec<String> {
+        std::iter::once("image".to_string())
+            .chain((1..=config.convs()).map(|i| format!("conv{i}.weight")))
+            .collect()
+    }
+
+    /// Reads `image` `[batch, 3, height, width]` and every `conv{i}.weight` (all F32) from
+    /// safetensors bytes, checking them against `config`.
     pub fn from_safetensors(bytes: &[u8], config: &ExperimentConfig) -> Result<Self, InputError> {
         let file = SafeTensors::deserialize(bytes)
             .map_err(|e| InputError::new(format!("not a readable safetensors file ({e})")))?;
+        let expected = Self::names(config);
         let read = |name: &str, shape: &[usize]| -> Result<Vec<f32>, InputError> {
             let view = file.tensor(name).map_err(|_| {
                 let mut names: Vec<&str> = file.names();
                 names.sort_unstable();
                 InputError::new(format!(
-                    "has no tensor \"{name}\" (it holds {}); expected image, conv1.weight and conv2.weight",
-                    if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                    "has no tensor \"{name}\" (it holds {}); expected {} for this config",
+                    if names.is_empty() { "none".to_string() } else { names.join(", ") },
+                    expected.join(", ")
                 ))
             })?;
             if view.dtype() != Dtype::F32 {
-                return Err(InputError::new(format!(
-                    "tensor \"{name}\" is {:?}; expected F32",
-                    view.dtype()
-                )));
+                return Err(InputError::new(format!("tensor \"{name}\" is {:?}; expected F32", view.dtype())));
             }
             if view.shape() != shape {
                 return Err(InputError::new(format!(
@@ -71,62 +79,99 @@ impl InitialTensors {
                     view.shape()
                 )));
             }
-            let values: Vec<f32> = view
-                .data()
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect();
+            let values: Vec<f32> =
+                view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
             if let Some(i) = values.iter().position(|v| !v.is_finite()) {
-                return Err(InputError::new(format!(
-                    "tensor \"{name}\" holds a non-finite value at index {i}"
-                )));
+                return Err(InputError::new(format!("tensor \"{name}\" holds a non-finite value at index {i}")));
             }
             Ok(values)
         };
-        Ok(Self {
-            image: read("image", &config.image_shape())?,
-            conv1: read("conv1.weight", &WEIGHT_SHAPE)?,
-            conv2: read("conv2.weight", &WEIGHT_SHAPE)?,
-        })
+        let image = read("image", &config.image_shape())?;
+        let weights = (0..config.convs())
+            .map(|i| read(&expected[i + 1], &config.weight_shape(i)))
+            .collect::<Result<_, _>>()?;
+        Ok(Self { image, weights })
     }
 
     /// Writes the tensors as safetensors with the fixtures' names, ready for PyTorch to load.
     pub fn to_safetensors(&self, config: &ExperimentConfig) -> Vec<u8> {
         let bytes = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
-        let (image, conv1, conv2) = (bytes(&self.image), bytes(&self.conv1), bytes(&self.conv2));
-        fn view<'a>(data: &'a [u8], shape: &[usize]) -> safetensors::tensor::TensorView<'a> {
-            safetensors::tensor::TensorView::new(Dtype::F32, shape.to_vec(), data)
-                .expect("shape and byte length agree")
-        }
-        let tensors = [
-            ("image", view(&image, &config.image_shape())),
-            ("conv1.weight", view(&conv1, &WEIGHT_SHAPE)),
-            ("conv2.weight", view(&conv2, &WEIGHT_SHAPE)),
-        ];
+        let data: Vec<Vec<u8>> = std::iter::once(&self.image).chain(&self.weights).map(|v| bytes(v)).collect();
+        let shapes: Vec<Vec<usize>> = std::iter::once(config.image_shape().to_vec())
+            .chain((0..config.convs()).map(|i| config.weight_shape(i).to_vec()))
+            .collect();
+        let tensors: Vec<(String, safetensors::tensor::TensorView<'_>)> = Self::names(config)
+            .into_iter()
+            .zip(data.iter().zip(shapes))
+            .map(|(name, (data, shape))| {
+                let view = safetensors::tensor::TensorView::new(Dtype::F32, shape, data)
+                    .expect("shape and byte length agree");
+                (name, view)
+            })
+            .collect();
         safetensors::serialize(tensors, None).expect("in-memory serialization cannot fail")
     }
 }
 
-fn init_weights(config: &ExperimentConfig, rng: &mut ChaCha8Rng) -> Vec<f32> {
+/// Conv weights of `shape` `[out, in, 3, 3]` drawn as `config.init` says. Kaiming's gain
+/// follows the activation (the seed arches' is ReLU's), Xavier's and orthogonal's is 1.
+fn init_weights(config: &ExperimentConfig, shape: [usize; 4], rng: &mut ChaCha8Rng) -> Vec<f32> {
+    let len = shape.iter().product::<usize>();
+    let fan_in = (shape[1] * 9) as f64;
+    let fan_out = (shape[0] * 9) as f64;
+    let gain2 = match config.arch {
+        Arch::Stack => config.activation.gain_squared(),
+        Arch::TwoConv | Arch::SingleConv => 2.0,
+    };
     let value = config.init_value.unwrap_or(0.0);
     let normal = |std: f64, rng: &mut ChaCha8Rng| -> Vec<f32> {
         let dist = Normal::new(0.0, std).expect("std is finite and ≥ 0");
-        (0..WEIGHT_LEN).map(|_| rng.sample(dist) as f32).collect()
+        (0..len).map(|_| rng.sample(dist) as f32).collect()
     };
     let uniform = |bound: f64, rng: &mut ChaCha8Rng| -> Vec<f32> {
         let dist = Uniform::new_inclusive(-bound, bound).expect("bound is finite");
-        (0..WEIGHT_LEN).map(|_| rng.sample(dist) as f32).collect()
+        (0..len).map(|_| rng.sample(dist) as f32).collect()
     };
     match config.init {
-        Init::Zeros => vec![0.0; WEIGHT_LEN],
-        Init::Constant => vec![value as f32; WEIGHT_LEN],
-        // ReLU gain √2: std = √2 / √fan_in.
-        Init::KaimingNormal => normal((2.0 / FAN).sqrt(), rng),
-        Init::KaimingUniform => uniform((6.0 / FAN).sqrt(), rng),
-        Init::XavierNormal => normal((2.0 / (FAN + FAN)).sqrt(), rng),
-        Init::XavierUniform => uniform((6.0 / (FAN + FAN)).sqrt(), rng),
+        Init::Zeros => vec![0.0; len],
+        Init::Constant => vec![value as f32; len],
+        // std = gain / √fan_in, written as √(gain² / fan_in) (for ReLU the seed's √(2/27)).
+        Init::KaimingNormal => normal((gain2 / fan_in).sqrt(), rng),
+        Init::KaimingUniform => uniform((3.0 * gain2 / fan_in).sqrt(), rng),
+        Init::XavierNormal => normal((2.0 / (fan_in + fan_out)).sqrt(), rng),
+        Init::XavierUniform => uniform((6.0 / (fan_in + fan_out)).sqrt(), rng),
         Init::Normal => normal(value, rng),
+        Init::Orthogonal => orthogonal(shape[0], shape[1] * 9, rng),
     }
+}
+
+/// A `rows × cols` matrix with orthonormal rows (or columns, if taller than wide), row-major:
+/// PyTorch's `orthogonal_` recipe (QR of a standard normal matrix, signs fixed by R's
+/// diagonal), by modified Gram–Schmidt in f64.
+fn orthogonal(rows: usize, cols: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
+    let draws: Vec<f64> = (0..rows * cols).map(|_| rng.sample::<f64, _>(StandardNormal)).collect();
+    // Orthonormalise the `k` vectors of length `n` of the tall orientation.
+    let (k, n) = (rows.min(cols), rows.max(cols));
+    let at = |vector: usize, i: usize| if rows >= cols { draws[i * cols + vector] } else { draws[vector * cols + i] };
+    let mut q: Vec<Vec<f64>> = Vec::with_capacity(k);
+    for j in 0..k {
+        let mut v: Vec<f64> = (0..n).map(|i| at(j, i)).collect();
+        for u in &q {
+            let dot: f64 = u.iter().zip(&v).map(|(a, b)| a * b).sum();
+            v.iter_mut().zip(u).for_each(|(x, y)| *x -= dot * y);
+        }
+        let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt().max(f64::MIN_POSITIVE);
+        // Gram–Schmidt's R has a positive diagonal already: no sign to fix.
+        q.push(v.into_iter().map(|x| x / norm).collect());
+    }
+    let mut out = vec![0.0f32; rows * cols];
+    for (j, u) in q.iter().enumerate() {
+        for (i, &x) in u.iter().enumerate() {
+            let (r, c) = if rows >= cols { (i, j) } else { (j, i) };
+            out[r * cols + c] = x as f32;
+        }
+    }
+    out
 }
 
 /// A safetensors file that cannot be used, with what is wrong with it.
@@ -177,7 +222,7 @@ mod tests {
     fn seed_zero_stream_is_pinned() {
         let t = InitialTensors::from_seed(&small(Init::KaimingNormal, None));
         let head: Vec<String> = t.image[..3].iter().map(|x| format!("{x:e}")).collect();
-        let conv1: Vec<String> = t.conv1[..2].iter().map(|x| format!("{x:e}")).collect();
+        let conv1: Vec<String> = t.weights[0][..2].iter().map(|x| format!("{x:e}")).collect();
         assert_eq!(
             (head.join(" "), conv1.join(" ")),
             (PINNED_IMAGE_HEAD.to_string(), PINNED_CONV1_HEAD.to_string())
@@ -197,7 +242,7 @@ mod tests {
         let mut all = Vec::new();
         for seed in 0..200 {
             let t = InitialTensors::from_seed(&ExperimentConfig { seed, ..c.clone() });
-            all.extend(t.conv1.iter().map(|&x| x as f64));
+            all.extend(t.weights[0].iter().map(|&x| x as f64));
         }
         let n = all.len() as f64;
         let mean = all.iter().sum::<f64>() / n;
@@ -209,9 +254,9 @@ mod tests {
     #[test]
     fn constant_and_zeros_are_exact() {
         let t = InitialTensors::from_seed(&small(Init::Constant, Some(5.0)));
-        assert!(t.conv1.iter().chain(&t.conv2).all(|&w| w == 5.0));
+        assert!(t.weights.iter().flatten().all(|&w| w == 5.0));
         let t = InitialTensors::from_seed(&small(Init::Zeros, None));
-        assert!(t.conv1.iter().chain(&t.conv2).all(|&w| w == 0.0));
+        assert!(t.weights.iter().flatten().all(|&w| w == 0.0));
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Init Lab's engine: the blog's two-layer CNN, trained with burn exactly as the original
-//! PyTorch script trains it, one step at a time.
+//! Init Lab's engine: the blog's two-layer CNN and the depth lab's stacks of any depth,
+//! trained with burn exactly as the PyTorch reference scripts train them, one step at a time.
 //!
 //! - [`config`]: what an experiment is, and the allowed range of every field;
 //! - [`inputs`]: the image and initial weights, from a seed or a safetensors file;
@@ -25,7 +25,7 @@ pub mod train;
 mod web;
 
 pub use backend::BackendKind;
-pub use config::{Arch, ConfigError, ExperimentConfig, FieldValue, Init};
+pub use config::{Activation, Arch, ConfigError, ExperimentConfig, FieldValue, Init, Norm, Target, Trainable};
 pub use inputs::{InitialTensors, InputError};
-pub use record::{Record, Trajectory};
+pub use record::{Record, Series, Trajectory, Value};
 pub use train::{Experiment, Snapshot, StepError};

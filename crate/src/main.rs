@@ -11,12 +11,14 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::{Map, Value, json};
 
 use initlab::{
-    BackendKind, Experiment, ExperimentConfig, FieldValue, StepError, Trajectory,
-    reference::Fixture, seed::PRESETS,
+    Arch, BackendKind, Experiment, ExperimentConfig, FieldValue, Series, StepError, Trajectory,
+    config::{FIELDS, Field, Kind},
+    reference::Fixture,
+    seed::PRESETS,
 };
 
 #[derive(Parser)]
-#[command(name = "initlab", version, about = "Why a CNN cannot learn from all-zero weights: the blog's experiments on burn")]
+#[command(name = "initlab", version, about = "Why a CNN cannot learn from all-zero weights: the blog's experiments, and stacks of any depth, on burn")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -65,6 +67,10 @@ enum Command {
     Bench {
         #[arg(long, default_value = "flex")]
         backend: String,
+        /// seed (the blog's Kaiming run), deep (12 ReLU blocks of 8 channels, no BN, 32×32) or
+        /// deep_bn (8 BN+ReLU blocks of 16 channels, 64×64); the size flags apply to seed only.
+        #[arg(long, default_value = "seed")]
+        workload: String,
         /// Timed steps (after 3 warm-up steps).
         #[arg(long, default_value_t = 30)]
         steps: u64,
@@ -77,38 +83,71 @@ enum Command {
     },
 }
 
-/// Every config key, as text: validation (and its messages) lives in the library.
-#[derive(Args)]
+/// Every config key as a flag, made from the engine's field table ([`initlab::config::FIELDS`]):
+/// `--init-value 5`, `--depth 12`; a boolean key is a flag that sets the other value than its
+/// default (`--zero-grad`, `--bias`, `--no-head-activation`). Values stay text: validation (and
+/// its messages) lives in the library.
 struct ConfigArgs {
-    /// two_conv | single_conv
-    #[arg(long)]
-    arch: Option<String>,
-    /// zeros | constant | kaiming_normal | kaiming_uniform | xavier_normal | xavier_uniform | normal
-    #[arg(long)]
-    init: Option<String>,
-    /// The constant (init constant) or the std (init normal).
-    #[arg(long)]
-    init_value: Option<String>,
-    #[arg(long)]
-    lr: Option<String>,
-    #[arg(long)]
-    momentum: Option<String>,
-    #[arg(long)]
-    epochs: Option<String>,
-    #[arg(long)]
-    batch: Option<String>,
-    #[arg(long)]
-    height: Option<String>,
-    #[arg(long)]
-    width: Option<String>,
-    /// The class of every pixel: 0, 1 or 2.
-    #[arg(long)]
-    label: Option<String>,
-    #[arg(long)]
-    seed: Option<String>,
-    /// Clear gradients before each step (the fix the original script lacks).
-    #[arg(long)]
-    zero_grad: bool,
+    fields: Vec<(&'static str, FieldValue)>,
+}
+
+/// A boolean key's flag, and the value it sets.
+fn bool_flag(field: &Field) -> (String, bool) {
+    let default = field.get(&ExperimentConfig::default()) == FieldValue::Bool(true);
+    let kebab = field.key.replace('_', "-");
+    if default { (format!("no-{kebab}"), false) } else { (kebab, true) }
+}
+
+impl clap::Args for ConfigArgs {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        let args = FIELDS.iter().map(|field| {
+            let stack = if field.stack_only { " [stack]" } else { "" };
+            match field.kind {
+                Kind::Bool => {
+                    let (flag, _) = bool_flag(field);
+                    clap::Arg::new(field.key)
+                        .long(&*flag.leak())
+                        .action(clap::ArgAction::SetTrue)
+                        .help(format!("{}{stack}", field.help))
+                }
+                _ => clap::Arg::new(field.key)
+                    .long(&*field.key.replace('_', "-").leak())
+                    .value_name("VALUE")
+                    .help(format!("{}{stack}: {}", field.help, field.allowed())),
+            }
+        });
+        cmd.args(args)
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl clap::FromArgMatches for ConfigArgs {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut fields = Vec::new();
+        for field in FIELDS {
+            match field.kind {
+                Kind::Bool => {
+                    if matches.get_flag(field.key) {
+                        fields.push((field.key, FieldValue::Bool(bool_flag(field).1)));
+                    }
+                }
+                _ => {
+                    if let Some(value) = matches.get_one::<String>(field.key) {
+                        fields.push((field.key, FieldValue::Text(value.clone())));
+                    }
+                }
+            }
+        }
+        Ok(Self { fields })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
 }
 
 #[derive(Args)]
@@ -190,7 +229,9 @@ fn execute(command: Command) -> Result<(), Failure> {
             let backend = parse_backend(&out.backend)?;
             let mut runs = Vec::new();
             for preset in &PRESETS {
-                let mut experiment = Experiment::from_seed(preset.config(&base), backend);
+                let config = preset.config(&base);
+                config.validate().map_err(|e| Failure::Input(e.to_string()))?;
+                let mut experiment = Experiment::from_seed(config, backend);
                 let (trajectory, stopped) = experiment.run();
                 runs.push((preset.key, trajectory, stopped));
             }
@@ -224,19 +265,23 @@ fn execute(command: Command) -> Result<(), Failure> {
         }
         Command::Bench {
             backend,
+            workload,
             steps,
             height,
             width,
             format,
         } => {
             let backend = parse_backend(&backend)?;
-            let config = ExperimentConfig::from_fields([
-                ("height", FieldValue::Text(height)),
-                ("width", FieldValue::Text(width)),
-                ("epochs", FieldValue::Number((steps + 3) as f64)),
-            ])
-            .map_err(|e| Failure::Input(e.to_string()))?;
-            let result = bench(&config, backend, steps as usize);
+            let mut fields = initlab::seed::workload(&workload).ok_or_else(|| {
+                Failure::Input(format!("workload: must be one of {}, got {workload:?}", initlab::seed::WORKLOADS.join(", ")))
+            })?;
+            if workload == "seed" {
+                fields.extend([("height", FieldValue::Text(height)), ("width", FieldValue::Text(width))]);
+            }
+            fields.push(("epochs", FieldValue::Number((steps + 3) as f64)));
+            let config = ExperimentConfig::from_fields(fields).map_err(|e| Failure::Input(e.to_string()))?;
+            let mut result = bench(&config, backend, steps as usize);
+            result["workload"] = json!(workload);
             match format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&result).unwrap()),
                 _ => println!(
@@ -251,27 +296,7 @@ fn execute(command: Command) -> Result<(), Failure> {
 
 impl ConfigArgs {
     fn build(self) -> Result<ExperimentConfig, Failure> {
-        let text = [
-            ("arch", self.arch),
-            ("init", self.init),
-            ("init_value", self.init_value),
-            ("lr", self.lr),
-            ("momentum", self.momentum),
-            ("epochs", self.epochs),
-            ("batch", self.batch),
-            ("height", self.height),
-            ("width", self.width),
-            ("label", self.label),
-            ("seed", self.seed),
-        ];
-        let mut fields: Vec<(&str, FieldValue)> = text
-            .into_iter()
-            .filter_map(|(key, value)| value.map(|v| (key, FieldValue::Text(v))))
-            .collect();
-        if self.zero_grad {
-            fields.push(("zero_grad", FieldValue::Bool(true)));
-        }
-        ExperimentConfig::from_fields(fields).map_err(|e| Failure::Input(e.to_string()))
+        ExperimentConfig::from_fields(self.fields).map_err(|e| Failure::Input(e.to_string()))
     }
 }
 
@@ -286,11 +311,8 @@ fn replay(path: &PathBuf, backend: &str, check: bool) -> Result<(), Failure> {
     let mut experiment = Experiment::new(loaded.fixture.config.clone(), &loaded.inputs, backend, &device);
     let (trajectory, stopped) = experiment.run();
     let mut out = trajectory_json(&trajectory);
-    let finals: Map<String, Value> = experiment
-        .current_params()
-        .into_iter()
-        .map(|(name, values)| (name.to_string(), json!(values)))
-        .collect();
+    let finals: Map<String, Value> =
+        experiment.current_params().into_iter().map(|(name, values)| (name, json!(values))).collect();
     out.insert("final".into(), Value::Object(finals));
     println!("{}", serde_json::to_string(&out).unwrap());
     if let Some(stopped) = stopped {
@@ -298,7 +320,7 @@ fn replay(path: &PathBuf, backend: &str, check: bool) -> Result<(), Failure> {
     }
     if check {
         let failures = loaded.fixture.compare(&trajectory, 1.0);
-        let total = trajectory.len() * Trajectory::KEYS.len();
+        let total = loaded.fixture.pairs(&trajectory, 1.0).count();
         if !failures.is_empty() {
             for f in &failures {
                 eprintln!("{f}");
@@ -338,10 +360,34 @@ fn bench(config: &ExperimentConfig, backend: BackendKind, steps: usize) -> Value
 }
 
 fn trajectory_json(t: &Trajectory) -> Map<String, Value> {
-    Trajectory::KEYS
-        .iter()
-        .map(|&key| (key.to_string(), json!(t.series(key).unwrap())))
-        .collect()
+    t.keys().map(|key| (key.to_string(), json!(t.series(key).unwrap()))).collect()
+}
+
+/// The run's keys in the fixtures' order (the seed's seven, or a stack's), as CSV columns:
+/// a layer key gives one column per layer, `conv_grad_norm[1]` first.
+fn columns(t: &Trajectory, config: &ExperimentConfig) -> Vec<(String, String, usize)> {
+    let keys: Vec<&str> = if config.arch == Arch::Stack {
+        initlab::record::STACK_SCALAR_KEYS.iter().chain(&initlab::record::STACK_LAYER_KEYS).copied().collect()
+    } else {
+        initlab::record::SEED_KEYS.to_vec()
+    };
+    let mut out = Vec::new();
+    for key in keys {
+        match t.series(key) {
+            Some(Series::Scalar(_)) => out.push((key.to_string(), key.to_string(), 0)),
+            Some(Series::Layers(steps)) => {
+                for layer in 0..steps.first().map_or(0, Vec::len) {
+                    out.push((format!("{key}[{}]", layer + 1), key.to_string(), layer));
+                }
+            }
+            None => {}
+        }
+    }
+    out
+}
+
+fn value_at(t: &Trajectory, key: &str, step: usize, layer: usize) -> f64 {
+    t.series(key).map_or(f64::NAN, |s| s.at(step)[layer])
 }
 
 fn print_run(
@@ -362,22 +408,23 @@ fn print_run(
             println!("{}", serde_json::to_string_pretty(&out).unwrap());
         }
         Format::Csv => {
-            println!("step,{}", Trajectory::KEYS.join(","));
+            let columns = columns(t, config);
+            let names: Vec<&str> = columns.iter().map(|(name, _, _)| name.as_str()).collect();
+            println!("step,{}", names.join(","));
             for step in 0..t.len() {
-                let row: Vec<String> = Trajectory::KEYS
-                    .iter()
-                    .map(|k| format!("{:e}", t.series(k).unwrap()[step]))
-                    .collect();
+                let row: Vec<String> =
+                    columns.iter().map(|(_, key, layer)| format!("{:e}", value_at(t, key, step, *layer))).collect();
                 println!("{step},{}", row.join(","));
             }
         }
+        Format::Table if config.arch == Arch::Stack => print_stack_table(t),
         Format::Table => {
             println!(
                 "{:>5}  {:>10}  {:>11}  {:>11}  {:>11}  {:>11}  {:>11}  {:>11}",
                 "step", "loss", "conv1 mean", "conv1 var", "conv2 mean", "conv2 var", "conv1 |g|", "conv2 |g|"
             );
             for step in 0..t.len() {
-                let v: Vec<f64> = Trajectory::KEYS.iter().map(|k| t.series(k).unwrap()[step]).collect();
+                let v: Vec<f64> = initlab::record::SEED_KEYS.iter().map(|k| t.scalar(k)[step]).collect();
                 println!(
                     "{step:>5}  {:>10.7}  {:>11.4e}  {:>11.4e}  {:>11.4e}  {:>11.4e}  {:>11.4e}  {:>11.4e}",
                     v[0], v[1], v[2], v[3], v[4], v[5], v[6]
@@ -387,23 +434,38 @@ fn print_run(
     }
 }
 
+/// A stack's run: the loss and accuracy of every step, then every layer at the last step.
+fn print_stack_table(t: &Trajectory) {
+    println!("{:>5}  {:>10}  {:>8}", "step", "loss", "accuracy");
+    for step in 0..t.len() {
+        println!("{step:>5}  {:>10.7}  {:>8.4}", t.scalar("loss")[step], t.scalar("accuracy")[step]);
+    }
+    let Some(last) = t.len().checked_sub(1) else { return };
+    let keys: Vec<&str> =
+        initlab::record::STACK_LAYER_KEYS.iter().copied().filter(|k| t.series(k).is_some()).collect();
+    println!("\nlayers at step {last}:");
+    let header: Vec<String> = keys.iter().map(|k| format!("{k:>14}")).collect();
+    println!("{:>5}  {}", "layer", header.join("  "));
+    let layers = t.series("conv_mean").map_or(0, |s| s.at(last).len());
+    for layer in 0..layers {
+        let row: Vec<String> = keys.iter().map(|k| format!("{:>14.4e}", value_at(t, k, last, layer))).collect();
+        println!("{:>5}  {}", layer + 1, row.join("  "));
+    }
+}
+
 fn print_seed(runs: &[(&str, Trajectory, Option<StepError>)], format: Format) {
     match format {
         Format::Json => {
-            let out: Map<String, Value> = runs
-                .iter()
-                .map(|(key, t, _)| (key.to_string(), Value::Object(trajectory_json(t))))
-                .collect();
+            let out: Map<String, Value> =
+                runs.iter().map(|(key, t, _)| (key.to_string(), Value::Object(trajectory_json(t)))).collect();
             println!("{}", serde_json::to_string_pretty(&out).unwrap());
         }
         Format::Csv => {
-            println!("experiment,step,{}", Trajectory::KEYS.join(","));
+            println!("experiment,step,{}", initlab::record::SEED_KEYS.join(","));
             for (key, t, _) in runs {
                 for step in 0..t.len() {
-                    let row: Vec<String> = Trajectory::KEYS
-                        .iter()
-                        .map(|k| format!("{:e}", t.series(k).unwrap()[step]))
-                        .collect();
+                    let row: Vec<String> =
+                        initlab::record::SEED_KEYS.iter().map(|k| format!("{:e}", t.scalar(k)[step])).collect();
                     println!("{key},{step},{}", row.join(","));
                 }
             }
@@ -414,10 +476,10 @@ fn print_seed(runs: &[(&str, Trajectory, Option<StepError>)], format: Format) {
                 "experiment", "first loss", "last loss", "conv1 mean", "conv1 var", "conv2 mean", "conv2 var"
             );
             for (key, t, _) in runs {
-                let last = |k: &str| t.series(k).unwrap().last().copied().unwrap_or(f64::NAN);
+                let last = |k: &str| t.scalar(k).last().copied().unwrap_or(f64::NAN);
                 println!(
                     "{key:<18}  {:>10.7}  {:>10.7}  {:>11.4e}  {:>11.4e}  {:>11.4e}  {:>11.4e}",
-                    t.loss.first().copied().unwrap_or(f64::NAN),
+                    t.scalar("loss").first().copied().unwrap_or(f64::NAN),
                     last("loss"),
                     last("conv1_mean"),
                     last("conv1_var"),

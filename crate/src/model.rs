@@ -1,4 +1,6 @@
-//! The blog's network: conv1 → bn1 → relu → conv2 → bn2 → relu, or conv2 alone.
+//! The network: `depth` blocks of conv 3×3 → [BatchNorm] → activation, the last block's output
+//! being the per-pixel logits of the 3 classes. The blog's two_conv is a stack of two ReLU
+//! blocks with BatchNorm and no bias; its single_conv control runs conv2 alone.
 
 use burn::{
     nn::{
@@ -7,141 +9,321 @@ use burn::{
     },
     module::Param,
     prelude::*,
-    tensor::TensorData,
+    tensor::{TensorData, activation},
 };
 
-use crate::config::{Arch, CLASSES};
-use crate::inputs::WEIGHT_SHAPE;
-use crate::kernels::{bn_relu, conv3x3, pixel_nll_rows};
+use crate::config::{Activation, Arch, ExperimentConfig, Norm, Target};
+use crate::kernels::{batch_norm, conv3x3, pixel_nll_rows};
 
-/// burn's own `Conv2d` and `BatchNorm` modules hold the parameters (so names, optimizer state
-/// and records are burn's); the forward pass runs them through [`crate::kernels`], which gives
-/// each backend its fastest kernels for exactly these layers. BatchNorm always uses the batch's
-/// statistics, as in PyTorch's train mode; its running statistics are never read, so they are
-/// not kept up to date.
+/// One block's parameters. burn's own `Conv2d` and `BatchNorm` modules hold them (so names,
+/// optimizer state and records are burn's); the forward pass runs them through
+/// [`crate::kernels`], which gives each backend its fastest kernels for exactly these layers.
+/// BatchNorm always uses the batch's statistics, as in PyTorch's train mode; its running
+/// statistics are never read, so they are not kept up to date.
 #[derive(Module, Debug)]
-pub struct Model {
-    pub conv1: Conv2d,
-    pub bn1: BatchNorm,
-    pub conv2: Conv2d,
-    pub bn2: BatchNorm,
+pub struct Block {
+    pub conv: Conv2d,
+    pub norm: Option<BatchNorm>,
 }
 
-#[derive(Config, Debug)]
+#[derive(Module, Debug)]
+pub struct Model {
+    pub blocks: Vec<Block>,
+}
+
+/// The shape of the network, from a config.
+#[derive(Clone, Debug, PartialEq)]
 pub struct ModelConfig {
-    /// Channels of the image, of both convs and of the logits (one per class).
-    #[config(default = 3)]
-    pub channels: usize,
+    /// Channels from the image to the logits, `c[0] = 3 … c[depth] = 3`.
+    pub widths: Vec<usize>,
+    pub norm: Norm,
+    pub activation: Activation,
+    pub bias: bool,
+    pub head_activation: bool,
+    /// single_conv: the logits are the last conv of the image, nothing else runs (the other
+    /// parameters exist, get no gradient and are never updated, as in PyTorch).
+    pub last_conv_only: bool,
+    /// Convs summed in f64 where the backend can (the stacks: see `conv::conv3x3_exact_sums`);
+    /// the seed's two 3-channel layers keep the faster f32 sums, well within tolerance there.
+    pub exact_sums: bool,
 }
 
 impl ModelConfig {
-    /// Builds the model with the given conv weights (`[out, in, kh, kw]`, row-major).
-    /// BatchNorm starts at weight 1, bias 0, eps 1e-5, as in PyTorch.
-    pub fn init(&self, conv1: &[f32], conv2: &[f32], device: &Device) -> Model {
-        let c = self.channels;
-        let conv = |weights: &[f32]| {
-            let mut conv = Conv2dConfig::new([c, c], [3, 3])
-                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
-                .with_bias(false)
-                .with_initializer(Initializer::Zeros)
-                .init(device);
-            conv.weight = Param::from_data(TensorData::new(weights.to_vec(), WEIGHT_SHAPE), device);
-            conv
-        };
-        Model {
-            conv1: conv(conv1),
-            bn1: BatchNormConfig::new(c).init(device),
-            conv2: conv(conv2),
-            bn2: BatchNormConfig::new(c).init(device),
+    pub fn new(config: &ExperimentConfig) -> Self {
+        Self {
+            widths: config.widths(),
+            norm: config.norm,
+            activation: config.activation,
+            bias: config.bias,
+            head_activation: config.head_activation,
+            last_conv_only: config.arch == Arch::SingleConv,
+            exact_sums: config.arch == Arch::Stack,
         }
     }
-}
 
-impl Default for ModelConfig {
-    fn default() -> Self {
-        Self::new().with_channels(CLASSES)
+    pub fn depth(&self) -> usize {
+        self.widths.len() - 1
+    }
+
+    /// Builds the model with the given conv weights (`[out, in, kh, kw]`, row-major, conv1
+    /// first). Biases start at 0; BatchNorm at weight 1, bias 0, eps 1e-5, as in PyTorch.
+    pub fn init(&self, weights: &[Vec<f32>], device: &Device) -> Model {
+        assert_eq!(weights.len(), self.depth(), "one weight tensor per conv");
+        let blocks = weights
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                let (cin, cout) = (self.widths[i], self.widths[i + 1]);
+                let mut conv = Conv2dConfig::new([cin, cout], [3, 3])
+                    .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                    .with_bias(self.bias)
+                    .with_initializer(Initializer::Zeros)
+                    .init(device);
+                conv.weight = Param::from_data(TensorData::new(w.clone(), [cout, cin, 3, 3]), device);
+                let norm = (self.norm == Norm::Batch).then(|| BatchNormConfig::new(cout).init(device));
+                Block { conv, norm }
+            })
+            .collect();
+        Model { blocks }
+    }
+
+    /// The activation that ends block `i` (0-based), if any.
+    fn activation_of(&self, i: usize) -> Option<Activation> {
+        (i + 1 < self.depth() || self.head_activation).then_some(self.activation)
     }
 }
 
-/// What the forward pass computed, for the views that show feature maps.
-pub struct Activations {
-    /// conv1's output (two_conv only).
-    pub conv1: Option<Tensor<4>>,
-    /// relu(bn1(conv1)): what conv2 sees (the image itself in single_conv).
-    pub conv2_input: Tensor<4>,
-    /// conv2's output.
-    pub conv2: Tensor<4>,
-    /// The per-pixel class logits.
-    pub logits: Tensor<4>,
+/// Where the forward pass adds a zero "probe" tensor that requires a gradient: the probe's
+/// gradient is then exactly ∂L/∂(that map), which burn does not keep for intermediate tensors.
+/// Adding 0.0 changes no value (x + 0 = x), so probes change nothing else.
+#[derive(Clone, Debug, Default)]
+pub struct Probes {
+    /// One per block, added to the block's output (after its activation).
+    pub outputs: Vec<Tensor<4>>,
+    /// One per block, added to the conv's output f (before the norm).
+    pub convs: Vec<Tensor<4>>,
+}
+
+impl Probes {
+    /// Zero probes of every block's shape for a batch of `[n, _, h, w]` images.
+    pub fn zeros(config: &ModelConfig, [n, _, h, w]: [usize; 4], outputs: bool, convs: bool, device: &Device) -> Self {
+        let make = |on: bool| -> Vec<Tensor<4>> {
+            if !on {
+                return Vec::new();
+            }
+            config.widths[1..].iter().map(|&c| Tensor::zeros([n, c, h, w], device).require_grad()).collect()
+        };
+        Probes { outputs: make(outputs), convs: make(convs) }
+    }
+}
+
+/// What the forward pass computed.
+pub struct Forward {
+    /// Each block's conv output f (plus its bias), before the norm.
+    pub convs: Vec<Tensor<4>>,
+    /// Each block's output; the last is the logits `[N, 3, H, W]`.
+    pub outputs: Vec<Tensor<4>>,
+}
+
+impl Forward {
+    pub fn logits(&self) -> Tensor<4> {
+        self.outputs.last().expect("at least one block").clone()
+    }
 }
 
 impl Model {
     /// Per-pixel class logits for a batch of images.
-    pub fn forward(&self, images: Tensor<4>, arch: Arch) -> Tensor<4> {
-        self.forward_activations(images, arch).logits
+    pub fn forward(&self, images: Tensor<4>, config: &ModelConfig) -> Tensor<4> {
+        self.forward_all(images, config, &Probes::default()).logits()
     }
 
-    /// The forward pass, keeping the intermediate maps.
-    pub fn forward_activations(&self, images: Tensor<4>, arch: Arch) -> Activations {
-        match arch {
-            Arch::TwoConv => {
-                let c1 = conv3x3(images, self.conv1.weight.val()); // [N, 3, H, W]
-                let x = bn_relu(c1.clone(), self.bn1.gamma.val(), self.bn1.beta.val()); // [N, 3, H, W]
-                let c2 = conv3x3(x.clone(), self.conv2.weight.val()); // [N, 3, H, W]
-                let logits = bn_relu(c2.clone(), self.bn2.gamma.val(), self.bn2.beta.val()); // [N, 3, H, W]
-                Activations {
-                    conv1: Some(c1),
-                    conv2_input: x,
-                    conv2: c2,
-                    logits,
-                }
+    /// The forward pass, keeping every block's maps.
+    pub fn forward_all(&self, images: Tensor<4>, config: &ModelConfig, probes: &Probes) -> Forward {
+        let mut forward = Forward { convs: Vec::new(), outputs: Vec::new() };
+        if config.last_conv_only {
+            let conv = &self.blocks.last().expect("at least one block").conv;
+            let f = conv3x3(images, conv.weight.val(), config.exact_sums); // [N, 3, H, W]
+            forward.convs.push(f.clone());
+            forward.outputs.push(f);
+            return forward;
+        }
+        let mut x = images; // [N, c[0], H, W]
+        for (i, block) in self.blocks.iter().enumerate() {
+            let mut f = conv3x3(x, block.conv.weight.val(), config.exact_sums); // [N, c[i+1], H, W]
+            if let Some(bias) = &block.conv.bias {
+                f = f + bias.val().reshape([1, -1, 1, 1]); // [N, c[i+1], H, W]
             }
-            Arch::SingleConv => {
-                let c2 = conv3x3(images.clone(), self.conv2.weight.val()); // [N, 3, H, W]
-                Activations {
-                    conv1: None,
-                    conv2_input: images,
-                    conv2: c2.clone(),
-                    logits: c2,
-                }
+            if let Some(probe) = probes.convs.get(i) {
+                f = f + probe.clone(); // [N, c[i+1], H, W], the same values
+            }
+            let act = config.activation_of(i);
+            let mut y = match &block.norm {
+                // ReLU fused into the norm kernels: the seed's hot path.
+                Some(bn) if act == Some(Activation::Relu) => batch_norm(f.clone(), bn.gamma.val(), bn.beta.val(), true), // [N, c, H, W]
+                Some(bn) => activate(batch_norm(f.clone(), bn.gamma.val(), bn.beta.val(), false), act), // [N, c, H, W]
+                None => activate(f.clone(), act), // [N, c, H, W]
+            };
+            if let Some(probe) = probes.outputs.get(i) {
+                y = y + probe.clone(); // [N, c[i+1], H, W], the same values
+            }
+            forward.convs.push(f);
+            forward.outputs.push(y.clone());
+            x = y;
+        }
+        forward
+    }
+
+    /// Every parameter with its name (`conv{i}.weight`, `conv{i}.bias`, `bn{i}.weight`,
+    /// `bn{i}.bias`), block by block: the order of the fixtures' `final` and of snapshots.
+    pub fn params(&self) -> Vec<(String, AnyParam<'_>)> {
+        let mut out = Vec::new();
+        for (i, block) in self.blocks.iter().enumerate() {
+            let k = i + 1;
+            out.push((format!("conv{k}.weight"), AnyParam::Conv(&block.conv.weight)));
+            if let Some(bias) = &block.conv.bias {
+                out.push((format!("conv{k}.bias"), AnyParam::Vector(bias)));
+            }
+            if let Some(bn) = &block.norm {
+                out.push((format!("bn{k}.weight"), AnyParam::Vector(&bn.gamma)));
+                out.push((format!("bn{k}.bias"), AnyParam::Vector(&bn.beta)));
             }
         }
+        out
     }
 
-    /// Replaces every parameter's value (names as in [`crate::train::PARAM_NAMES`]), keeping
-    /// their identities. Unknown names and wrong lengths are refused.
+    /// Replaces parameters' values by name, keeping their identities. Unknown names and wrong
+    /// lengths are refused.
     pub fn with_values(mut self, values: &[(String, Vec<f32>)], device: &Device) -> Result<Self, String> {
         for (name, v) in values {
-            let (shape, expected): (Vec<usize>, usize) = if name.starts_with("conv") {
-                (WEIGHT_SHAPE.to_vec(), WEIGHT_SHAPE.iter().product())
-            } else {
-                (vec![CLASSES], CLASSES)
-            };
-            if v.len() != expected || v.iter().any(|x| !x.is_finite()) {
-                return Err(format!("{name}: expected {expected} finite values, got {}", v.len()));
+            let (kind, index) = parse_name(name).ok_or_else(|| format!("{name}: not a parameter of the model"))?;
+            let block = self.blocks.get_mut(index).ok_or_else(|| format!("{name}: not a parameter of the model"))?;
+            let param: &mut Param<Tensor<1>> = match kind {
+                "conv.weight" => {
+                    let dims = block.conv.weight.dims();
+                    check(name, v, dims.iter().product())?;
+                    let data = TensorData::new(v.clone(), dims);
+                    block.conv.weight = block.conv.weight.clone().map(|_| Tensor::from_data(data, device));
+                    continue;
+                }
+                "conv.bias" => block.conv.bias.as_mut(),
+                "bn.weight" => block.norm.as_mut().map(|bn| &mut bn.gamma),
+                _ => block.norm.as_mut().map(|bn| &mut bn.beta),
             }
-            let data = TensorData::new(v.clone(), shape);
-            match name.as_str() {
-                "conv1.weight" => self.conv1.weight = self.conv1.weight.map(|_| Tensor::from_data(data, device)),
-                "conv2.weight" => self.conv2.weight = self.conv2.weight.map(|_| Tensor::from_data(data, device)),
-                "bn1.weight" => self.bn1.gamma = self.bn1.gamma.map(|_| Tensor::from_data(data, device)),
-                "bn1.bias" => self.bn1.beta = self.bn1.beta.map(|_| Tensor::from_data(data, device)),
-                "bn2.weight" => self.bn2.gamma = self.bn2.gamma.map(|_| Tensor::from_data(data, device)),
-                "bn2.bias" => self.bn2.beta = self.bn2.beta.map(|_| Tensor::from_data(data, device)),
-                other => return Err(format!("{other}: not a parameter of the model")),
-            }
+            .ok_or_else(|| format!("{name}: not a parameter of the model"))?;
+            let len = param.dims()[0];
+            check(name, v, len)?;
+            let data = TensorData::new(v.clone(), [len]);
+            *param = param.clone().map(|_| Tensor::from_data(data, device));
         }
         Ok(self)
     }
 }
 
-/// Per-pixel cross-entropy against one class for every pixel, `-log_softmax(logits)[label]`,
-/// summed along each image row. PyTorch's loss is the mean over pixels: the row sums' total
-/// divided by the pixel count.
+fn check(name: &str, v: &[f32], expected: usize) -> Result<(), String> {
+    if v.len() != expected || v.iter().any(|x| !x.is_finite()) {
+        return Err(format!("{name}: expected {expected} finite values, got {}", v.len()));
+    }
+    Ok(())
+}
+
+/// `"conv3.bias"` → `("conv.bias", 2)`.
+fn parse_name(name: &str) -> Option<(&'static str, usize)> {
+    let (layer, part) = name.split_once('.')?;
+    let (kind, k) = if let Some(k) = layer.strip_prefix("conv") {
+        (if part == "weight" { "conv.weight" } else if part == "bias" { "conv.bias" } else { return None }, k)
+    } else if let Some(k) = layer.strip_prefix("bn") {
+        (if part == "weight" { "bn.weight" } else if part == "bias" { "bn.bias" } else { return None }, k)
+    } else {
+        return None;
+    };
+    let k: usize = k.parse().ok().filter(|&k| k >= 1)?;
+    Some((kind, k - 1))
+}
+
+/// A parameter of either rank.
+#[derive(Clone, Copy)]
+pub enum AnyParam<'a> {
+    Conv(&'a Param<Tensor<4>>),
+    Vector(&'a Param<Tensor<1>>),
+}
+
+impl AnyParam<'_> {
+    pub fn id(&self) -> burn::module::ParamId {
+        match self {
+            AnyParam::Conv(p) => p.id,
+            AnyParam::Vector(p) => p.id,
+        }
+    }
+}
+
+fn activate(x: Tensor<4>, act: Option<Activation>) -> Tensor<4> {
+    match act {
+        Some(Activation::Relu) => activation::relu(x),
+        Some(Activation::Tanh) => activation::tanh(x),
+        Some(Activation::Sigmoid) => activation::sigmoid(x),
+        Some(Activation::Linear) | None => x,
+    }
+}
+
+/// What each pixel is labelled with, on the device.
+#[derive(Clone, Debug)]
+pub enum Labels {
+    /// One class everywhere: the fast kernel's case.
+    Constant(usize),
+    /// A per-pixel label map, as a one-hot `[N, 3, H, W]`, and the labels on the host
+    /// (for the accuracy).
+    Map { one_hot: Tensor<4>, host: Vec<u8> },
+}
+
+impl Labels {
+    /// The labels `config.target` gives `image` (`[N, 3, H, W]` on the host, row-major).
+    pub fn new(config: &ExperimentConfig, image: &[f32], device: &Device) -> Self {
+        match config.target {
+            Target::Constant => Labels::Constant(config.label as usize),
+            Target::InputArgmax => {
+                let [n, c, h, w] = config.image_shape();
+                let plane = h * w;
+                let host: Vec<u8> = (0..n * plane)
+                    .map(|p| {
+                        let (img, at) = (p / plane, p % plane);
+                        let value = |k: usize| image[(img * c + k) * plane + at];
+                        // torch.argmax: the first index on ties.
+                        (1..c).fold(0usize, |best, k| if value(k) > value(best) { k } else { best }) as u8
+                    })
+                    .collect();
+                let mut one_hot = vec![0.0f32; n * c * plane];
+                for (p, &label) in host.iter().enumerate() {
+                    one_hot[((p / plane) * c + label as usize) * plane + p % plane] = 1.0;
+                }
+                let one_hot = Tensor::from_data(TensorData::new(one_hot, [n, c, h, w]), device); // [N, 3, H, W]
+                Labels::Map { one_hot, host }
+            }
+        }
+    }
+
+    /// The label of every pixel, `[N·H·W]` in NHW order, for a batch of `pixels` pixels.
+    pub fn host(&self, pixels: usize) -> Vec<u8> {
+        match self {
+            Labels::Constant(label) => vec![*label as u8; pixels],
+            Labels::Map { host, .. } => host.clone(),
+        }
+    }
+}
+
+/// Per-pixel cross-entropy, `-log_softmax(logits)[label]`, summed along each image row.
+/// PyTorch's loss is the mean over pixels: the row sums' total divided by the pixel count.
 ///
 /// # Shapes
 ///   - logits `[N, C, H, W]`
 ///   - output `[N, H]`
-pub fn pixel_cross_entropy_rows(logits: Tensor<4>, label: usize) -> Tensor<2> {
-    pixel_nll_rows(logits, label) // [N, H]
+pub fn cross_entropy_rows(logits: Tensor<4>, labels: &Labels) -> Tensor<2> {
+    match labels {
+        Labels::Constant(label) => pixel_nll_rows(logits, *label), // [N, H]
+        Labels::Map { one_hot, .. } => {
+            let [n, _, h, _] = logits.dims();
+            let log_p = activation::log_softmax(logits, 1); // [N, C, H, W]
+            let picked = (log_p * one_hot.clone()).sum_dim(1).neg(); // [N, 1, H, W]
+            picked.sum_dim(3).reshape([n, h]) // [N, H]
+        }
+    }
 }

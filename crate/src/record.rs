@@ -1,101 +1,175 @@
 //! What a step reports, and the whole run as the fixtures' `trajectory`.
+//!
+//! The seed arches report the seed fixtures' seven keys (`loss`, `conv1_mean` … `conv2_grad_norm`);
+//! a stack reports the stack fixtures' keys: `loss`, `accuracy`, and per layer `conv_mean`,
+//! `conv_var`, `conv_grad_norm`, `bias_grad_norm` (with biases), `act_mean`, `act_std` and
+//! `act_grad_norm`, one value per block, block 1 first.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, ser::SerializeMap};
 
-/// One step, recorded after backward and before the optimizer update, so that step 0 shows
-/// the initial weights. The same keys as the reference fixtures' trajectories.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Record {
-    pub step: u64,
-    /// Mean per-pixel cross-entropy.
-    pub loss: f64,
-    pub conv1_mean: f64,
-    /// Unbiased variance (divide by 80) of conv1's 81 weights.
-    pub conv1_var: f64,
-    pub conv2_mean: f64,
-    pub conv2_var: f64,
-    /// L2 norm of conv1's (accumulated, unless zero_grad) gradient; 0 when it has none.
-    pub conv1_grad_norm: f64,
-    pub conv2_grad_norm: f64,
+/// One key's value at one step: a number, or one number per layer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Value {
+    Scalar(f64),
+    Layers(Vec<f64>),
 }
 
-/// The seven per-step series of a run, keyed as in the fixtures.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Trajectory {
-    pub loss: Vec<f64>,
-    pub conv1_mean: Vec<f64>,
-    pub conv1_var: Vec<f64>,
-    pub conv2_mean: Vec<f64>,
-    pub conv2_var: Vec<f64>,
-    pub conv1_grad_norm: Vec<f64>,
-    pub conv2_grad_norm: Vec<f64>,
-}
-
-impl Trajectory {
-    /// The series keys, in the fixtures' order.
-    pub const KEYS: [&'static str; 7] = [
-        "loss",
-        "conv1_mean",
-        "conv1_var",
-        "conv2_mean",
-        "conv2_var",
-        "conv1_grad_norm",
-        "conv2_grad_norm",
-    ];
-
-    pub fn push(&mut self, r: &Record) {
-        for (key, value) in Self::KEYS.iter().zip(r.values()) {
-            self.series_mut(key).expect("every key has a series").push(value);
+impl Value {
+    /// The values, one for a scalar.
+    pub fn as_slice(&self) -> &[f64] {
+        match self {
+            Value::Scalar(x) => std::slice::from_ref(x),
+            Value::Layers(v) => v,
         }
     }
+}
 
-    pub fn len(&self) -> usize {
-        self.loss.len()
-    }
+/// The seed fixtures' keys, in their order.
+pub const SEED_KEYS: [&str; 7] =
+    ["loss", "conv1_mean", "conv1_var", "conv2_mean", "conv2_var", "conv1_grad_norm", "conv2_grad_norm"];
+/// The stack fixtures' scalar keys and layer keys.
+pub const STACK_SCALAR_KEYS: [&str; 2] = ["loss", "accuracy"];
+pub const STACK_LAYER_KEYS: [&str; 7] =
+    ["conv_mean", "conv_var", "conv_grad_norm", "bias_grad_norm", "act_mean", "act_std", "act_grad_norm"];
 
-    pub fn is_empty(&self) -> bool {
-        self.loss.is_empty()
-    }
-
-    pub fn series(&self, key: &str) -> Option<&Vec<f64>> {
-        Some(match key {
-            "loss" => &self.loss,
-            "conv1_mean" => &self.conv1_mean,
-            "conv1_var" => &self.conv1_var,
-            "conv2_mean" => &self.conv2_mean,
-            "conv2_var" => &self.conv2_var,
-            "conv1_grad_norm" => &self.conv1_grad_norm,
-            "conv2_grad_norm" => &self.conv2_grad_norm,
-            _ => return None,
-        })
-    }
-
-    fn series_mut(&mut self, key: &str) -> Option<&mut Vec<f64>> {
-        Some(match key {
-            "loss" => &mut self.loss,
-            "conv1_mean" => &mut self.conv1_mean,
-            "conv1_var" => &mut self.conv1_var,
-            "conv2_mean" => &mut self.conv2_mean,
-            "conv2_var" => &mut self.conv2_var,
-            "conv1_grad_norm" => &mut self.conv1_grad_norm,
-            "conv2_grad_norm" => &mut self.conv2_grad_norm,
-            _ => return None,
-        })
-    }
+/// One step, recorded after backward and before the optimizer update, so that step 0 shows
+/// the initial weights. Keys in the fixtures' order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record {
+    pub step: u64,
+    pub values: Vec<(&'static str, Value)>,
 }
 
 impl Record {
-    /// The seven values in [`Trajectory::KEYS`] order.
-    pub fn values(&self) -> [f64; 7] {
-        [
-            self.loss,
-            self.conv1_mean,
-            self.conv1_var,
-            self.conv2_mean,
-            self.conv2_var,
-            self.conv1_grad_norm,
-            self.conv2_grad_norm,
-        ]
+    /// A scalar key's value (`loss`, `accuracy`, `conv1_mean`, …).
+    pub fn get(&self, key: &str) -> Option<f64> {
+        match self.value(key)? {
+            Value::Scalar(x) => Some(*x),
+            Value::Layers(_) => None,
+        }
+    }
+
+    /// A layer key's values, block 1 first.
+    pub fn layers(&self, key: &str) -> Option<&[f64]> {
+        match self.value(key)? {
+            Value::Layers(v) => Some(v),
+            Value::Scalar(_) => None,
+        }
+    }
+
+    pub fn value(&self, key: &str) -> Option<&Value> {
+        self.values.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    pub fn loss(&self) -> f64 {
+        self.get("loss").expect("every record has a loss")
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.values.iter().map(|(k, _)| *k)
+    }
+}
+
+impl Serialize for Record {
+    /// `{step, loss, …}`: the keys flat, layer keys as arrays of numbers.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.values.len() + 1))?;
+        map.serialize_entry("step", &self.step)?;
+        for (key, value) in &self.values {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}
+
+/// A key's values over a run: one number per step, or one list of layer values per step.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Series {
+    Scalar(Vec<f64>),
+    Layers(Vec<Vec<f64>>),
+}
+
+impl Series {
+    pub fn len(&self) -> usize {
+        match self {
+            Series::Scalar(v) => v.len(),
+            Series::Layers(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The values at `step` (one for a scalar key).
+    pub fn at(&self, step: usize) -> &[f64] {
+        match self {
+            Series::Scalar(v) => std::slice::from_ref(&v[step]),
+            Series::Layers(v) => &v[step],
+        }
+    }
+
+    /// Layer `layer`'s values over the run (the only ones, for a scalar key).
+    pub fn layer(&self, layer: usize) -> Vec<f64> {
+        match self {
+            Series::Scalar(v) => v.clone(),
+            Series::Layers(v) => v.iter().map(|step| step[layer]).collect(),
+        }
+    }
+
+    fn push(&mut self, value: &Value) {
+        match (self, value) {
+            (Series::Scalar(s), Value::Scalar(x)) => s.push(*x),
+            (Series::Layers(s), Value::Layers(v)) => s.push(v.clone()),
+            (s, v) => panic!("a key changed kind between steps: {s:?} then {v:?}"),
+        }
+    }
+}
+
+/// Every key's series over a run, keyed as in the fixtures.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Trajectory {
+    series: std::collections::BTreeMap<String, Series>,
+}
+
+impl Trajectory {
+    pub fn push(&mut self, r: &Record) {
+        for (key, value) in &r.values {
+            let series = self.series.entry(key.to_string()).or_insert_with(|| match value {
+                Value::Scalar(_) => Series::Scalar(Vec::new()),
+                Value::Layers(_) => Series::Layers(Vec::new()),
+            });
+            series.push(value);
+        }
+    }
+
+    /// Steps recorded.
+    pub fn len(&self) -> usize {
+        self.series.get("loss").map_or(0, Series::len)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn series(&self, key: &str) -> Option<&Series> {
+        self.series.get(key)
+    }
+
+    /// A scalar key's values (`loss`, `conv1_var`, …); empty if the run has no such key.
+    pub fn scalar(&self, key: &str) -> &[f64] {
+        match self.series.get(key) {
+            Some(Series::Scalar(v)) => v,
+            _ => &[],
+        }
+    }
+
+    /// The keys, sorted.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.series.keys().map(String::as_str)
     }
 }
 
@@ -115,6 +189,14 @@ pub fn mean_and_var(values: &[f32]) -> (f64, f64) {
     let mean = values.iter().map(|&v| v as f64).sum::<f64>() / n;
     let ss: f64 = values.iter().map(|&v| (v as f64 - mean).powi(2)).sum();
     (mean, if values.len() > 1 { ss / (n - 1.0) } else { 0.0 })
+}
+
+/// Mean and population standard deviation (divide by the count), in f64, two passes.
+pub fn mean_and_std(values: &[f32]) -> (f64, f64) {
+    let n = values.len() as f64;
+    let mean = values.iter().map(|&v| v as f64).sum::<f64>() / n;
+    let ss: f64 = values.iter().map(|&v| (v as f64 - mean).powi(2)).sum();
+    (mean, (ss / n).sqrt())
 }
 
 /// L2 norm, in f64.

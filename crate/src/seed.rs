@@ -1,6 +1,6 @@
 //! The blog's four experiments, as presets over the default config.
 
-use crate::config::{Arch, ExperimentConfig, Init};
+use crate::config::{Arch, ExperimentConfig, FieldValue, Init};
 
 /// A named preset: the key used in JSON, URLs and `window.initlab.runAll()`.
 pub struct Preset {
@@ -50,5 +50,30 @@ impl Preset {
         let mut c = base.clone();
         (self.apply)(&mut c);
         c
+    }
+}
+
+/// The speed benchmarks' workloads, by name: the seed's Kaiming run, and two depth-lab stacks.
+pub const WORKLOADS: [&str; 3] = ["seed", "deep", "deep_bn"];
+
+/// A benchmark workload's config fields (Kaiming normal, the other keys at their defaults).
+pub fn workload(name: &str) -> Option<Vec<(&'static str, FieldValue)>> {
+    let text = |s: &str| FieldValue::Text(s.to_string());
+    let num = FieldValue::Number;
+    let stack = |depth: f64, channels: f64, norm: &str, size: f64| {
+        vec![
+            ("arch", text("stack")),
+            ("depth", num(depth)),
+            ("channels", num(channels)),
+            ("norm", text(norm)),
+            ("height", num(size)),
+            ("width", num(size)),
+        ]
+    };
+    match name {
+        "seed" => Some(vec![]),
+        "deep" => Some(stack(12.0, 8.0, "none", 32.0)),
+        "deep_bn" => Some(stack(8.0, 16.0, "batch", 64.0)),
+        _ => None,
     }
 }

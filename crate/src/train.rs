@@ -19,27 +19,20 @@ use burn::{
 use serde::Serialize;
 
 use crate::backend::BackendKind;
-use crate::config::{Arch, ExperimentConfig};
+use crate::config::{Arch, ExperimentConfig, Trainable};
 use crate::inputs::InitialTensors;
-use crate::model::{Model, ModelConfig, pixel_cross_entropy_rows};
-use crate::record::{Record, Trajectory, l2_norm, mean_and_var};
+use crate::model::{AnyParam, Labels, Model, ModelConfig, Probes, cross_entropy_rows};
+use crate::record::{Record, Trajectory, Value, l2_norm, mean_and_std, mean_and_var};
 
-/// The names of the trained parameters, in the order the views list them.
-pub const PARAM_NAMES: [&str; 6] = [
-    "conv1.weight",
-    "bn1.weight",
-    "bn1.bias",
-    "conv2.weight",
-    "bn2.weight",
-    "bn2.bias",
-];
+/// The names of the seed arches' parameters, in the order the views list them.
+pub const PARAM_NAMES: [&str; 6] = ["conv1.weight", "bn1.weight", "bn1.bias", "conv2.weight", "bn2.weight", "bn2.bias"];
 
 /// One parameter at a recorded step: its value before the update and the gradient the update
 /// used (accumulated unless zero_grad). `grad` is `None` where the parameter is outside the
 /// graph (conv1, bn1 and bn2 in single_conv), as PyTorch's `.grad` is None there.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ParamState {
-    pub name: &'static str,
+    pub name: String,
     pub value: Vec<f32>,
     pub grad: Option<Vec<f32>>,
 }
@@ -68,14 +61,24 @@ pub enum StepError {
     Device(String),
 }
 
+impl StepError {
+    /// A name per variant, for JavaScript's `Error.name`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StepError::Finished { .. } => "finished",
+            StepError::Diverged { .. } => "diverged",
+            StepError::Device(_) => "device",
+        }
+    }
+}
+
 impl fmt::Display for StepError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StepError::Finished { epochs } => write!(f, "finished: all {epochs} epochs are done"),
-            StepError::Diverged { step } => write!(
-                f,
-                "diverged at step {step}: the loss or a weight is no longer a finite number"
-            ),
+            StepError::Diverged { step } => {
+                write!(f, "diverged at step {step}: the loss or a weight is no longer a finite number")
+            }
             StepError::Device(e) => write!(f, "device error: {e}"),
         }
     }
@@ -83,7 +86,7 @@ impl fmt::Display for StepError {
 
 impl std::error::Error for StepError {}
 
-/// The forward pass's maps for the first image of the batch, each `[3, H, W]` row-major.
+/// The seed arches' forward maps for the first image of the batch, each `[3, H, W]` row-major.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct FeatureMaps {
     pub height: usize,
@@ -97,14 +100,39 @@ pub struct FeatureMaps {
     pub logits: Vec<f32>,
 }
 
+/// One block's maps for the first image: `[channels, H, W]` row-major each.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BlockMap {
+    pub channels: usize,
+    /// The conv's output f (plus its bias), before the norm, and ∂L/∂f.
+    pub conv: Vec<f32>,
+    pub conv_grad: Vec<f32>,
+    /// The block's output (after its activation), and ∂L/∂(output).
+    pub output: Vec<f32>,
+    pub output_grad: Vec<f32>,
+}
+
+/// Every block's forward and backward maps for the first image of the batch, from one forward
+/// and backward pass over the whole batch (BatchNorm couples the images).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BlockMaps {
+    pub height: usize,
+    pub width: usize,
+    pub blocks: Vec<BlockMap>,
+}
+
 /// A running experiment.
 pub struct Experiment {
     config: ExperimentConfig,
     backend: BackendKind,
     /// The plain (non-autodiff) device, for the feature maps.
     device: Device,
+    model_config: ModelConfig,
     model: Model,
     images: Tensor<4>,
+    labels: Labels,
+    /// Zero tensors added to every block's output, whose gradients are ∂L/∂(output) (stack only).
+    probes: Probes,
     optim: ModuleOptimizer,
     /// The running sum of gradients (`.grad` of the original script) when zero_grad is off.
     accumulated: GradientsParams,
@@ -116,28 +144,25 @@ pub struct Experiment {
 /// What a step leaves to read: one transaction, so the GPU is synced once.
 struct PendingRead {
     transaction: Transaction,
-    /// For each parameter, in [`PARAM_NAMES`] order, whether its gradient was registered.
-    has_grad: [bool; 6],
+    /// For each parameter, in model order, its name and whether its gradient was registered.
+    params: Vec<(String, bool)>,
+    /// Whether each block's output gradient was registered (stack only).
+    probe_grads: Vec<bool>,
 }
 
 impl Experiment {
     /// Builds an experiment on `device` (a plain device; autodiff is added here).
     /// `inputs` must match `config`: [`InitialTensors::from_seed`] and
     /// [`InitialTensors::from_safetensors`] guarantee that.
-    pub fn new(
-        config: ExperimentConfig,
-        inputs: &InitialTensors,
-        backend: BackendKind,
-        device: &Device,
-    ) -> Self {
+    pub fn new(config: ExperimentConfig, inputs: &InitialTensors, backend: BackendKind, device: &Device) -> Self {
         assert_eq!(inputs.image.len(), config.pixels() * 3, "image does not match the config");
         let plain = device.clone();
         let device = device.clone().autodiff();
-        let model = ModelConfig::default().init(&inputs.conv1, &inputs.conv2, &device);
-        let images = Tensor::from_data(
-            TensorData::new(inputs.image.clone(), config.image_shape()),
-            &device,
-        );
+        let model_config = ModelConfig::new(&config);
+        let model = model_config.init(&inputs.weights, &device);
+        let images = Tensor::from_data(TensorData::new(inputs.image.clone(), config.image_shape()), &device);
+        let labels = Labels::new(&config, &inputs.image, &device);
+        let probes = Probes::zeros(&model_config, config.image_shape(), config.arch == Arch::Stack, false, &device);
         // PyTorch's SGD skips the momentum buffer entirely at momentum 0; so do we, which also
         // keeps a 0 × inf buffer from turning an overflow into NaN.
         let momentum = (config.momentum > 0.0).then(|| MomentumConfig {
@@ -150,8 +175,11 @@ impl Experiment {
             config,
             backend,
             device: plain,
+            model_config,
             model,
             images,
+            labels,
+            probes,
             optim,
             accumulated: GradientsParams::new(),
             next_step: 0,
@@ -189,33 +217,39 @@ impl Experiment {
         &self.model
     }
 
+    /// The arch of this experiment.
+    pub fn arch(&self) -> Arch {
+        self.config.arch
+    }
+
     /// One training step, reading its results synchronously (CPU backends).
     pub fn step(&mut self) -> Result<Record, StepError> {
         let pending = self.advance()?;
-        let data = pending
-            .transaction
-            .try_execute()
-            .map_err(|e| StepError::Device(format!("{e:?}")))?;
-        self.finish(data, pending.has_grad)
+        let data = pending.transaction.try_execute().map_err(|e| StepError::Device(format!("{e:?}")))?;
+        self.finish(data, &pending.params, &pending.probe_grads)
     }
 
     /// One training step, awaiting its reads (required on WebGPU, fine everywhere).
     pub async fn step_async(&mut self) -> Result<Record, StepError> {
         let pending = self.advance()?;
-        let data = pending
-            .transaction
-            .execute_async()
-            .await
-            .map_err(|e| StepError::Device(format!("{e:?}")))?;
-        self.finish(data, pending.has_grad)
+        let data = pending.transaction.execute_async().await.map_err(|e| StepError::Device(format!("{e:?}")))?;
+        self.finish(data, &pending.params, &pending.probe_grads)
     }
 
     /// Runs the remaining epochs. Returns the records and, if it stopped early, why.
     pub fn run(&mut self) -> (Trajectory, Option<StepError>) {
+        self.run_with(|_| {})
+    }
+
+    /// [`Self::run`], calling `each` after every step (a progress bar, say).
+    pub fn run_with(&mut self, mut each: impl FnMut(&Record)) -> (Trajectory, Option<StepError>) {
         let mut trajectory = Trajectory::default();
         loop {
             match self.step() {
-                Ok(record) => trajectory.push(&record),
+                Ok(record) => {
+                    each(&record);
+                    trajectory.push(&record);
+                }
                 Err(StepError::Finished { .. }) => return (trajectory, None),
                 Err(e) => return (trajectory, Some(e)),
             }
@@ -228,144 +262,169 @@ impl Experiment {
             return Err(StepError::Diverged { step });
         }
         if self.next_step >= self.config.epochs {
-            return Err(StepError::Finished {
-                epochs: self.config.epochs,
-            });
+            return Err(StepError::Finished { epochs: self.config.epochs });
         }
-        let logits = self.model.forward(self.images.clone(), self.config.arch); // [N, 3, H, W]
-        let row_losses = pixel_cross_entropy_rows(logits, self.config.label as usize); // [N, H]
-        // Read the row sums, not an f32 mean: averaging 224 row sums in f64 on the host keeps
+        let forward = self.model.forward_all(self.images.clone(), &self.model_config, &self.probes);
+        let row_losses = cross_entropy_rows(forward.logits(), &self.labels); // [N, H]
+        // Read the row sums, not an f32 mean: averaging the row sums in f64 on the host keeps
         // the reported loss within an ulp or two of PyTorch's (a plain f32 mean drifts by ~1e-5).
         let row_sums = row_losses.clone().inner(); // [N, H]
         let loss = row_losses.sum().div_scalar(self.config.pixels() as f64); // [1], the mean
-        let grads = loss.backward();
-        let grads = GradientsParams::from_grads(grads, &self.model);
-        let grads = if self.config.zero_grad {
-            grads
-        } else {
-            accumulate(&self.model, &mut self.accumulated, grads)
-        };
+        let mut grads = loss.backward();
 
         let mut transaction = Transaction::default().register(row_sums);
-        let mut has_grad = [false; 6];
-        for (i, param) in self.params().into_iter().enumerate() {
-            transaction = match param {
-                AnyParam::Conv(p) => {
-                    let t = transaction.register(p.val().inner());
-                    match grads.get::<4>(p.id) {
-                        Some(g) => {
-                            has_grad[i] = true;
-                            t.register(g.inner())
-                        }
-                        None => t,
-                    }
+        let mut probe_grads = Vec::new();
+        if self.config.arch == Arch::Stack {
+            for output in &forward.outputs {
+                transaction = transaction.register(output.clone().inner());
+            }
+            for probe in &self.probes.outputs {
+                let grad = probe.grad_remove(&mut grads);
+                probe_grads.push(grad.is_some());
+                if let Some(grad) = grad {
+                    transaction = transaction.register(grad);
                 }
-                AnyParam::Norm(p) => {
-                    let t = transaction.register(p.val().inner());
-                    match grads.get::<1>(p.id) {
-                        Some(g) => {
-                            has_grad[i] = true;
-                            t.register(g.inner())
-                        }
-                        None => t,
-                    }
-                }
+            }
+        }
+        drop(forward);
+
+        let grads = GradientsParams::from_grads(grads, &self.model);
+        let mut grads =
+            if self.config.zero_grad { grads } else { accumulate(&self.model, &mut self.accumulated, grads) };
+
+        let mut params = Vec::new();
+        let mut frozen = Vec::new();
+        for (name, param) in self.model.params() {
+            let trained = match self.config.trainable {
+                Trainable::All => true,
+                Trainable::NormOnly => name.starts_with("bn"),
+                Trainable::ConvOnly => name.starts_with("conv"),
             };
+            let has_grad;
+            (transaction, has_grad) = match &param {
+                AnyParam::Conv(p) => register(transaction, p, &grads),
+                AnyParam::Vector(p) => register(transaction, p, &grads),
+            };
+            if !trained {
+                frozen.push(param);
+            }
+            params.push((name, has_grad));
+        }
+        // Parameters left out of the optimizer keep their values: their gradients were read,
+        // the update never sees them.
+        for param in frozen {
+            match param {
+                AnyParam::Conv(p) => drop(grads.remove::<4>(p.id)),
+                AnyParam::Vector(p) => drop(grads.remove::<1>(p.id)),
+            }
         }
 
         let model = self.model.clone();
         self.model = self.optim.step(self.config.lr, model, grads);
-        Ok(PendingRead {
-            transaction,
-            has_grad,
-        })
+        Ok(PendingRead { transaction, params, probe_grads })
     }
 
     /// Turns the read tensors into the step's record and snapshot.
-    fn finish(&mut self, data: Vec<TensorData>, has_grad: [bool; 6]) -> Result<Record, StepError> {
+    fn finish(&mut self, data: Vec<TensorData>, names: &[(String, bool)], probe_grads: &[bool]) -> Result<Record, StepError> {
         let step = self.next_step;
-        let mut data = data.into_iter().map(|d| {
-            d.try_into_vec::<f32>()
-                .expect("every read tensor is f32")
-        });
+        let mut data = data.into_iter().map(|d| d.try_into_vec::<f32>().expect("every read tensor is f32"));
         let row_sums = data.next().expect("row sums were registered");
-        let mut params = Vec::with_capacity(6);
-        for (name, has_grad) in PARAM_NAMES.into_iter().zip(has_grad) {
+        let stack = self.config.arch == Arch::Stack;
+        let depth = self.model_config.depth();
+        let outputs: Vec<Vec<f32>> = if stack { (0..depth).map(|_| data.next().expect("outputs")).collect() } else { vec![] };
+        let output_grads: Vec<Option<Vec<f32>>> =
+            probe_grads.iter().map(|&has| has.then(|| data.next().expect("probe gradients"))).collect();
+        let mut params = Vec::with_capacity(names.len());
+        for (name, has_grad) in names {
             let value = data.next().expect("each value was registered");
             let grad = has_grad.then(|| data.next().expect("the gradient was registered"));
-            params.push(ParamState { name, value, grad });
+            params.push(ParamState { name: name.clone(), value, grad });
         }
         let snapshot = Snapshot { step, params };
 
         // `+ 0.0` turns the -0.0 of a sum of -0.0 losses into 0.
         let loss = row_sums.iter().map(|&s| s as f64).sum::<f64>() / self.config.pixels() as f64 + 0.0;
-        let finite = loss.is_finite()
-            && snapshot
-                .params
-                .iter()
-                .all(|p| p.value.iter().all(|v| v.is_finite()));
+        let finite = loss.is_finite() && snapshot.params.iter().all(|p| p.value.iter().all(|v| v.is_finite()));
         if !finite {
             self.diverged_at = Some(step);
             return Err(StepError::Diverged { step });
         }
 
-        let conv = |name: &str| snapshot.param(name).expect("conv params are always read");
-        let (conv1, conv2) = (conv("conv1.weight"), conv("conv2.weight"));
-        let (conv1_mean, conv1_var) = mean_and_var(&conv1.value);
-        let (conv2_mean, conv2_var) = mean_and_var(&conv2.value);
-        let grad_norm = |p: &ParamState| p.grad.as_deref().map_or(0.0, l2_norm);
-        let record = Record {
-            step,
-            loss,
-            conv1_mean,
-            conv1_var,
-            conv2_mean,
-            conv2_var,
-            conv1_grad_norm: grad_norm(conv1),
-            conv2_grad_norm: grad_norm(conv2),
-        };
+        let grad_norm = |name: &str| snapshot.param(name).and_then(|p| p.grad.as_deref()).map_or(0.0, l2_norm);
+        let weight_stats = |k: usize| mean_and_var(&snapshot.param(&format!("conv{k}.weight")).expect("every conv is read").value);
+        let mut values: Vec<(&'static str, Value)> = vec![("loss", Value::Scalar(loss))];
+        if stack {
+            values.push(("accuracy", Value::Scalar(self.accuracy(outputs.last().expect("the logits")))));
+            let per_layer = |f: &dyn Fn(usize) -> f64| Value::Layers((0..depth).map(f).collect());
+            values.push(("conv_mean", per_layer(&|i| weight_stats(i + 1).0)));
+            values.push(("conv_var", per_layer(&|i| weight_stats(i + 1).1)));
+            values.push(("conv_grad_norm", per_layer(&|i| grad_norm(&format!("conv{}.weight", i + 1)))));
+            if self.config.bias {
+                values.push(("bias_grad_norm", per_layer(&|i| grad_norm(&format!("conv{}.bias", i + 1)))));
+            }
+            let act: Vec<(f64, f64)> = outputs.iter().map(|o| mean_and_std(o)).collect();
+            values.push(("act_mean", per_layer(&|i| act[i].0)));
+            values.push(("act_std", per_layer(&|i| act[i].1)));
+            values.push(("act_grad_norm", per_layer(&|i| output_grads[i].as_deref().map_or(0.0, l2_norm))));
+        } else {
+            let ((m1, v1), (m2, v2)) = (weight_stats(1), weight_stats(2));
+            values.extend([
+                ("conv1_mean", Value::Scalar(m1)),
+                ("conv1_var", Value::Scalar(v1)),
+                ("conv2_mean", Value::Scalar(m2)),
+                ("conv2_var", Value::Scalar(v2)),
+                ("conv1_grad_norm", Value::Scalar(grad_norm("conv1.weight"))),
+                ("conv2_grad_norm", Value::Scalar(grad_norm("conv2.weight"))),
+            ]);
+        }
         self.last = Some(snapshot);
         self.next_step += 1;
-        Ok(record)
+        Ok(Record { step, values })
     }
 
-    /// The trained parameters in [`PARAM_NAMES`] order.
-    fn params(&self) -> [AnyParam<'_>; 6] {
-        let m = &self.model;
-        [
-            AnyParam::Conv(&m.conv1.weight),
-            AnyParam::Norm(&m.bn1.gamma),
-            AnyParam::Norm(&m.bn1.beta),
-            AnyParam::Conv(&m.conv2.weight),
-            AnyParam::Norm(&m.bn2.gamma),
-            AnyParam::Norm(&m.bn2.beta),
-        ]
+    /// The share of pixels whose argmax logit (first index on ties) is their label.
+    fn accuracy(&self, logits: &[f32]) -> f64 {
+        let [n, c, h, w] = [self.config.batch as usize, 3, self.config.height as usize, self.config.width as usize];
+        let plane = h * w;
+        let labels = self.labels.host(n * plane);
+        let hits = (0..n * plane)
+            .filter(|&p| {
+                let (img, at) = (p / plane, p % plane);
+                let z = |k: usize| logits[(img * c + k) * plane + at];
+                let best = (1..c).fold(0usize, |best, k| if z(k) > z(best) { k } else { best });
+                best == labels[p] as usize
+            })
+            .count();
+        hits as f64 / (n * plane) as f64
     }
 
-    /// The current parameter values (after the last update), in [`PARAM_NAMES`] order.
+    /// The current parameter values (after the last update), in model order.
     /// Synchronous: CPU backends only.
-    pub fn current_params(&self) -> Vec<(&'static str, Vec<f32>)> {
+    pub fn current_params(&self) -> Vec<(String, Vec<f32>)> {
+        let params = self.model.params();
         let mut transaction = Transaction::default();
-        for param in self.params() {
+        for (_, param) in &params {
             transaction = match param {
                 AnyParam::Conv(p) => transaction.register(p.val().inner()),
-                AnyParam::Norm(p) => transaction.register(p.val().inner()),
+                AnyParam::Vector(p) => transaction.register(p.val().inner()),
             };
         }
-        PARAM_NAMES
+        params
             .into_iter()
             .zip(transaction.execute())
-            .map(|(name, d)| (name, d.try_into_vec::<f32>().expect("f32")))
+            .map(|((name, _), d)| (name, d.try_into_vec::<f32>().expect("f32")))
             .collect()
     }
 
-    /// The arch of this experiment.
-    pub fn arch(&self) -> Arch {
-        self.config.arch
+    /// A plain model with the given parameter values (a snapshot's, to look at any step).
+    fn model_with(&self, params: &[(String, Vec<f32>)], device: &Device) -> Result<Model, String> {
+        let zeros: Vec<Vec<f32>> =
+            (0..self.config.convs()).map(|i| vec![0.0; self.config.weight_shape(i).iter().product()]).collect();
+        self.model_config.init(&zeros, device).with_values(params, device)
     }
 
-    /// The forward pass's maps for the first image, with the given parameter values (a
-    /// snapshot's, to look at any recorded step). Synchronous: CPU backends only.
+    /// The seed arches' forward maps for the first image, with the given parameter values.
+    /// Synchronous: CPU backends only.
     pub fn feature_maps(&self, params: &[(String, Vec<f32>)]) -> Result<FeatureMaps, String> {
         let (transaction, has_conv1) = self.feature_reads(params)?;
         let data = transaction.try_execute().map_err(|e| format!("{e:?}"))?;
@@ -380,16 +439,26 @@ impl Experiment {
     }
 
     fn feature_reads(&self, params: &[(String, Vec<f32>)]) -> Result<(Transaction, bool), String> {
-        let zeros = [0.0; crate::inputs::WEIGHT_LEN];
-        let model = ModelConfig::default().init(&zeros, &zeros, &self.device).with_values(params, &self.device)?;
-        let image = self.images.clone().inner().narrow(0, 0, 1); // [1, 3, H, W]
-        let maps = model.forward_activations(image.clone(), self.config.arch);
-        let mut transaction = Transaction::default().register(image);
-        let has_conv1 = maps.conv1.is_some();
-        if let Some(conv1) = maps.conv1 {
-            transaction = transaction.register(conv1);
+        if self.config.arch == Arch::Stack {
+            return Err("featureMaps: the seed arches only; a stack's maps come from blockMaps".into());
         }
-        Ok((transaction.register(maps.conv2_input).register(maps.conv2).register(maps.logits), has_conv1))
+        let model = self.model_with(params, &self.device)?;
+        let image = self.images.clone().inner().narrow(0, 0, 1); // [1, 3, H, W]
+        let maps = model.forward_all(image.clone(), &self.model_config, &Probes::default());
+        let transaction = Transaction::default().register(image);
+        Ok(match self.config.arch {
+            Arch::SingleConv => {
+                (transaction.register(self.images.clone().inner().narrow(0, 0, 1)).register(maps.convs[0].clone()).register(maps.outputs[0].clone()), false)
+            }
+            _ => (
+                transaction
+                    .register(maps.convs[0].clone())
+                    .register(maps.outputs[0].clone())
+                    .register(maps.convs[1].clone())
+                    .register(maps.outputs[1].clone()),
+                true,
+            ),
+        })
     }
 
     fn feature_maps_from(&self, data: Vec<TensorData>, has_conv1: bool) -> FeatureMaps {
@@ -405,11 +474,66 @@ impl Experiment {
             logits: next(),
         }
     }
+
+    /// Every block's conv output, output, and their gradients ∂L/∂f and ∂L/∂(output), for the
+    /// first image, with the given parameter values: where the gradient stops.
+    /// Synchronous: CPU backends only.
+    pub fn block_maps(&self, params: &[(String, Vec<f32>)]) -> Result<BlockMaps, String> {
+        let transaction = self.block_reads(params)?;
+        let data = transaction.try_execute().map_err(|e| format!("{e:?}"))?;
+        Ok(self.block_maps_from(data))
+    }
+
+    /// [`Self::block_maps`], awaiting the reads (required on WebGPU).
+    pub async fn block_maps_async(&self, params: &[(String, Vec<f32>)]) -> Result<BlockMaps, String> {
+        let transaction = self.block_reads(params)?;
+        let data = transaction.execute_async().await.map_err(|e| format!("{e:?}"))?;
+        Ok(self.block_maps_from(data))
+    }
+
+    fn block_reads(&self, params: &[(String, Vec<f32>)]) -> Result<Transaction, String> {
+        // The experiment's own autodiff device, where the image and the labels already are.
+        let device = self.images.device();
+        let model = self.model_with(params, &device)?;
+        let probes = Probes::zeros(&self.model_config, self.config.image_shape(), true, true, &device);
+        let forward = model.forward_all(self.images.clone(), &self.model_config, &probes);
+        let loss = cross_entropy_rows(forward.logits(), &self.labels).sum().div_scalar(self.config.pixels() as f64);
+        let mut grads = loss.backward();
+        let first = |t: Tensor<4>| t.narrow(0, 0, 1); // [1, c, H, W]
+        let zeros = |p: &Tensor<4>| p.clone().inner().zeros_like();
+        let mut transaction = Transaction::default();
+        let blocks = forward.outputs.len();
+        for i in 0..blocks {
+            let conv_grad = probes.convs[i].grad_remove(&mut grads).unwrap_or_else(|| zeros(&probes.convs[i]));
+            let output_grad = probes.outputs[i].grad_remove(&mut grads).unwrap_or_else(|| zeros(&probes.outputs[i]));
+            transaction = transaction
+                .register(first(forward.convs[i].clone().inner()))
+                .register(first(conv_grad))
+                .register(first(forward.outputs[i].clone().inner()))
+                .register(first(output_grad));
+        }
+        Ok(transaction)
+    }
+
+    fn block_maps_from(&self, data: Vec<TensorData>) -> BlockMaps {
+        let mut data = data.into_iter().map(|d| d.try_into_vec::<f32>().expect("f32 maps"));
+        let mut next = || data.next().expect("every map was registered");
+        let used = if self.model_config.last_conv_only { 1 } else { self.model_config.depth() };
+        let widths = if self.model_config.last_conv_only { vec![3] } else { self.model_config.widths[1..].to_vec() };
+        let blocks = (0..used)
+            .map(|i| BlockMap { channels: widths[i], conv: next(), conv_grad: next(), output: next(), output_grad: next() })
+            .collect();
+        BlockMaps { height: self.config.height as usize, width: self.config.width as usize, blocks }
+    }
 }
 
-enum AnyParam<'a> {
-    Conv(&'a Param<Tensor<4>>),
-    Norm(&'a Param<Tensor<1>>),
+/// Registers a parameter's value and, if it has one, its gradient; says whether it had one.
+fn register<const D: usize>(transaction: Transaction, p: &Param<Tensor<D>>, grads: &GradientsParams) -> (Transaction, bool) {
+    let transaction = transaction.register(p.val().inner());
+    match grads.get::<D>(p.id) {
+        Some(g) => (transaction.register(g.inner()), true),
+        None => (transaction, false),
+    }
 }
 
 /// Adds this step's gradients to the running sum (`.grad += new`, as PyTorch's backward does
@@ -433,11 +557,7 @@ fn accumulate(model: &Model, sum: &mut GradientsParams, new: GradientsParams) ->
             self.copy.register(id, total);
         }
     }
-    let mut visitor = Accumulate {
-        sum,
-        new,
-        copy: GradientsParams::new(),
-    };
+    let mut visitor = Accumulate { sum, new, copy: GradientsParams::new() };
     model.visit(&mut visitor);
     visitor.copy
 }

@@ -21,7 +21,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::backend::BackendKind;
-use crate::config::{ExperimentConfig, FIELDS, FieldValue, allowed};
+use crate::config::{ExperimentConfig, FIELDS, FieldValue, Kind, keys};
 use crate::inputs::InitialTensors;
 use crate::train;
 
@@ -40,13 +40,30 @@ pub async fn available_backends() -> Vec<String> {
     names
 }
 
-/// The config keys with their defaults and allowed ranges, for building forms.
+/// The config keys, from the engine's one table: `{key, default, allowed, help, stack_only,
+/// kind, choices?, min?, max?}` each, for building forms.
 #[wasm_bindgen(js_name = configFields)]
 pub fn config_fields() -> Result<JsValue, JsError> {
-    let defaults = ExperimentConfig::default().to_json();
+    let defaults = ExperimentConfig::default();
     let fields: Vec<serde_json::Value> = FIELDS
         .iter()
-        .map(|&key| serde_json::json!({ "key": key, "default": defaults[key], "allowed": allowed(key) }))
+        .map(|f| {
+            let mut field = serde_json::json!({
+                "key": f.key,
+                "default": serde_json::Value::from(&f.get(&defaults)),
+                "allowed": f.allowed(),
+                "help": f.help,
+                "stack_only": f.stack_only,
+            });
+            let extra = match f.kind {
+                Kind::Choice(names) => serde_json::json!({ "kind": "choice", "choices": names }),
+                Kind::Integer { min, max } => serde_json::json!({ "kind": "integer", "min": min, "max": max }),
+                Kind::Number => serde_json::json!({ "kind": "number" }),
+                Kind::Bool => serde_json::json!({ "kind": "bool" }),
+            };
+            field.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            field
+        })
         .collect();
     to_js(&fields)
 }
@@ -80,14 +97,14 @@ pub async fn check_conv_weight_grad(backend: String, height: u32, width: u32) ->
     to_js(&serde_json::json!({ "stock": stock, "ours": ours }))
 }
 
-/// Traps the wasm instance on purpose: the page's tests use it to check that a dead worker is
-/// replaced and that the results on screen survive.
 /// Gets the hot kernels optimised before the first step (see `kernels::warm_up`).
 #[wasm_bindgen(js_name = warmUp)]
 pub fn warm_up() {
     crate::kernels::warm_up();
 }
 
+/// Traps the wasm instance on purpose: the page's tests use it to check that a dead worker is
+/// replaced and that the results on screen survive.
 #[wasm_bindgen(js_name = debugTrap)]
 pub fn debug_trap() {
     core::arch::wasm32::unreachable()
@@ -110,7 +127,7 @@ impl Experiment {
     }
 
     /// An experiment whose image and initial conv weights come from safetensors bytes
-    /// (tensors `image`, `conv1.weight`, `conv2.weight`, as in the PyTorch fixtures).
+    /// (tensors `image` and every `conv{i}.weight`, as in the PyTorch fixtures).
     #[wasm_bindgen(js_name = fromSafetensors)]
     pub async fn from_safetensors(
         config: JsValue,
@@ -149,8 +166,10 @@ impl Experiment {
         })
     }
 
-    /// One training step. Resolves to `{step, loss, conv1_mean, conv1_var, conv2_mean,
-    /// conv2_var, conv1_grad_norm, conv2_grad_norm}`; rejects once all epochs are done
+    /// One training step. Resolves to the fixtures' keys: `{step, loss, conv1_mean, conv1_var,
+    /// conv2_mean, conv2_var, conv1_grad_norm, conv2_grad_norm}` for the seed arches, `{step,
+    /// loss, accuracy, conv_mean: [...], conv_var, conv_grad_norm, bias_grad_norm (with
+    /// biases), act_mean, act_std, act_grad_norm}` for a stack; rejects once all epochs are done
     /// ("finished: …"), on divergence ("diverged at step k: …"), or if a step is in flight.
     pub fn step(&self) -> Promise {
         if self.busy.replace(true) {
@@ -193,11 +212,10 @@ impl Experiment {
     /// conv2, logits}`, each a Float32Array `[3, H, W]` (`conv1` null in single_conv).
     #[wasm_bindgen(js_name = featureMaps)]
     pub fn feature_maps(&self, params: JsValue) -> Promise {
-        let params: Vec<NamedValues> = match serde_wasm_bindgen::from_value(params) {
+        let params = match named_values(params) {
             Ok(p) => p,
-            Err(e) => return reject(&format!("params: must be a snapshot's params [{{name, value}}] ({e})")),
+            Err(e) => return reject(&e),
         };
-        let params: Vec<(String, Vec<f32>)> = params.into_iter().map(|p| (p.name, p.value)).collect();
         if self.busy.replace(true) {
             return reject("featureMaps: a step of this experiment is in flight; await it first");
         }
@@ -223,6 +241,49 @@ impl Experiment {
         })
     }
 
+    /// Every block's maps for the first image with the given parameters (a snapshot's
+    /// `params`): `{height, width, blocks: [{channels, conv, conv_grad, output, output_grad}]}`,
+    /// each map a Float32Array `[channels, H, W]`: the conv's output f and ∂L/∂f, the block's
+    /// output and ∂L/∂(output), from one forward and backward pass over the whole batch.
+    #[wasm_bindgen(js_name = blockMaps)]
+    pub fn block_maps(&self, params: JsValue) -> Promise {
+        let params = match named_values(params) {
+            Ok(p) => p,
+            Err(e) => return reject(&e),
+        };
+        if self.busy.replace(true) {
+            return reject("blockMaps: a step of this experiment is in flight; await it first");
+        }
+        let (inner, busy) = (self.inner.clone(), self.busy.clone());
+        future_to_promise(async move {
+            let result = {
+                let experiment = inner.borrow();
+                experiment.block_maps_async(&params).await
+            };
+            busy.set(false);
+            let maps = result.map_err(|e| JsValue::from(js_sys::Error::new(&e)))?;
+            let out = Object::new();
+            Reflect::set(&out, &"height".into(), &(maps.height as f64).into())?;
+            Reflect::set(&out, &"width".into(), &(maps.width as f64).into())?;
+            let blocks = js_sys::Array::new();
+            for block in &maps.blocks {
+                let b = Object::new();
+                Reflect::set(&b, &"channels".into(), &(block.channels as f64).into())?;
+                for (key, values) in [
+                    ("conv", &block.conv),
+                    ("conv_grad", &block.conv_grad),
+                    ("output", &block.output),
+                    ("output_grad", &block.output_grad),
+                ] {
+                    Reflect::set(&b, &key.into(), &js_sys::Float32Array::from(&values[..]).into())?;
+                }
+                blocks.push(&b);
+            }
+            Reflect::set(&out, &"blocks".into(), &blocks)?;
+            Ok(out.into())
+        })
+    }
+
     /// Every parameter at the last recorded step, with the gradient its update used:
     /// `{step, params: [{name, value, grad}]}` (`grad` null where the parameter is outside
     /// the graph), or null before the first step.
@@ -235,6 +296,13 @@ impl Experiment {
 struct NamedValues {
     name: String,
     value: Vec<f32>,
+}
+
+/// A snapshot's `params` from JavaScript.
+fn named_values(params: JsValue) -> Result<Vec<(String, Vec<f32>)>, String> {
+    let params: Vec<NamedValues> = serde_wasm_bindgen::from_value(params)
+        .map_err(|e| format!("params: must be a snapshot's params [{{name, value}}] ({e})"))?;
+    Ok(params.into_iter().map(|p| (p.name, p.value)).collect())
 }
 
 impl Experiment {
@@ -254,7 +322,7 @@ fn parse_config(value: &JsValue) -> Result<ExperimentConfig, JsError> {
     if !value.is_object() || js_sys::Array::is_array(value) {
         return Err(JsError::new(&format!(
             "config: must be an object with some of the keys {}",
-            FIELDS.join(", ")
+            keys()
         )));
     }
     let mut fields = Vec::new();

@@ -28,9 +28,10 @@ fn zero_init_two_layers_is_frozen_exactly() {
                 let grad = param.grad.as_ref().unwrap_or_else(|| panic!("{} has a gradient in two_conv", param.name));
                 assert!(grad.iter().all(|&g| g == 0.0), "{backend}: {} grad {grad:?}", param.name);
             }
-            assert_eq!((record.conv1_grad_norm, record.conv2_grad_norm), (0.0, 0.0));
-            assert_eq!((record.conv1_mean, record.conv1_var, record.conv2_mean, record.conv2_var), (0.0, 0.0, 0.0, 0.0));
-            losses.push(record.loss);
+            let get = |key: &str| record.get(key).unwrap();
+            assert_eq!((get("conv1_grad_norm"), get("conv2_grad_norm")), (0.0, 0.0));
+            assert_eq!((get("conv1_mean"), get("conv1_var"), get("conv2_mean"), get("conv2_var")), (0.0, 0.0, 0.0, 0.0));
+            losses.push(record.loss());
         }
         assert_eq!(losses.len(), 40);
         assert!(losses.iter().all(|&l| l == losses[0]), "{backend}: the loss moved: {losses:?}");
@@ -52,16 +53,17 @@ fn zero_init_single_conv_learns() {
         let mut experiment = Experiment::from_seed(config(Arch::SingleConv, Init::Zeros, None), backend);
         let (t, stopped) = experiment.run();
         assert!(stopped.is_none());
-        assert!((t.loss[0] - 3f64.ln()).abs() < 1e-6);
+        let loss = t.scalar("loss");
+        assert!((loss[0] - 3f64.ln()).abs() < 1e-6);
         // Slowly (a constant label from zero-mean noise), but it moves off ln 3 and keeps going.
-        assert!(t.loss[39] < t.loss[0] - 1e-3, "{backend}: loss {} → {}", t.loss[0], t.loss[39]);
-        assert!(t.conv2_var[39] > 0.0 && t.conv2_grad_norm[0] > 0.0);
+        assert!(loss[39] < loss[0] - 1e-3, "{backend}: loss {} → {}", loss[0], loss[39]);
+        assert!(t.scalar("conv2_var")[39] > 0.0 && t.scalar("conv2_grad_norm")[0] > 0.0);
         // conv1 is outside the graph: no gradient at all (PyTorch's .grad is None), never updated.
         let snapshot = experiment.snapshot().unwrap();
         assert!(snapshot.param("conv1.weight").unwrap().grad.is_none());
         assert!(snapshot.param("bn1.weight").unwrap().grad.is_none());
-        assert!(t.conv1_grad_norm.iter().all(|&g| g == 0.0));
-        assert!(t.conv1_var.iter().all(|&v| v == 0.0));
+        assert!(t.scalar("conv1_grad_norm").iter().all(|&g| g == 0.0));
+        assert!(t.scalar("conv1_var").iter().all(|&v| v == 0.0));
     }
 }
 
@@ -72,7 +74,7 @@ fn constant_init_stays_symmetric() {
     for _ in 0..10 {
         experiment.step().unwrap();
     }
-    let conv1 = experiment.current_params().into_iter().find(|(n, _)| *n == "conv1.weight").unwrap().1;
+    let conv1 = experiment.current_params().into_iter().find(|(n, _)| n == "conv1.weight").unwrap().1;
     let filters: Vec<&[f32]> = conv1.chunks(27).collect();
     assert_eq!(filters[0], filters[1]);
     assert_eq!(filters[1], filters[2]);
@@ -128,8 +130,8 @@ fn direct_conv_matches_burns_conv() {
         let run = |device: Device| {
             let device = device.autodiff();
             let x = Tensor::<4>::from_data(TensorData::new(inputs.image.clone(), c.image_shape()), &device).require_grad();
-            let k = Tensor::<4>::from_data(TensorData::new(inputs.conv1.clone(), [3, 3, 3, 3]), &device).require_grad();
-            let y = initlab::kernels::conv3x3(x.clone(), k.clone());
+            let k = Tensor::<4>::from_data(TensorData::new(inputs.weights[0].clone(), [3, 3, 3, 3]), &device).require_grad();
+            let y = initlab::kernels::conv3x3(x.clone(), k.clone(), false);
             let weights = Tensor::<4>::from_data(TensorData::new(inputs.image.iter().map(|v| v.sin()).collect::<Vec<f32>>(), c.image_shape()), &device);
             let grads = (y.clone() * weights).sum().backward();
             let read = |t: Tensor<4>| t.into_data().try_to_vec::<f32>().unwrap();
@@ -161,7 +163,7 @@ fn direct_norm_and_loss_match_burns_ops() {
             let x = Tensor::<4>::from_data(TensorData::new(inputs.image.clone(), c.image_shape()), &device).require_grad();
             let gamma = Tensor::<1>::from_data([1.5f32, -0.5, 2.0], &device).require_grad();
             let beta = Tensor::<1>::from_data([0.2f32, 0.1, -0.3], &device).require_grad();
-            let y = initlab::kernels::bn_relu(x.clone(), gamma.clone(), beta.clone());
+            let y = initlab::kernels::batch_norm(x.clone(), gamma.clone(), beta.clone(), true);
             let rows = initlab::kernels::pixel_nll_rows(y.clone() * 2.0, label);
             // Unequal weights per row, so the backward's broadcast along rows is checked.
             let weights: Vec<f32> = (0..n * h).map(|r| 1.0 + r as f32 / 7.0).collect();
@@ -200,8 +202,8 @@ fn same_seed_same_trajectory() {
     let nd = Experiment::from_seed(c.clone(), BackendKind::Ndarray).run().0;
     let nd2 = Experiment::from_seed(c, BackendKind::Ndarray).run().0;
     assert_eq!(nd, nd2);
-    for key in initlab::Trajectory::KEYS {
-        for (step, (&x, &y)) in a.series(key).unwrap().iter().zip(nd.series(key).unwrap()).enumerate() {
+    for key in initlab::record::SEED_KEYS {
+        for (step, (&x, &y)) in a.scalar(key).iter().zip(nd.scalar(key)).enumerate() {
             assert!((x - y).abs() <= 1e-5 + 1e-4 * y.abs(), "{key} step {step}: flex {x}, ndarray {y}");
         }
     }
@@ -218,7 +220,7 @@ fn divergence_stops_the_run_and_keeps_the_records() {
         let Some(StepError::Diverged { step }) = stopped else { panic!("{backend}: expected divergence, got {stopped:?}") };
         assert_eq!(t.len() as u64, step, "records 0..k are kept");
         assert!(step >= 1);
-        assert!(t.loss.iter().all(|l| l.is_finite()));
+        assert!(t.scalar("loss").iter().all(|l| l.is_finite()));
         assert!(stopped.unwrap().to_string().starts_with(&format!("diverged at step {step}")));
         // It stays stopped.
         assert_eq!(experiment.step(), Err(StepError::Diverged { step }));
@@ -239,7 +241,7 @@ fn snapshot_names_every_parameter() {
     assert!(experiment.snapshot().is_none());
     experiment.step().unwrap();
     let snapshot = experiment.snapshot().unwrap();
-    let names: Vec<&str> = snapshot.params.iter().map(|p| p.name).collect();
+    let names: Vec<&str> = snapshot.params.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, PARAM_NAMES);
     assert_eq!(snapshot.param("conv1.weight").unwrap().value.len(), 81);
     assert_eq!(snapshot.param("bn2.bias").unwrap().grad.as_ref().unwrap().len(), 3);

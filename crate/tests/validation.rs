@@ -68,6 +68,80 @@ fn cross_field_rules() {
     ExperimentConfig::from_fields([("height", Number(1024.0)), ("width", Number(1024.0))]).unwrap();
 }
 
+/// The depth lab's keys: (fields, the field the message names, what it must contain).
+#[test]
+fn stack_fields_are_checked() {
+    let stack = || ("arch", Text("stack".into()));
+    let cases: Vec<(Vec<(&str, FieldValue)>, &str, &str)> = vec![
+        (vec![stack(), ("depth", Number(0.0))], "depth", "1 to 32"),
+        (vec![stack(), ("depth", Number(33.0))], "depth", "1 to 32"),
+        (vec![stack(), ("channels", Number(0.0))], "channels", "1 to 32"),
+        (vec![stack(), ("channels", Number(33.0))], "channels", "1 to 32"),
+        (vec![stack(), ("norm", Text("layer".into()))], "norm", "\"batch\", \"none\""),
+        (vec![stack(), ("activation", Text("gelu".into()))], "activation", "\"relu\", \"tanh\", \"sigmoid\", \"linear\""),
+        (vec![stack(), ("target", Text("random".into()))], "target", "\"input_argmax\""),
+        (vec![stack(), ("trainable", Text("bn".into()))], "trainable", "\"norm_only\""),
+        (vec![stack(), ("norm", Text("none".into())), ("trainable", Text("norm_only".into()))], "trainable", "needs norm \"batch\""),
+        (vec![stack(), ("init_noise", Number(-0.1))], "init_noise", "from 0"),
+        (vec![stack(), ("init_noise", Number(f64::NAN))], "init_noise", "from 0"),
+        (vec![stack(), ("bias", Text("yes".into()))], "bias", "true or false"),
+        (vec![("depth", Number(3.0))], "depth", "only for arch \"stack\""),
+        (vec![("arch", Text("single_conv".into())), ("activation", Text("tanh".into()))], "activation", "only for arch \"stack\""),
+        (
+            vec![stack(), ("depth", Number(32.0)), ("channels", Number(32.0))],
+            "depth",
+            "reduce batch, height, width, depth or channels",
+        ),
+        (
+            vec![stack(), ("channels", Number(32.0)), ("height", Number(1024.0)), ("width", Number(1024.0))],
+            "channels",
+            "16777216 activations",
+        ),
+    ];
+    for (fields, named, expect) in cases {
+        let error = ExperimentConfig::from_fields(fields.clone()).expect_err(&format!("{fields:?} was accepted"));
+        assert_eq!(error.field, named, "{fields:?}: named {}", error.field);
+        assert!(error.to_string().contains(expect), "{fields:?}: {error} lacks {expect:?}");
+    }
+    // A struct literal goes through the same rules.
+    let literal = ExperimentConfig { depth: 5, ..Default::default() };
+    assert_eq!(literal.validate().unwrap_err().field, "depth");
+    // At the bounds: accepted.
+    ExperimentConfig::from_fields([stack(), ("depth", Number(32.0)), ("channels", Number(8.0)), ("height", Number(64.0)), ("width", Number(64.0))])
+        .unwrap();
+    ExperimentConfig::from_fields([stack(), ("depth", Number(1.0)), ("channels", Number(32.0))]).unwrap();
+}
+
+#[test]
+fn stack_safetensors_are_checked_against_the_config() {
+    let config = ExperimentConfig::from_fields([
+        ("arch", Text("stack".into())),
+        ("depth", Number(3.0)),
+        ("channels", Number(4.0)),
+        ("height", Number(6.0)),
+        ("width", Number(5.0)),
+    ])
+    .unwrap();
+    let bytes = InitialTensors::from_seed(&config).to_safetensors(&config);
+    let inputs = InitialTensors::from_safetensors(&bytes, &config).unwrap();
+    assert_eq!(inputs.weights.iter().map(Vec::len).collect::<Vec<_>>(), [4 * 3 * 9, 4 * 4 * 9, 3 * 4 * 9]);
+    // A file without conv3.weight ("conv9.weight" instead: the same header length).
+    let mut renamed = bytes.clone();
+    let at = renamed.windows(12).position(|w| w == b"conv3.weight").unwrap();
+    renamed[at + 4] = b'9';
+    let error = InitialTensors::from_safetensors(&renamed, &config).unwrap_err();
+    assert!(error.to_string().contains("has no tensor \"conv3.weight\""), "{error}");
+    assert!(error.to_string().contains("expected image, conv1.weight, conv2.weight, conv3.weight"), "{error}");
+    // One block more than the file holds: the first tensor that differs is named.
+    let deeper = ExperimentConfig { depth: 4, ..config.clone() };
+    let error = InitialTensors::from_safetensors(&bytes, &deeper).unwrap_err();
+    assert!(error.to_string().contains("tensor \"conv3.weight\" has shape [3, 4, 3, 3]; expected [4, 4, 3, 3]"), "{error}");
+    // Other widths.
+    let wider = ExperimentConfig { channels: 5, ..config.clone() };
+    let error = InitialTensors::from_safetensors(&bytes, &wider).unwrap_err();
+    assert!(error.to_string().contains("tensor \"conv1.weight\" has shape [4, 3, 3, 3]; expected [5, 3, 3, 3]"), "{error}");
+}
+
 #[test]
 fn good_fields_are_accepted_from_text_too() {
     let c = ExperimentConfig::from_fields([
@@ -132,6 +206,18 @@ fn cli_rejects_bad_input_with_code_2_and_one_line() {
         (vec!["run", "--format", "xml"], "xml"),
         (vec!["run", "--frobnicate"], "frobnicate"),
         (vec!["seed", "--lr", "0"], "lr: "),
+        (vec!["run", "--arch", "stack", "--depth", "0"], "depth: "),
+        (vec!["run", "--arch", "stack", "--depth", "33"], "depth: "),
+        (vec!["run", "--arch", "stack", "--channels", "33"], "channels: "),
+        (vec!["run", "--arch", "stack", "--norm", "layer"], "norm: "),
+        (vec!["run", "--arch", "stack", "--activation", "gelu"], "activation: "),
+        (vec!["run", "--arch", "stack", "--target", "random"], "target: "),
+        (vec!["run", "--arch", "stack", "--trainable", "some"], "trainable: "),
+        (vec!["run", "--arch", "stack", "--norm", "none", "--trainable", "norm_only"], "trainable: "),
+        (vec!["run", "--arch", "stack", "--init-noise", "-1"], "init_noise: "),
+        (vec!["run", "--depth", "3"], "only for arch \"stack\""),
+        (vec!["run", "--bias"], "only for arch \"stack\""),
+        (vec!["run", "--arch", "stack", "--depth", "32", "--channels", "32"], "reduce batch, height, width, depth or channels"),
         (vec!["bench", "--height", "0"], "height: "),
         (vec!["replay", missing.to_str().unwrap()], "cannot read"),
         (vec!["replay", not_json.to_str().unwrap()], "not a reference fixture"),
@@ -179,7 +265,7 @@ fn cli_seed_json_has_the_four_experiments() {
     assert_eq!(code, 0, "{stderr}");
     let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     for key in ["zeros", "single_conv_zeros", "constant5", "kaiming"] {
-        for series in initlab::Trajectory::KEYS {
+        for series in initlab::record::SEED_KEYS {
             assert_eq!(json[key][series].as_array().map(Vec::len), Some(5), "{key}.{series}");
         }
     }

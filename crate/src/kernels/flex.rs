@@ -29,21 +29,28 @@ fn geometry([batch, _, height, width]: [usize; 4]) -> conv::Shape {
 }
 
 impl LayerOps for Flex {
-    fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
+    fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>, exact_sums: bool) -> FloatTensor<Self> {
         let (dims, cout) = (x.shape().dims::<4>(), weight.shape().dims::<4>()[0]);
         match (values(&x), values(&weight)) {
             (Some(xs), Some(ws)) => {
                 let [n, cin, h, w] = dims;
-                tensor(conv::conv3x3(&xs, &ws, cin, cout, geometry(dims)), [n, cout, h, w])
+                let conv = if exact_sums { conv::conv3x3_exact_sums } else { conv::conv3x3 };
+                tensor(conv(&xs, &ws, cin, cout, geometry(dims)), [n, cout, h, w])
             }
             _ => stock::conv3x3::<Flex>(x, weight),
         }
     }
 
-    fn conv3x3_input_grad(x: FloatTensor<Self>, weight: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+    fn conv3x3_input_grad(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        exact_sums: bool,
+    ) -> FloatTensor<Self> {
         let (dims, cout) = (x.shape().dims::<4>(), weight.shape().dims::<4>()[0]);
+        let input_grad = if exact_sums { conv::conv3x3_input_grad_exact_sums } else { conv::conv3x3_input_grad };
         match (values(&weight), values(&grad)) {
-            (Some(ws), Some(gs)) => tensor(conv::conv3x3_input_grad(&gs, &ws, dims[1], cout, geometry(dims)), dims),
+            (Some(ws), Some(gs)) => tensor(input_grad(&gs, &ws, dims[1], cout, geometry(dims)), dims),
             _ => stock::conv3x3_input_grad::<Flex>(x, weight, grad),
         }
     }
@@ -59,27 +66,35 @@ impl LayerOps for Flex {
         }
     }
 
-    fn bn_relu(x: FloatTensor<Self>, gamma: FloatTensor<Self>, beta: FloatTensor<Self>) -> FloatTensor<Self> {
+    fn bn_act(x: FloatTensor<Self>, gamma: FloatTensor<Self>, beta: FloatTensor<Self>, relu: bool) -> FloatTensor<Self> {
         let dims = x.shape().dims::<4>();
+        let plane = dims[2] * dims[3];
         match (values(&x), values(&gamma), values(&beta)) {
-            (Some(xs), Some(g), Some(b)) => tensor(norm::bn_relu(&xs, &g, &b, dims[2] * dims[3], BN_EPS), dims),
-            _ => stock::bn_relu::<Flex>(x, gamma, beta),
+            (Some(xs), Some(g), Some(b)) if relu => tensor(norm::batch_norm::<true>(&xs, &g, &b, plane, BN_EPS), dims),
+            (Some(xs), Some(g), Some(b)) => tensor(norm::batch_norm::<false>(&xs, &g, &b, plane, BN_EPS), dims),
+            _ => stock::batch_norm::<Flex>(x, gamma, beta, relu),
         }
     }
 
-    fn bn_relu_backward(
+    fn bn_act_backward(
         x: FloatTensor<Self>,
         gamma: FloatTensor<Self>,
         beta: FloatTensor<Self>,
         grad: FloatTensor<Self>,
+        relu: bool,
     ) -> NormGrads<Self> {
         let dims = x.shape().dims::<4>();
+        let plane = dims[2] * dims[3];
         match (values(&x), values(&gamma), values(&beta), values(&grad)) {
             (Some(xs), Some(g), Some(b), Some(gs)) => {
-                let (dx, dg, db) = norm::bn_relu_backward(&xs, &g, &b, &gs, dims[2] * dims[3], BN_EPS);
+                let (dx, dg, db) = if relu {
+                    norm::batch_norm_backward::<true>(&xs, &g, &b, &gs, plane, BN_EPS)
+                } else {
+                    norm::batch_norm_backward::<false>(&xs, &g, &b, &gs, plane, BN_EPS)
+                };
                 NormGrads { x: tensor(dx, dims), gamma: tensor(dg, [dims[1]]), beta: tensor(db, [dims[1]]) }
             }
-            _ => stock::bn_relu_backward::<Flex>(x, gamma, beta, grad),
+            _ => stock::batch_norm_backward::<Flex>(x, gamma, beta, grad, relu),
         }
     }
 

@@ -4,8 +4,11 @@
 //! | op | what |
 //! |---|---|
 //! | [`conv3x3`] | Conv2d 3×3, stride 1, zero padding 1, no bias |
-//! | [`bn_relu`] | train-mode BatchNorm2d (batch statistics, ε = 1e-5) then ReLU |
+//! | [`batch_norm`] | train-mode BatchNorm2d (batch statistics, ε = 1e-5), then ReLU if asked |
 //! | [`pixel_nll_rows`] | per-pixel cross-entropy against one label, summed along rows, `[N, C, H, W] → [N, H]` |
+//!
+//! Everything else the depth lab needs (conv biases, tanh and sigmoid, the per-pixel targets'
+//! loss) is burn's own tensor ops, on every backend.
 //!
 //! Which kernels run:
 //! - Flex: the direct SIMD kernels of [`conv`], [`norm`] and [`loss`], the hot path of the page.
@@ -69,7 +72,7 @@ unsafe fn uninit_output(len: usize, fill: impl FnOnce(&mut [std::mem::MaybeUnini
 /// BatchNorm's ε, PyTorch's default.
 pub const BN_EPS: f64 = 1e-5;
 
-/// The three gradients of [`bn_relu`].
+/// The three gradients of [`batch_norm`].
 #[derive(ExtensionType)]
 pub struct NormGrads<B: Backend> {
     pub x: FloatTensor<B>,
@@ -80,13 +83,22 @@ pub struct NormGrads<B: Backend> {
 /// The layer ops of the model. The default bodies are burn's own ops ([`stock`]).
 #[backend_extension(Autodiff, Flex, NdArray: cfg(feature = "ndarray"), Cube: cfg(feature = "webgpu"))]
 pub trait LayerOps: Backend {
-    /// `x` `[N, cin, H, W]`, `weight` `[cout, cin, 3, 3]` → `[N, cout, H, W]`.
-    fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
+    /// `x` `[N, cin, H, W]`, `weight` `[cout, cin, 3, 3]` → `[N, cout, H, W]`. `exact_sums`
+    /// asks for every output summed in f64 (see [`conv::conv3x3_exact_sums`]) where a backend
+    /// has the choice; burn's own ops ignore it.
+    fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>, exact_sums: bool) -> FloatTensor<Self> {
+        let _ = exact_sums;
         stock::conv3x3::<Self>(x, weight)
     }
 
     /// The gradient of [`conv3x3`] with respect to `x`, given the output's gradient.
-    fn conv3x3_input_grad(x: FloatTensor<Self>, weight: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+    fn conv3x3_input_grad(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        exact_sums: bool,
+    ) -> FloatTensor<Self> {
+        let _ = exact_sums;
         stock::conv3x3_input_grad::<Self>(x, weight, grad)
     }
 
@@ -95,19 +107,20 @@ pub trait LayerOps: Backend {
         stock::conv3x3_weight_grad::<Self>(x, weight, grad)
     }
 
-    /// `relu(batch_norm_train(x, gamma, beta))` over `[N, C, H, W]`.
-    fn bn_relu(x: FloatTensor<Self>, gamma: FloatTensor<Self>, beta: FloatTensor<Self>) -> FloatTensor<Self> {
-        stock::bn_relu::<Self>(x, gamma, beta)
+    /// `batch_norm_train(x, gamma, beta)` over `[N, C, H, W]`, then ReLU when `relu`.
+    fn bn_act(x: FloatTensor<Self>, gamma: FloatTensor<Self>, beta: FloatTensor<Self>, relu: bool) -> FloatTensor<Self> {
+        stock::batch_norm::<Self>(x, gamma, beta, relu)
     }
 
-    /// The gradients of [`bn_relu`] given the output's gradient.
-    fn bn_relu_backward(
+    /// The gradients of [`Self::bn_act`] given the output's gradient.
+    fn bn_act_backward(
         x: FloatTensor<Self>,
         gamma: FloatTensor<Self>,
         beta: FloatTensor<Self>,
         grad: FloatTensor<Self>,
+        relu: bool,
     ) -> NormGrads<Self> {
-        stock::bn_relu_backward::<Self>(x, gamma, beta, grad)
+        stock::batch_norm_backward::<Self>(x, gamma, beta, grad, relu)
     }
 
     /// `-log_softmax(logits, dim 1)[:, label]` summed along each image row: `[N, C, H, W]` →
@@ -150,18 +163,20 @@ pub mod stock {
         B::conv2d_weight_backward(x, weight, grad, conv_options())
     }
 
-    pub fn bn_relu<B: Backend>(x: FloatTensor<B>, gamma: FloatTensor<B>, beta: FloatTensor<B>) -> FloatTensor<B> {
-        B::relu(B::batch_norm_train(x, gamma, beta, BN_EPS).output)
+    pub fn batch_norm<B: Backend>(x: FloatTensor<B>, gamma: FloatTensor<B>, beta: FloatTensor<B>, relu: bool) -> FloatTensor<B> {
+        let y = B::batch_norm_train(x, gamma, beta, BN_EPS).output;
+        if relu { B::relu(y) } else { y }
     }
 
-    pub fn bn_relu_backward<B: Backend>(
+    pub fn batch_norm_backward<B: Backend>(
         x: FloatTensor<B>,
         gamma: FloatTensor<B>,
         beta: FloatTensor<B>,
         grad: FloatTensor<B>,
+        relu: bool,
     ) -> NormGrads<B> {
         let forward = B::batch_norm_train(x.clone(), gamma.clone(), beta, BN_EPS);
-        let grad = B::relu_backward(B::relu(forward.output), grad);
+        let grad = if relu { B::relu_backward(B::relu(forward.output), grad) } else { grad };
         let g = B::batch_norm_train_backward(x, gamma, forward.mean, forward.variance, BN_EPS, grad);
         NormGrads { x: g.x_grad, gamma: g.gamma_grad, beta: g.beta_grad }
     }
@@ -208,17 +223,19 @@ pub mod stock {
 
 // ---- the model's entry points, on tensors of any backend ------------------------------------
 
-/// Conv2d 3×3, stride 1, zero padding 1, no bias.
-pub fn conv3x3(x: Tensor<4>, weight: Tensor<4>) -> Tensor<4> {
-    Tensor::from_dispatch(<Dispatch as LayerOps>::conv3x3(x.into_dispatch(), weight.into_dispatch()))
+/// Conv2d 3×3, stride 1, zero padding 1, no bias; forward and input gradient summed in f64
+/// where `exact_sums` (the depth lab's stacks, on flex).
+pub fn conv3x3(x: Tensor<4>, weight: Tensor<4>, exact_sums: bool) -> Tensor<4> {
+    Tensor::from_dispatch(<Dispatch as LayerOps>::conv3x3(x.into_dispatch(), weight.into_dispatch(), exact_sums))
 }
 
-/// Train-mode BatchNorm2d (batch statistics, biased variance, ε = 1e-5), then ReLU.
-pub fn bn_relu(x: Tensor<4>, gamma: Tensor<1>, beta: Tensor<1>) -> Tensor<4> {
-    Tensor::from_dispatch(<Dispatch as LayerOps>::bn_relu(
+/// Train-mode BatchNorm2d (batch statistics, biased variance, ε = 1e-5), then ReLU if `relu`.
+pub fn batch_norm(x: Tensor<4>, gamma: Tensor<1>, beta: Tensor<1>, relu: bool) -> Tensor<4> {
+    Tensor::from_dispatch(<Dispatch as LayerOps>::bn_act(
         x.into_dispatch(),
         gamma.into_dispatch(),
         beta.into_dispatch(),
+        relu,
     ))
 }
 
@@ -245,21 +262,21 @@ impl LayerOps for burn::backend::Cube {
 }
 
 impl<B: LayerOps, C: CheckpointStrategy> LayerOps for Autodiff<B, C> {
-    fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
+    fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>, exact_sums: bool) -> FloatTensor<Self> {
         #[derive(Debug)]
         struct Conv3x3Backward;
 
         impl<B: LayerOps> Backward<B, 2> for Conv3x3Backward {
-            type State = (NodeId, NodeId);
+            type State = (NodeId, NodeId, bool);
 
             fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
                 let [node_x, node_weight] = ops.parents;
                 let grad = grads.consume::<B>(&ops.node);
-                let (x_state, weight_state) = ops.state;
+                let (x_state, weight_state, exact_sums) = ops.state;
                 let x: FloatTensor<B> = checkpointer.retrieve_node_output(x_state);
                 let weight: FloatTensor<B> = checkpointer.retrieve_node_output(weight_state);
                 if let Some(node) = node_x {
-                    let dx = B::conv3x3_input_grad(x.clone(), weight.clone(), grad.clone());
+                    let dx = B::conv3x3_input_grad(x.clone(), weight.clone(), grad.clone(), exact_sums);
                     grads.register::<B>(node.id, dx);
                 }
                 if let Some(node) = node_weight {
@@ -270,29 +287,30 @@ impl<B: LayerOps, C: CheckpointStrategy> LayerOps for Autodiff<B, C> {
 
         match Conv3x3Backward.prepare::<C>([x.node(), weight.node()]).compute_bound().stateful() {
             OpsKind::Tracked(mut prep) => {
-                let state = (prep.checkpoint(&x), prep.checkpoint(&weight));
-                prep.finish(state, B::conv3x3(x.into_primitive(), weight.into_primitive()))
+                let state = (prep.checkpoint(&x), prep.checkpoint(&weight), exact_sums);
+                prep.finish(state, B::conv3x3(x.into_primitive(), weight.into_primitive(), exact_sums))
             }
-            OpsKind::UnTracked(prep) => prep.finish(B::conv3x3(x.into_primitive(), weight.into_primitive())),
+            OpsKind::UnTracked(prep) => prep.finish(B::conv3x3(x.into_primitive(), weight.into_primitive(), exact_sums)),
         }
     }
 
-    fn bn_relu(x: FloatTensor<Self>, gamma: FloatTensor<Self>, beta: FloatTensor<Self>) -> FloatTensor<Self> {
+    fn bn_act(x: FloatTensor<Self>, gamma: FloatTensor<Self>, beta: FloatTensor<Self>, relu: bool) -> FloatTensor<Self> {
         #[derive(Debug)]
-        struct BnReluBackward;
+        struct BatchNormBackward;
 
-        impl<B: LayerOps> Backward<B, 3> for BnReluBackward {
-            type State = (NodeId, NodeId, NodeId);
+        impl<B: LayerOps> Backward<B, 3> for BatchNormBackward {
+            type State = (NodeId, NodeId, NodeId, bool);
 
             fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
                 let [node_x, node_gamma, node_beta] = ops.parents;
                 let grad = grads.consume::<B>(&ops.node);
-                let (x, gamma, beta) = ops.state;
-                let g = B::bn_relu_backward(
+                let (x, gamma, beta, relu) = ops.state;
+                let g = B::bn_act_backward(
                     checkpointer.retrieve_node_output(x),
                     checkpointer.retrieve_node_output(gamma),
                     checkpointer.retrieve_node_output(beta),
                     grad,
+                    relu,
                 );
                 for (node, value) in [(node_x, g.x), (node_gamma, g.gamma), (node_beta, g.beta)] {
                     if let Some(node) = node {
@@ -302,14 +320,14 @@ impl<B: LayerOps, C: CheckpointStrategy> LayerOps for Autodiff<B, C> {
             }
         }
 
-        match BnReluBackward.prepare::<C>([x.node(), gamma.node(), beta.node()]).compute_bound().stateful() {
+        match BatchNormBackward.prepare::<C>([x.node(), gamma.node(), beta.node()]).compute_bound().stateful() {
             OpsKind::Tracked(mut prep) => {
-                let state = (prep.checkpoint(&x), prep.checkpoint(&gamma), prep.checkpoint(&beta));
-                let out = B::bn_relu(x.into_primitive(), gamma.into_primitive(), beta.into_primitive());
+                let state = (prep.checkpoint(&x), prep.checkpoint(&gamma), prep.checkpoint(&beta), relu);
+                let out = B::bn_act(x.into_primitive(), gamma.into_primitive(), beta.into_primitive(), relu);
                 prep.finish(state, out)
             }
             OpsKind::UnTracked(prep) => {
-                prep.finish(B::bn_relu(x.into_primitive(), gamma.into_primitive(), beta.into_primitive()))
+                prep.finish(B::bn_act(x.into_primitive(), gamma.into_primitive(), beta.into_primitive(), relu))
             }
         }
     }
@@ -357,10 +375,10 @@ pub fn warm_up() {
         let y = conv::conv3x3(&x, &w, 3, 3, s);
         let dx = conv::conv3x3_input_grad(&y, &w, 3, 3, s);
         let dw = conv::conv3x3_weight_grad(&x, &dx, 3, 3, s);
-        let z = norm::bn_relu(&y, &gamma, &beta, s.height * s.width, BN_EPS);
+        let z = norm::batch_norm::<true>(&y, &gamma, &beta, s.height * s.width, BN_EPS);
         let (rows, softmax) = loss::pixel_nll_rows(&z, 3, s.height, s.width, 2);
         let dz = loss::pixel_nll_rows_backward(&softmax, 3, s.height, s.width, 2, &rows);
-        let (dy, _, _) = norm::bn_relu_backward(&y, &gamma, &beta, &dz, s.height * s.width, BN_EPS);
+        let (dy, _, _) = norm::batch_norm_backward::<true>(&y, &gamma, &beta, &dz, s.height * s.width, BN_EPS);
         std::hint::black_box((dw, dy));
     }
 }

@@ -1,4 +1,4 @@
-//! Train-mode BatchNorm followed by ReLU, forward and backward, on NCHW slices.
+//! Train-mode BatchNorm, optionally followed by ReLU (`RELU`), forward and backward, on NCHW slices.
 //!
 //! Statistics are per channel over batch × height × width with the biased variance, summed in
 //! f32 vectors within blocks of [`BLOCK`] values and in f64 across blocks (PyTorch's CPU kernel
@@ -88,23 +88,27 @@ fn map8(x: &[f32], g: &[f32], out: &mut [MaybeUninit<f32>], f: impl Fn(f32x8, f3
     }
 }
 
-/// `relu(batch_norm_train(x))`: `x` `[N, C, H, W]` flattened, `plane` = H·W.
-pub fn bn_relu(x: &[f32], gamma: &[f32], beta: &[f32], plane: usize, eps: f64) -> Vec<f32> {
+/// `batch_norm_train(x)`, then ReLU if `RELU`: `x` `[N, C, H, W]` flattened, `plane` = H·W.
+pub fn batch_norm<const RELU: bool>(x: &[f32], gamma: &[f32], beta: &[f32], plane: usize, eps: f64) -> Vec<f32> {
     let channels = gamma.len();
     let s = Stats::new(x, gamma, beta, plane, eps);
     let write = |out: &mut [MaybeUninit<f32>]| {
         for (k, (src, dst)) in x.chunks(plane).zip(out.chunks_mut(plane)).enumerate() {
             let (a, b) = (f32x8::splat(s.scale[k % channels]), f32x8::splat(s.shift[k % channels]));
             // fast_max: the plain vector max (no NaN bookkeeping); ReLU of a finite value is exact.
-            map8(src, src, dst, |v, _| (v * a + b).fast_max(f32x8::ZERO));
+            if RELU {
+                map8(src, src, dst, |v, _| (v * a + b).fast_max(f32x8::ZERO));
+            } else {
+                map8(src, src, dst, |v, _| v * a + b);
+            }
         }
     };
     // SAFETY: the planes of `x` and `out` pair up one to one, and `map8` writes all of each.
     unsafe { uninit_output(x.len(), write) }
 }
 
-/// Gradients of [`bn_relu`] given the output's gradient: `(dx, dγ, dβ)`.
-pub fn bn_relu_backward(
+/// Gradients of [`batch_norm`] given the output's gradient: `(dx, dγ, dβ)`.
+pub fn batch_norm_backward<const RELU: bool>(
     x: &[f32],
     gamma: &[f32],
     beta: &[f32],
@@ -126,7 +130,7 @@ pub fn bn_relu_backward(
             // gy, the gradient through ReLU: `grad` where the output x·a + b was > 0 (the
             // forward's own expression, so the same pixels), else 0. Never stored: both passes
             // below recompute it.
-            let gy = |v: f32x8, g: f32x8| (v * a + b).simd_gt(f32x8::ZERO).blend(g, f32x8::ZERO);
+            let gy = |v: f32x8, g: f32x8| if RELU { (v * a + b).simd_gt(f32x8::ZERO).blend(g, f32x8::ZERO) } else { g };
             let (mean, inv) = (s.mean[c], s.inv_std[c]);
             let m = f32x8::splat(mean as f32);
             let [sum_g, sum_gx] = planes(c)

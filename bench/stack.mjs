@@ -1,0 +1,43 @@
+// The depth lab's speed in the browser: median ms per step of each benchmark workload
+// (crate/src/seed.rs WORKLOADS) on the flex module, in headless Chromium. Prints JSON.
+//
+//   node bench/stack.mjs [--steps 30]
+
+import { launch, serve } from "../tests/helpers/browser.mjs";
+
+const args = process.argv.slice(2);
+const steps = Number(args.includes("--steps") ? args[args.indexOf("--steps") + 1] : "30");
+
+// The same configs as `initlab bench --workload …` (crate/src/seed.rs).
+const WORKLOADS = {
+  seed: {},
+  deep: { arch: "stack", depth: 12, channels: 8, norm: "none", height: 32, width: 32 },
+  deep_bn: { arch: "stack", depth: 8, channels: 16, norm: "batch", height: 64, width: 64 },
+};
+
+const server = await serve();
+const browser = await launch();
+const page = await browser.newPage();
+await page.goto(`${server.url}tests/helpers/blank.html`);
+const result = await page.evaluate(async ({ workloads, steps }) => {
+  const m = await import("/www/pkg/initlab_flex.js");
+  await m.default();
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const out = {};
+  for (const [name, config] of Object.entries(workloads)) {
+    const e = await m.Experiment.create({ ...config, epochs: steps + 30 }, "flex");
+    for (let i = 0; i < 30; i++) await e.step(); // warm-up: let V8 tier the module up
+    const times = [];
+    for (let i = 0; i < steps; i++) {
+      const t = performance.now();
+      await e.step();
+      times.push(performance.now() - t);
+    }
+    e.free();
+    out[name] = { median_ms: median(times), min_ms: Math.min(...times), steps };
+  }
+  return out;
+}, { workloads: WORKLOADS, steps });
+console.log(JSON.stringify({ browser_flex: result }));
+await browser.close();
+await server.close();
