@@ -1,30 +1,13 @@
 // The explanation: complete in both languages, real math, and every number it quotes taken
 // from a run on the page (the gradient table's exact zeros, the symmetric filters, ...).
 
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ROOT, horizontalOverflow, launch, serve, watchedPage } from "./helpers/browser.mjs";
+import { ROOT, horizontalOverflow, useBrowser } from "./helpers/browser.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  server = await serve();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-async function open(query, viewport) {
-  const { page, problems } = await watchedPage(browser, server.url, viewport);
-  await page.goto(`${server.url}${query}`);
-  await page.evaluate(() => window.initlab.ready);
-  return { page, problems };
-}
+const ctx = useBrowser();
+const open = (query, viewport) => ctx.open(query, { viewport });
 
 /** Selects a run and epoch in the explanation, then waits until it has drawn them. */
 async function select(page, run, step) {

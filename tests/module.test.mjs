@@ -1,42 +1,25 @@
 // The wasm module in the browser: its API, and parity with the PyTorch fixtures on every CPU
 // backend (the same tolerance as the engine's Rust tests).
 
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ROOT, launch, serve, watchedPage } from "./helpers/browser.mjs";
+import { ROOT, useBrowser, useModule } from "./helpers/browser.mjs";
 import { compareTrajectory } from "./helpers/parity.mjs";
 
-let server;
-let browser;
-let page;
-let problems;
-
-before(async () => {
-  server = await serve();
-  browser = await launch();
-  ({ page, problems } = await watchedPage(browser, server.url));
-  await page.goto(`${server.url}tests/helpers/blank.html`);
-  await page.evaluate(async () => {
-    window.m = await import("/www/pkg/initlab.js");
-    await window.m.default();
-  });
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const ctx = useBrowser();
+/** blank.html with the module as `window.m`: `{page, problems, backends}`. */
+const module = useModule(ctx);
 
 test("availableBackends lists the CPU backends", async () => {
-  const backends = await page.evaluate(() => window.m.availableBackends());
+  const backends = await module.page.evaluate(() => window.m.availableBackends());
   assert.deepEqual(backends.slice(0, 2), ["flex", "ndarray"]);
 });
 
 test("the seeded inputs are the same bits as natively", async () => {
   // Pinned in crate/src/inputs.rs (seed_zero_stream_is_pinned): same seed, same numbers in wasm.
-  const first = await page.evaluate(async () => {
+  const first = await module.page.evaluate(async () => {
     const e = await window.m.Experiment.create({ height: 4, width: 5, epochs: 1 });
     await e.step();
     const conv1 = e.snapshot().params[0].value.slice(0, 2);
@@ -54,7 +37,7 @@ test("every fixture replays within tolerance on every CPU backend", async () => 
   for (const name of names) {
     const fixture = JSON.parse(await readFile(join(ROOT, "tests/fixtures", name), "utf8"));
     for (const backend of ["flex", "ndarray"]) {
-      const ours = await page.evaluate(async ({ name, tensors, config, backend }) => {
+      const ours = await module.page.evaluate(async ({ name, tensors, config, backend }) => {
         const bytes = new Uint8Array(await (await fetch(`/tests/fixtures/${tensors}`)).arrayBuffer());
         const e = await window.m.Experiment.fromSafetensors(config, bytes, backend);
         const out = { backend: e.backend, records: [] };
@@ -68,7 +51,7 @@ test("every fixture replays within tolerance on every CPU backend", async () => 
     }
   }
   assert.deepEqual(failures, []);
-  assert.deepEqual(problems.console, []);
+  assert.deepEqual(module.problems.console, []);
 });
 
 test("bad configs reject with an Error that names the field", async () => {
@@ -87,7 +70,7 @@ test("bad configs reject with an Error that names the field", async () => {
     ["lr=1", "config: "],
   ];
   for (const [config, expect] of cases) {
-    const result = await page.evaluate(async (config) => {
+    const result = await module.page.evaluate(async (config) => {
       try {
         await window.m.Experiment.create(config);
         return { ok: true };
@@ -99,7 +82,7 @@ test("bad configs reject with an Error that names the field", async () => {
     assert.ok(result.isError, "rejects with an Error");
     assert.ok(result.message.startsWith(expect), `${result.message} should start with ${expect}`);
   }
-  const bad = await page.evaluate(async () => {
+  const bad = await module.page.evaluate(async () => {
     try {
       await window.m.Experiment.create({}, "cuda");
     } catch (error) {
@@ -107,11 +90,11 @@ test("bad configs reject with an Error that names the field", async () => {
     }
   });
   assert.match(bad, /^backend: /);
-  assert.deepEqual(problems.console, [], "no panic reached the console");
+  assert.deepEqual(module.problems.console, [], "no panic reached the console");
 });
 
 test("a second step while one is in flight is refused, the first completes", async () => {
-  const result = await page.evaluate(async () => {
+  const result = await module.page.evaluate(async () => {
     const e = await window.m.Experiment.create({ height: 32, width: 32 });
     const first = e.step();
     let second;

@@ -1,34 +1,19 @@
 // The page people open: it loads clean, runs the blog's four experiments, and its charts show
 // exactly the engine's records.
 
-import { after, before, test } from "node:test";
+import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { KEYS, ROOT, horizontalOverflow, launch, serve, watchedPage } from "./helpers/browser.mjs";
+import { KEYS, ROOT, horizontalOverflow, useBrowser } from "./helpers/browser.mjs";
 
 const SHOTS = join(ROOT, "test-results");
-let server;
-let browser;
+const ctx = useBrowser();
 
-before(async () => {
-  server = await serve();
-  browser = await launch();
-  await mkdir(SHOTS, { recursive: true });
-});
+before(() => mkdir(SHOTS, { recursive: true }));
 
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-async function openPage(query = "", viewport) {
-  const { page, problems } = await watchedPage(browser, server.url, viewport);
-  const start = Date.now();
-  await page.goto(`${server.url}${query}`);
-  await page.evaluate(() => window.initlab.ready);
-  return { page, problems, readyMs: Date.now() - start };
-}
+/** The page at `query`, ready: `{page, problems, readyMs}`. */
+const openPage = (query = "", viewport) => ctx.open(query, { viewport });
 
 test("loads with no console error and no request off its origin", async () => {
   const { page, problems, readyMs } = await openPage();

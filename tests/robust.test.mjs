@@ -1,34 +1,24 @@
 // Hard to break: a matrix of bad input over the wasm API, the page form, the URL and file
 // import; divergence; a trapped wasm instance; a memory soak; the Content-Security-Policy.
 
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ROOT, launch, serve, watchedPage } from "./helpers/browser.mjs";
+import { ROOT, useBrowser } from "./helpers/browser.mjs";
 
-let server;
-let browser;
+const ctx = useBrowser({ exposeGc: true });
 
-before(async () => {
-  server = await serve();
-  browser = await launch({ exposeGc: true });
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
+/** The page at `query`, ready, with alert() and CSP violations recorded. */
 async function open(query = "", viewport) {
-  const { page, problems } = await watchedPage(browser, server.url, viewport);
-  await page.addInitScript(() => {
-    window.alert = () => (window.__alerted = true);
-    window.__cspViolations = [];
-    document.addEventListener("securitypolicyviolation", (e) => window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
+  const { page, problems } = await ctx.open(query, {
+    viewport,
+    initScript: () => {
+      window.alert = () => (window.__alerted = true);
+      window.__cspViolations = [];
+      document.addEventListener("securitypolicyviolation", (e) => window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
+    },
   });
-  await page.goto(`${server.url}${query}`);
-  await page.evaluate(() => window.initlab.ready);
   return { page, problems };
 }
 

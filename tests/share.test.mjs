@@ -1,37 +1,19 @@
 // Share, embed, offline: URL round trips, embed mode, the single file over file://, dist/ under
 // a sub-path, export and import.
 
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { KEYS, ROOT, horizontalOverflow, launch, serve, tolerance, watchedPage } from "./helpers/browser.mjs";
+import { KEYS, ROOT, horizontalOverflow, serve, tolerance, useBrowser } from "./helpers/browser.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  server = await serve();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-async function open(url, viewport) {
-  const origin = url.startsWith("file:") ? null : new URL(url).origin + "/";
-  const { page, problems } = await watchedPage(browser, origin, viewport);
-  await page.goto(url);
-  await page.evaluate(() => window.initlab.ready);
-  return { page, problems };
-}
+const ctx = useBrowser();
+const open = (url, viewport) => ctx.open(url, { viewport });
 
 test("a URL round trip gives identical settings and identical series", async () => {
   const query = "?init=normal&init_value=0.2&lr=0.05&momentum=0.5&epochs=12&height=20&width=24&batch=2&label=1&seed=9&zero_grad=1&experiments=zeros,kaiming&logloss=1&view=blog&lang=zh";
-  const first = await open(`${server.url}${query}`);
+  const first = await open(`${ctx.url}${query}`);
   const settings = await first.page.evaluate(() => window.initlab.settings);
   assert.equal(settings.init, "normal");
   assert.equal(settings.init_value, 0.2);
@@ -56,7 +38,7 @@ test("a URL round trip gives identical settings and identical series", async () 
 });
 
 test("bad URL values fall back to defaults, with a message naming them", async () => {
-  const { page, problems } = await open(`${server.url}?lr=NaN&epochs=-3&arch=<b>x</b>&experiments=zeros,nope&height=abc`);
+  const { page, problems } = await open(`${ctx.url}?lr=NaN&epochs=-3&arch=<b>x</b>&experiments=zeros,nope&height=abc`);
   const settings = await page.evaluate(() => window.initlab.settings);
   assert.equal(settings.lr, 0.01);
   assert.equal(settings.epochs, 40);
@@ -71,7 +53,7 @@ test("bad URL values fall back to defaults, with a message naming them", async (
 
 for (const width of [360, 800]) {
   test(`embed mode at ${width} px: no overflow, the controls follow the parameters`, async () => {
-    const base = `${server.url}?embed=1&experiments=zeros,constant5&epochs=8&height=32&width=32&lang=en`;
+    const base = `${ctx.url}?embed=1&experiments=zeros,constant5&epochs=8&height=32&width=32&lang=en`;
     const { page, problems } = await open(base, { width, height: 900 });
     assert.equal(await page.isVisible("#embed-bar"), true);
     assert.equal(await page.isVisible("#settings"), false);
@@ -93,7 +75,7 @@ for (const width of [360, 800]) {
 }
 
 test("the Embed control gives an iframe snippet of the current state", async () => {
-  const { page } = await open(`${server.url}?lr=0.02&experiments=kaiming`);
+  const { page } = await open(`${ctx.url}?lr=0.02&experiments=kaiming`);
   await page.click("#embed");
   const code = await page.inputValue("#embed-code");
   assert.match(code, /^<iframe src="[^"]*embed=1[^"]*" /);
@@ -130,7 +112,7 @@ test("dist/ works under a sub-path of a static host", async () => {
 });
 
 test("the exported CSV and JSON equal the records", async () => {
-  const { page } = await open(`${server.url}?epochs=7&height=20&width=20`);
+  const { page } = await open(`${ctx.url}?epochs=7&height=20&width=20`);
   const data = await page.evaluate(() => window.initlab.runAll());
   const save = async (button) => {
     const [download] = await Promise.all([page.waitForEvent("download"), page.click(button)]);
@@ -159,7 +141,7 @@ test("importing a fixture's safetensors with its config reproduces the fixture",
   const fixture = JSON.parse(await readFile(join(ROOT, "tests/fixtures/extra_batch3_momentum09.json"), "utf8"));
   const c = fixture.config;
   const query = new URLSearchParams({ ...c, zero_grad: c.zero_grad ? "1" : "0", init_value: c.init_value ?? "" });
-  const { page, problems } = await open(`${server.url}?${query}`);
+  const { page, problems } = await open(`${ctx.url}?${query}`);
   await page.setInputFiles("#import", join(ROOT, "tests/fixtures", fixture.tensors));
   await page.waitForFunction(() => window.initlab.runs.some((r) => r.key.startsWith("import") && r.status === "finished"));
   const key = await page.evaluate(() => window.initlab.runs.find((r) => r.key.startsWith("import")).key);
@@ -174,7 +156,7 @@ test("importing a fixture's safetensors with its config reproduces the fixture",
 });
 
 test("a bad file is rejected cleanly and changes nothing", async () => {
-  const { page, problems } = await open(`${server.url}?epochs=3&height=16&width=16`);
+  const { page, problems } = await open(`${ctx.url}?epochs=3&height=16&width=16`);
   await page.evaluate(() => window.initlab.runAll());
   const before = await page.evaluate(() => window.initlab.chartData());
   for (const [name, bytes, expect] of [

@@ -2,33 +2,16 @@
 // maps, and the engine's messages for bad stack settings. (Parity of every stack fixture on
 // flex and ndarray is in module.test.mjs, on WebGPU in webgpu.test.mjs.)
 
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { launch, serve, watchedPage } from "./helpers/browser.mjs";
+import { useBrowser, useModule } from "./helpers/browser.mjs";
 
-let server;
-let browser;
-let page;
-let problems;
-
-before(async () => {
-  server = await serve();
-  browser = await launch();
-  ({ page, problems } = await watchedPage(browser, server.url));
-  await page.goto(`${server.url}tests/helpers/blank.html`);
-  await page.evaluate(async () => {
-    window.m = await import("/www/pkg/initlab_flex.js");
-    await window.m.default();
-  });
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const ctx = useBrowser();
+/** blank.html with the full module as `window.m`. */
+const module = useModule(ctx);
 
 test("configFields comes from the engine's table, stack keys included", async () => {
-  const fields = await page.evaluate(() => window.m.configFields());
+  const fields = await module.page.evaluate(() => window.m.configFields());
   const byKey = Object.fromEntries(fields.map((f) => [f.key, f]));
   for (const key of ["depth", "channels", "norm", "activation", "bias", "head_activation", "target", "init_noise", "trainable"]) {
     assert.equal(byKey[key]?.stack_only, true, key);
@@ -41,7 +24,7 @@ test("configFields comes from the engine's table, stack keys included", async ()
 });
 
 test("a stack step records every layer as an array, and zero init freezes it exactly", async () => {
-  const result = await page.evaluate(async () => {
+  const result = await module.page.evaluate(async () => {
     const e = await window.m.Experiment.create({ arch: "stack", depth: 5, channels: 6, init: "zeros", height: 12, width: 10, epochs: 3 });
     const records = [];
     for (let i = 0; i < 3; i++) records.push(await e.step());
@@ -70,7 +53,7 @@ test("a stack step records every layer as an array, and zero init freezes it exa
   assert.equal(result.maps.blocks[0].len, 6 * 12 * 10);
   assert.ok(result.maps.blocks.every((b) => b.convGradZero), "∂L/∂f is exactly 0 at every conv");
   assert.deepEqual(result.maps.blocks.map((b) => b.outputGradZero), [true, true, true, true, false]);
-  assert.deepEqual(problems.console, []);
+  assert.deepEqual(module.problems.console, []);
 });
 
 test("bad stack settings reject with the engine's message", async () => {
@@ -85,7 +68,7 @@ test("bad stack settings reject with the engine's message", async () => {
     [{ arch: "stack", depth: 32, channels: 32 }, "depth: batch × height × width"],
   ];
   for (const [config, expect] of cases) {
-    const message = await page.evaluate(async (config) => {
+    const message = await module.page.evaluate(async (config) => {
       try {
         await window.m.Experiment.create(config);
         return "accepted";
@@ -95,5 +78,5 @@ test("bad stack settings reject with the engine's message", async () => {
     }, config);
     assert.ok(message.startsWith(expect), `${JSON.stringify(config)}: ${message}`);
   }
-  assert.deepEqual(problems.console, []);
+  assert.deepEqual(module.problems.console, []);
 });

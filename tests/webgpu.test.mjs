@@ -4,39 +4,20 @@
 // gradient went wrong natively); zero init stays exactly zero; without WebGPU the page runs
 // on the CPU with no console error.
 
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ROOT, launch, serve, watchedPage } from "./helpers/browser.mjs";
+import { ROOT, useBrowser, useModule } from "./helpers/browser.mjs";
 import { compareTrajectory } from "./helpers/parity.mjs";
 
-let server;
-let browser;
-let page;
-let problems;
-let available;
-
-before(async () => {
-  server = await serve();
-  browser = await launch({ webgpu: true });
-  ({ page, problems } = await watchedPage(browser, server.url));
-  await page.goto(`${server.url}tests/helpers/blank.html`);
-  available = await page.evaluate(async () => {
-    window.m = await import("/www/pkg/initlab.js");
-    await window.m.default();
-    return window.m.availableBackends();
-  });
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const ctx = useBrowser({ webgpu: true });
+/** blank.html with the module as `window.m`: `{page, problems, backends}`. */
+const module = useModule(ctx);
 
 /** Replays `steps` steps of a fixture on WebGPU; returns the records. */
 function replay(fixture, steps) {
-  return page.evaluate(async ({ tensors, config, steps }) => {
+  return module.page.evaluate(async ({ tensors, config, steps }) => {
     const bytes = new Uint8Array(await (await fetch(`/tests/fixtures/${tensors}`)).arrayBuffer());
     const e = await window.m.Experiment.fromSafetensors({ ...config, epochs: steps }, bytes, "webgpu");
     const records = [];
@@ -53,7 +34,7 @@ function compare(fixture, records, failures) {
 }
 
 test("Chromium offers WebGPU here", () => {
-  assert.ok(available.includes("webgpu"), `availableBackends: ${available}`);
+  assert.ok(module.backends.includes("webgpu"), `availableBackends: ${module.backends}`);
 });
 
 test("small fixtures replay on webgpu at every step within 10x the CPU tolerance", async () => {
@@ -98,7 +79,7 @@ test("the 224² seed (50,176 pixels) replays its first steps on webgpu, conv gra
 test("zero init on webgpu: every gradient exactly 0, a flat loss", async () => {
   const fixture = JSON.parse(await readFile(join(ROOT, "tests/fixtures/seed_zeros.json"), "utf8"));
   const small = { ...fixture.config, height: 32, width: 32 };
-  const result = await page.evaluate(async (config) => {
+  const result = await module.page.evaluate(async (config) => {
     const e = await window.m.Experiment.create({ ...config, epochs: 4 }, "webgpu");
     const records = [];
     for (let i = 0; i < 4; i++) records.push(await e.step());
@@ -111,17 +92,16 @@ test("zero init on webgpu: every gradient exactly 0, a flat loss", async () => {
   assert.ok(Math.abs(losses[0] - Math.log(3)) < 1e-5);
   for (const p of result.snapshot.params) assert.ok(p.grad.every((g) => g === 0), `${p.name} grad`);
   for (const r of result.records) assert.equal(r.conv1_grad_norm + r.conv2_grad_norm + r.conv1_var + r.conv2_var, 0);
-  assert.deepEqual(problems.console, []);
+  assert.deepEqual(module.problems.console, []);
 });
 
 test("the page without WebGPU (requestAdapter fails) runs everything on the CPU, no console error", async () => {
-  const { page: p, problems: pp } = await watchedPage(browser, server.url);
   // The page asks for the adapter (and tells the worker): make that request fail.
-  await p.addInitScript(() => {
-    Object.defineProperty(Navigator.prototype, "gpu", { get: () => ({ requestAdapter: async () => null }) });
+  const { page: p, problems: pp } = await ctx.open("?backend=webgpu&epochs=3&height=16&width=16", {
+    initScript: () => {
+      Object.defineProperty(Navigator.prototype, "gpu", { get: () => ({ requestAdapter: async () => null }) });
+    },
   });
-  await p.goto(`${server.url}?backend=webgpu&epochs=3&height=16&width=16`);
-  await p.evaluate(() => window.initlab.ready);
   const data = await p.evaluate(() => window.initlab.runAll());
   assert.equal(data.kaiming.loss.length, 3);
   const backends = await p.evaluate(() => window.initlab.runs.map((r) => r.backend));

@@ -40,6 +40,7 @@ export class LineChart {
       this.title = title;
       this.xLabel = xLabel;
       this.destroy();
+      if (typeof uPlot !== "function") throw new ChartLibraryError();
       this.plot = new uPlot(options(this, series, log, width), data, this.container);
     } else {
       // Runs added since: new series (cheaper than rebuilding, which costs tens of ms).
@@ -59,6 +60,14 @@ export class LineChart {
     this.plot = null;
     this.frame = "";
     this.styles = [];
+  }
+}
+
+/** The chart library is missing: its script failed to load or to run (its error, if seen). */
+export class ChartLibraryError extends Error {
+  constructor() {
+    super(window.__initlabLoadErrors?.[0] ?? "uPlot is not defined");
+    this.name = "ChartLibraryError";
   }
 }
 

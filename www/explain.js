@@ -10,10 +10,12 @@ const PARAMS = ["conv1.weight", "bn1.weight", "bn1.bias", "conv2.weight", "bn2.w
 
 export class Explain {
   /**
-   * @param {{store, actions, labelOf: (run) => string}} deps
+   * @param {{store, actions, labelOf: (run) => string, onError?: (error) => void}} deps
+   *   `onError`: a drawing failed (the view says so; the explanation is not drawn again)
    */
-  constructor({ store, actions, labelOf }) {
+  constructor({ store, actions, labelOf, onError }) {
     this.store = store;
+    this.onError = onError;
     this.actions = actions;
     this.labelOf = labelOf;
     this.$ = (id) => document.getElementById(id);
@@ -68,6 +70,16 @@ export class Explain {
   }
 
   render() {
+    if (this.failed) return;
+    try {
+      this.draw();
+    } catch (error) {
+      this.failed = true;
+      this.onError?.(error);
+    }
+  }
+
+  draw() {
     this.lastRender = performance.now();
     queueMicrotask(() => performance.measure("initlab:explain", { start: this.lastRender }));
     const { run, step, snapshot } = this.current();

@@ -2,7 +2,7 @@
 // and their tables, and redraws them when the runs change. Text from the URL, files or the
 // engine only ever goes through textContent, never innerHTML.
 
-import { LineChart, exact } from "./chart.js";
+import { ChartLibraryError, LineChart, exact } from "./chart.js";
 import { lang, setLang, t } from "./i18n.js";
 import { SERIES_KEYS } from "./runs.js";
 import { el } from "./dom.js";
@@ -21,12 +21,16 @@ export class View {
     this.backends = ["flex", "ndarray"];
     this.charts = new Map();
     this.playing = false;
+    /** Parts of the view that failed (part → message); they are not drawn again. */
+    this.broken = new Map();
+    /** The first failure, as an Error: runAll() rejects with it. */
+    this.failure = null;
     this.$ = (id) => document.getElementById(id);
     this.buildControls();
     this.buildShare();
     this.buildForm();
     if (settings.embed) this.embedLayout();
-    this.explain = new Explain({ store, actions, labelOf: (run) => this.labelOf(run) });
+    this.explain = new Explain({ store, actions, labelOf: (run) => this.labelOf(run), onError: (error) => this.fail("explain", error) });
     store.onChange(() => this.scheduleRender());
     new ResizeObserver(() => this.scheduleRender()).observe(this.$("charts"));
   }
@@ -299,11 +303,45 @@ export class View {
 
   render() {
     const start = performance.now();
-    this.renderLegend();
-    this.renderCharts();
-    this.renderTables();
-    if (!this.settings.embed) this.explain.renderSoon();
+    this.safely("legend", () => this.renderLegend());
+    this.safely("charts", () => this.renderCharts());
+    this.safely("tables", () => this.renderTables());
+    if (!this.settings.embed) this.safely("explain", () => this.explain.renderSoon());
     performance.measure("initlab:render", { start });
+  }
+
+  /**
+   * Draws one part of the view. A part that throws (the chart library missing, a bug) is not
+   * drawn again, the page says so, and the rest keeps working: the records stay, and the
+   * tables and the CSV and JSON export still have every number.
+   */
+  safely(part, draw) {
+    if (this.broken.has(part)) return;
+    try {
+      draw();
+    } catch (error) {
+      this.fail(part, error);
+    }
+  }
+
+  fail(part, error) {
+    if (this.broken.has(part)) return;
+    const message = error?.message || String(error);
+    this.broken.set(part, message);
+    const text = error instanceof ChartLibraryError
+      ? t("chartLibraryFailed", { message })
+      : t("viewFailed", { part: t(`part.${part}`), message });
+    this.failure ??= new Error(text);
+    const alert = this.$("alert");
+    alert.textContent = alert.hidden ? text : `${alert.textContent} ${text}`;
+    alert.hidden = false;
+    // Without charts, the tables show the numbers.
+    if (part === "charts") {
+      this.$("charts").hidden = true;
+      const details = this.$("tables").closest("details");
+      if (!details.open) details.open = true;
+      else this.safely("tables", () => this.renderTables());
+    }
   }
 
   renderLegend() {
@@ -412,7 +450,7 @@ export class View {
     idle(() => {
       this.buildPending = false;
       this.building = true;
-      this.renderCharts();
+      this.safely("charts", () => this.renderCharts());
       this.building = false;
     });
   }
@@ -421,14 +459,17 @@ export class View {
    * Resolves once every chart exists and draws the latest records: no redraw and no chart
    * build is pending. `runAll()` waits for this, so that what it returns is on screen. A hidden
    * tab draws nothing (no animation frames) until it is shown, so there it resolves at once.
+   * Rejects, once what can be drawn is drawn, if a part of the view failed (the page says so).
    */
   async settled() {
     for (;;) {
-      if (document.hidden) return;
+      if (document.hidden) break;
       const expected = this.layout().length * CHART_KEYS.length;
-      if (!this.pending && !this.buildPending && this.charts.size >= expected) return;
+      const built = this.broken.has("charts") || this.charts.size >= expected;
+      if (!this.pending && !this.buildPending && built) break;
       await new Promise((resolve) => setTimeout(resolve, 16));
     }
+    if (this.failure) throw this.failure;
   }
 
   /** For tests and the embedding API: per chart, the exact arrays handed to it. */
@@ -451,7 +492,7 @@ export class View {
   renderTables() {
     const holder = this.$("tables");
     const details = holder.closest("details");
-    details.ontoggle = () => this.renderTables();
+    details.ontoggle = () => this.safely("tables", () => this.renderTables());
     if (!details.open) return;
     const running = this.store.runs.some((r) => r.status === "running");
     if (running && performance.now() - (this.lastTables ?? 0) < 1000) return;

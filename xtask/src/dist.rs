@@ -57,7 +57,8 @@ fn single_file(root: &Path) -> Result<String> {
 }})();"#
     );
     let styles = [read("www/vendor/uPlot.min.css")?, read("www/style.css")?];
-    let scripts = [read("www/vendor/uPlot.iife.min.js")?, boot, app];
+    // first.js runs before the chart library (see there), here as on the site.
+    let scripts = [read("www/first.js")?, read("www/vendor/uPlot.iife.min.js")?, boot, app];
     let hash = |text: &str| {
         format!("'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(Sha256::digest(text.as_bytes())))
     };
@@ -81,16 +82,17 @@ fn single_file(root: &Path) -> Result<String> {
     replace(&mut html, r#"<link rel="icon" href="www/favicon.svg" type="image/svg+xml">"#, &format!(r#"<link rel="icon" href="data:image/svg+xml;base64,{favicon}">"#))?;
     replace(&mut html, r#"<link rel="stylesheet" href="www/vendor/uPlot.min.css">"#, &format!("<style>{}</style>", styles[0]))?;
     replace(&mut html, r#"<link rel="stylesheet" href="www/style.css">"#, &format!("<style>{}</style>", styles[1]))?;
+    replace(&mut html, r#"<script src="www/first.js"></script>"#, &format!("<script>{}</script>", scripts[0]))?;
     replace(&mut html, "  <script src=\"www/boot.js\"></script>\n", "")?;
-    replace(&mut html, r#"<script src="www/vendor/uPlot.iife.min.js" defer></script>"#, &format!("<script>{}</script>", scripts[0]))?;
+    replace(&mut html, r#"<script src="www/vendor/uPlot.iife.min.js" defer></script>"#, &format!("<script>{}</script>", scripts[1]))?;
     replace(
         &mut html,
         r#"<script type="module" src="www/app.js"></script>"#,
         &format!(
             "<script type=\"text/plain\" id=\"initlab-worker\">{}</script>\n<script type=\"application/octet-stream\" id=\"initlab-wasm\">{wasm_b64}</script>\n<script>{}</script>\n<script type=\"module\">{}</script>",
             worker.replace("</script", "<\\/script"),
-            scripts[1],
-            scripts[2].replace("</script", "<\\/script"),
+            scripts[2],
+            scripts[3].replace("</script", "<\\/script"),
         ),
     )?;
     Ok(html)
