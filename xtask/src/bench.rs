@@ -21,6 +21,14 @@ pub fn bench(webgpu: bool, python: &str) -> Result<()> {
         native.push(out.trim().to_string());
     }
     println!("{{\n\"native\": [{}],", native.join(", "));
+    // The depth lab's workloads (crate/src/seed.rs): natively, in the browser, in PyTorch.
+    let mut stack = Vec::new();
+    for workload in ["deep", "deep_bn"] {
+        let out = capture(Command::new(&cli).args(["bench", "--format", "json", "--workload", workload]))?;
+        stack.push(out.trim().to_string());
+    }
+    println!("\"native_stack\": [{}],", stack.join(", "));
+    println!("\"browser_stack\": {},", capture(Command::new("node").args(["bench/stack.mjs"]))?.trim());
 
     let mut browser = Command::new("node");
     browser.args(["bench/browser.mjs", "--sizes", SIZES]);
@@ -32,11 +40,17 @@ pub fn bench(webgpu: bool, python: &str) -> Result<()> {
     // PyTorch, if this Python has it: the same workload, one thread, in the same run.
     let has_torch = Command::new(python).args(["-c", "import torch"]).stderr(Stdio::null()).status();
     let mut pytorch = Vec::new();
-    if has_torch.is_ok_and(|s| s.success()) {
+    if has_torch.as_ref().is_ok_and(|s| s.success()) {
         for size in SIZES.split(',') {
             pytorch.push(capture(Command::new(python).args(["bench/pytorch_seed.py", "--size", size]))?.trim().to_string());
         }
     }
+    let pytorch_stack = if has_torch.as_ref().is_ok_and(|s| s.success()) {
+        capture(Command::new(python).args(["bench/pytorch_stack.py"]))?.trim().to_string()
+    } else {
+        "null".to_string()
+    };
+    println!("\"pytorch_stack\": {pytorch_stack},");
     println!("\"pytorch\": [{}]\n}}", pytorch.join(", "));
     Ok(())
 }
