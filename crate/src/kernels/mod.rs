@@ -247,8 +247,51 @@ pub fn pixel_nll_rows(logits: Tensor<4>, label: usize) -> Tensor<2> {
 
 // ---- backends ---------------------------------------------------------------------------------
 
+/// NdArray keeps burn's own ops, except that a stack's convs are summed in f64 like flex's
+/// (`exact_sums`): with burn's f32 sums, wasm's ndarray parted from PyTorch on a deep ReLU
+/// fixture at a pre-activation within float32 noise of zero.
 #[cfg(feature = "ndarray")]
-impl LayerOps for burn::backend::NdArray {}
+impl LayerOps for burn::backend::NdArray {
+    fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>, exact_sums: bool) -> FloatTensor<Self> {
+        if !exact_sums {
+            return stock::conv3x3::<Self>(x, weight);
+        }
+        let [n, cin, h, w] = x.shape().dims::<4>();
+        let cout = weight.shape().dims::<4>()[0];
+        let device = Default::default(); // NdArray has one device, the CPU
+        let geometry = conv::Shape { batch: n, height: h, width: w };
+        let out = conv::conv3x3_exact_sums(&host::<Self>(x), &host::<Self>(weight), cin, cout, geometry);
+        <Self as burn::backend::ops::FloatTensorOps<Self>>::float_from_data(burn::tensor::TensorData::new(out, [n, cout, h, w]), &device)
+    }
+
+    fn conv3x3_input_grad(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        exact_sums: bool,
+    ) -> FloatTensor<Self> {
+        if !exact_sums {
+            return stock::conv3x3_input_grad::<Self>(x, weight, grad);
+        }
+        let dims = x.shape().dims::<4>();
+        let cout = weight.shape().dims::<4>()[0];
+        let device = Default::default(); // NdArray has one device, the CPU
+        let geometry = conv::Shape { batch: dims[0], height: dims[2], width: dims[3] };
+        let out = conv::conv3x3_input_grad_exact_sums(&host::<Self>(grad), &host::<Self>(weight), dims[1], cout, geometry);
+        <Self as burn::backend::ops::FloatTensorOps<Self>>::float_from_data(burn::tensor::TensorData::new(out, dims), &device)
+    }
+}
+
+/// A CPU tensor's f32 values. The read of a CPU backend is ready at once: one poll.
+#[cfg(feature = "ndarray")]
+fn host<B: Backend>(t: FloatTensor<B>) -> Vec<f32> {
+    let mut read = std::pin::pin!(B::float_into_data(t));
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match read.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(data) => data.expect("a CPU read").convert::<f32>().into_vec::<f32>().expect("f32 values"),
+        std::task::Poll::Pending => panic!("a CPU backend's read is never pending"),
+    }
+}
 
 #[cfg(feature = "webgpu")]
 impl LayerOps for burn::backend::Cube {
