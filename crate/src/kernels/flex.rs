@@ -55,7 +55,13 @@ impl LayerOps for Flex {
         }
     }
 
-    fn conv3x3_weight_grad(x: FloatTensor<Self>, weight: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+    /// Already summed in f64 across bands of rows, stacks or not.
+    fn conv3x3_weight_grad(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        _exact_sums: bool,
+    ) -> FloatTensor<Self> {
         let (dims, cout) = (x.shape().dims::<4>(), weight.shape().dims::<4>()[0]);
         match (values(&x), values(&grad)) {
             (Some(xs), Some(gs)) => tensor(

@@ -103,7 +103,13 @@ pub trait LayerOps: Backend {
     }
 
     /// The gradient of [`conv3x3`] with respect to `weight`, given the output's gradient.
-    fn conv3x3_weight_grad(x: FloatTensor<Self>, weight: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+    fn conv3x3_weight_grad(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        exact_sums: bool,
+    ) -> FloatTensor<Self> {
+        let _ = exact_sums;
         stock::conv3x3_weight_grad::<Self>(x, weight, grad)
     }
 
@@ -280,6 +286,24 @@ impl LayerOps for burn::backend::NdArray {
         let out = conv::conv3x3_input_grad_exact_sums(&host::<Self>(grad), &host::<Self>(weight), dims[1], cout, geometry);
         <Self as burn::backend::ops::FloatTensorOps<Self>>::float_from_data(burn::tensor::TensorData::new(out, dims), &device)
     }
+
+    /// flex's weight gradient (f32 row sums, f64 band totals) for a stack, for the same reason.
+    fn conv3x3_weight_grad(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        exact_sums: bool,
+    ) -> FloatTensor<Self> {
+        if !exact_sums {
+            return stock::conv3x3_weight_grad::<Self>(x, weight, grad);
+        }
+        let [n, cin, h, w] = x.shape().dims::<4>();
+        let cout = weight.shape().dims::<4>()[0];
+        let device = Default::default(); // NdArray has one device, the CPU
+        let geometry = conv::Shape { batch: n, height: h, width: w };
+        let out = conv::conv3x3_weight_grad(&host::<Self>(x), &host::<Self>(grad), cin, cout, geometry);
+        <Self as burn::backend::ops::FloatTensorOps<Self>>::float_from_data(burn::tensor::TensorData::new(out, [cout, cin, 3, 3]), &device)
+    }
 }
 
 /// A CPU tensor's f32 values. The read of a CPU backend is ready at once: one poll.
@@ -299,6 +323,7 @@ impl LayerOps for burn::backend::Cube {
         x: FloatTensor<Self>,
         _weight: FloatTensor<Self>,
         grad: FloatTensor<Self>,
+        _exact_sums: bool,
     ) -> FloatTensor<Self> {
         shifted::weight_grad::<Self>(x, grad)
     }
@@ -323,7 +348,7 @@ impl<B: LayerOps, C: CheckpointStrategy> LayerOps for Autodiff<B, C> {
                     grads.register::<B>(node.id, dx);
                 }
                 if let Some(node) = node_weight {
-                    grads.register::<B>(node.id, B::conv3x3_weight_grad(x, weight, grad));
+                    grads.register::<B>(node.id, B::conv3x3_weight_grad(x, weight, grad, exact_sums));
                 }
             }
         }
