@@ -70,6 +70,11 @@ pub struct Shape {
 }
 
 impl Shape {
+    /// The geometry of an `[N, C, H, W]` tensor.
+    pub fn of([batch, _, height, width]: [usize; 4]) -> Self {
+        Shape { batch, height, width }
+    }
+
     fn plane(&self) -> usize {
         self.height * self.width
     }

@@ -24,10 +24,6 @@ fn tensor<const D: usize>(values: Vec<f32>, shape: [usize; D]) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape))
 }
 
-fn geometry([batch, _, height, width]: [usize; 4]) -> conv::Shape {
-    conv::Shape { batch, height, width }
-}
-
 impl LayerOps for Flex {
     fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>, exact_sums: bool) -> FloatTensor<Self> {
         let (dims, cout) = (x.shape().dims::<4>(), weight.shape().dims::<4>()[0]);
@@ -35,7 +31,7 @@ impl LayerOps for Flex {
             (Some(xs), Some(ws)) => {
                 let [n, cin, h, w] = dims;
                 let conv = if exact_sums { conv::conv3x3_exact_sums } else { conv::conv3x3 };
-                tensor(conv(&xs, &ws, cin, cout, geometry(dims)), [n, cout, h, w])
+                tensor(conv(&xs, &ws, cin, cout, conv::Shape::of(dims)), [n, cout, h, w])
             }
             _ => stock::conv3x3::<Flex>(x, weight),
         }
@@ -50,7 +46,7 @@ impl LayerOps for Flex {
         let (dims, cout) = (x.shape().dims::<4>(), weight.shape().dims::<4>()[0]);
         let input_grad = if exact_sums { conv::conv3x3_input_grad_exact_sums } else { conv::conv3x3_input_grad };
         match (values(&weight), values(&grad)) {
-            (Some(ws), Some(gs)) => tensor(input_grad(&gs, &ws, dims[1], cout, geometry(dims)), dims),
+            (Some(ws), Some(gs)) => tensor(input_grad(&gs, &ws, dims[1], cout, conv::Shape::of(dims)), dims),
             _ => stock::conv3x3_input_grad::<Flex>(x, weight, grad),
         }
     }
@@ -65,7 +61,7 @@ impl LayerOps for Flex {
         let (dims, cout) = (x.shape().dims::<4>(), weight.shape().dims::<4>()[0]);
         match (values(&x), values(&grad)) {
             (Some(xs), Some(gs)) => tensor(
-                conv::conv3x3_weight_grad(&xs, &gs, dims[1], cout, geometry(dims)),
+                conv::conv3x3_weight_grad(&xs, &gs, dims[1], cout, conv::Shape::of(dims)),
                 [cout, dims[1], 3, 3],
             ),
             _ => stock::conv3x3_weight_grad::<Flex>(x, weight, grad),

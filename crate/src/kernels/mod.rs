@@ -262,12 +262,9 @@ impl LayerOps for burn::backend::NdArray {
         if !exact_sums {
             return stock::conv3x3::<Self>(x, weight);
         }
-        let [n, cin, h, w] = x.shape().dims::<4>();
-        let cout = weight.shape().dims::<4>()[0];
-        let device = Default::default(); // NdArray has one device, the CPU
-        let geometry = conv::Shape { batch: n, height: h, width: w };
-        let out = conv::conv3x3_exact_sums(&host::<Self>(x), &host::<Self>(weight), cin, cout, geometry);
-        <Self as burn::backend::ops::FloatTensorOps<Self>>::float_from_data(burn::tensor::TensorData::new(out, [n, cout, h, w]), &device)
+        let ([n, cin, h, w], cout) = (x.shape().dims::<4>(), weight.shape().dims::<4>()[0]);
+        let out = conv::conv3x3_exact_sums(&host::<Self>(x), &host::<Self>(weight), cin, cout, conv::Shape::of([n, cin, h, w]));
+        ndarray_tensor(out, [n, cout, h, w])
     }
 
     fn conv3x3_input_grad(
@@ -279,12 +276,10 @@ impl LayerOps for burn::backend::NdArray {
         if !exact_sums {
             return stock::conv3x3_input_grad::<Self>(x, weight, grad);
         }
-        let dims = x.shape().dims::<4>();
-        let cout = weight.shape().dims::<4>()[0];
-        let device = Default::default(); // NdArray has one device, the CPU
-        let geometry = conv::Shape { batch: dims[0], height: dims[2], width: dims[3] };
-        let out = conv::conv3x3_input_grad_exact_sums(&host::<Self>(grad), &host::<Self>(weight), dims[1], cout, geometry);
-        <Self as burn::backend::ops::FloatTensorOps<Self>>::float_from_data(burn::tensor::TensorData::new(out, dims), &device)
+        let (dims, cout) = (x.shape().dims::<4>(), weight.shape().dims::<4>()[0]);
+        let out =
+            conv::conv3x3_input_grad_exact_sums(&host::<Self>(grad), &host::<Self>(weight), dims[1], cout, conv::Shape::of(dims));
+        ndarray_tensor(out, dims)
     }
 
     /// flex's weight gradient (f32 row sums, f64 band totals) for a stack, for the same reason.
@@ -297,13 +292,17 @@ impl LayerOps for burn::backend::NdArray {
         if !exact_sums {
             return stock::conv3x3_weight_grad::<Self>(x, weight, grad);
         }
-        let [n, cin, h, w] = x.shape().dims::<4>();
-        let cout = weight.shape().dims::<4>()[0];
-        let device = Default::default(); // NdArray has one device, the CPU
-        let geometry = conv::Shape { batch: n, height: h, width: w };
-        let out = conv::conv3x3_weight_grad(&host::<Self>(x), &host::<Self>(grad), cin, cout, geometry);
-        <Self as burn::backend::ops::FloatTensorOps<Self>>::float_from_data(burn::tensor::TensorData::new(out, [cout, cin, 3, 3]), &device)
+        let (dims, cout) = (x.shape().dims::<4>(), weight.shape().dims::<4>()[0]);
+        let out = conv::conv3x3_weight_grad(&host::<Self>(x), &host::<Self>(grad), dims[1], cout, conv::Shape::of(dims));
+        ndarray_tensor(out, [cout, dims[1], 3, 3])
     }
+}
+
+/// An NdArray tensor of `values` (NdArray has one device, the CPU).
+#[cfg(feature = "ndarray")]
+fn ndarray_tensor<const D: usize>(values: Vec<f32>, shape: [usize; D]) -> FloatTensor<burn::backend::NdArray> {
+    use burn::backend::ops::FloatTensorOps;
+    burn::backend::NdArray::float_from_data(burn::tensor::TensorData::new(values, shape), &Default::default())
 }
 
 /// A CPU tensor's f32 values. The read of a CPU backend is ready at once: one poll.
