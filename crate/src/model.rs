@@ -301,11 +301,11 @@ impl Labels {
         }
     }
 
-    /// The label of every pixel, `[N·H·W]` in NHW order, for a batch of `pixels` pixels.
-    pub fn host(&self, pixels: usize) -> Vec<u8> {
+    /// The label of pixel `p` (NHW order).
+    pub fn at(&self, p: usize) -> u8 {
         match self {
-            Labels::Constant(label) => vec![*label as u8; pixels],
-            Labels::Map { host, .. } => host.clone(),
+            Labels::Constant(label) => *label as u8,
+            Labels::Map { host, .. } => host[p],
         }
     }
 }

@@ -386,13 +386,12 @@ impl Experiment {
     fn accuracy(&self, logits: &[f32]) -> f64 {
         let [n, c, h, w] = [self.config.batch as usize, 3, self.config.height as usize, self.config.width as usize];
         let plane = h * w;
-        let labels = self.labels.host(n * plane);
         let hits = (0..n * plane)
             .filter(|&p| {
                 let (img, at) = (p / plane, p % plane);
                 let z = |k: usize| logits[(img * c + k) * plane + at];
                 let best = (1..c).fold(0usize, |best, k| if z(k) > z(best) { k } else { best });
-                best == labels[p] as usize
+                best == self.labels.at(p) as usize
             })
             .count();
         hits as f64 / (n * plane) as f64
