@@ -51,7 +51,8 @@ export class RunStore {
       backend: null,
       status: "starting",
       message: "",
-      records: emptySeries(),
+      // A stack's keys arrive with its first record; the seed's seven exist from the start.
+      records: config.arch === "stack" ? {} : emptySeries(),
       /** step → every parameter and gradient at that step (see worker.js). */
       snapshots: new Map(),
       steps: 0,
@@ -79,7 +80,10 @@ export class RunStore {
     const run = this.get(key);
     if (!run) return;
     for (const record of records) {
-      for (const k of SERIES_KEYS) run.records[k].push(record[k]);
+      // Every key the engine recorded: the seed's seven, or a stack's scalars and per-layer arrays.
+      for (const [k, v] of Object.entries(record)) {
+        if (k !== "step" && k !== "snapshot") (run.records[k] ??= []).push(v);
+      }
       if (record.snapshot) run.snapshots.set(record.step, record.snapshot);
     }
     run.steps = run.records.loss.length;
@@ -87,10 +91,10 @@ export class RunStore {
     this.changed();
   }
 
-  /** The seven series of a run, as copies (safe to hand out). */
+  /** Every series of a run (the seed's seven, or a stack's keys), as copies (safe to hand out). */
   trajectory(key) {
     const run = this.get(key);
-    return run ? Object.fromEntries(SERIES_KEYS.map((k) => [k, [...run.records[k]]])) : null;
+    return run ? Object.fromEntries(Object.entries(run.records).map(([k, v]) => [k, structuredClone(v)])) : null;
   }
 
   onChange(listener) {
