@@ -3,14 +3,18 @@
 
 import { Engine } from "./engine.js";
 import { initialLang, setLang, t } from "./i18n.js";
+import { DepthLab, LAB_PREFIX } from "./lab/lab.js";
 import { RunStore } from "./runs.js";
-import { PRESET_KEYS, configOf, fromQuery, presetConfig, toQuery } from "./state.js";
+import { PRESET_KEYS, configOf, fromQuery, labConfigOf, presetConfig, toQuery } from "./state.js";
 import { View } from "./view.js";
 
 const store = new RunStore();
 const { settings, problems } = fromQuery(location.search);
 let engine;
 let view;
+/** The depth lab (www/lab/): its runs share the worker, with keys starting "lab:". */
+let lab;
+const isLab = (run) => run.startsWith(LAB_PREFIX);
 /** Resolvers waiting for runs to stop, keyed by run. */
 const stopWaiters = new Map();
 
@@ -27,13 +31,14 @@ async function start() {
   view.status(t("loading"));
   engine = new Engine(boot, {
     onRecords: (run, records) => {
+      if (isLab(run)) return lab?.records(run, records);
       store.append(run, records);
       view.announce(store.get(run));
     },
-    onStopped: (run, message) => stopped(run, message),
+    onStopped: (run, message) => (isLab(run) ? lab?.stopped(run, message) : stopped(run, message)),
     onCrash: (reason) => view.status(t("crashed", { message: reason }), "error"),
     onFellBack: (run, backend, message) => {
-      const r = store.get(run);
+      const r = (isLab(run) ? lab.store : store).get(run);
       if (r) r.backend = backend;
       store.changed();
       view.status(t("fellBack", { run: r ? view.labelOf(r) : run, message }), "error");
@@ -46,12 +51,28 @@ async function start() {
     const urlProblems = await sanitizeSettings();
     if (view.backendProblem) urlProblems.push(view.backendProblem);
     view.render();
+    lab = new DepthLab(document.getElementById("lab"), {
+      settings,
+      fields: info.fields,
+      engine: {
+        create: (key, config) => engine.create(key, config, view.backend()),
+        advance: (key, steps) => engine.advance(key, steps),
+        free: (key) => engine.free(key),
+        validate: (config) => engine.validate(config),
+        blockMaps: (key, params) => engine.request("blockMaps", { run: key, params }),
+      },
+      syncUrl,
+      onError: (error) => view.fail("lab", error),
+    });
+    document.body.classList.toggle("section-lab", settings.section === "lab");
+    if (settings.section === "lab" && !settings.embed) document.getElementById("lab").scrollIntoView();
     const readyText = t("ready", { backend: t(`backend.${view.backend()}`) });
     if (urlProblems.length) view.status(`${readyText} ${urlProblems.map((m) => `URL: ${m}`).join("; ")}`, "error");
     else view.status(readyText);
     document.getElementById("app").setAttribute("aria-busy", "false");
     performance.mark("initlab:ready");
-    if (settings.autoplay) actions.runAll();
+    if (settings.autoplay && settings.section === "lab") lab.guard(settings["lab.preset"] ? lab.runPreset(settings["lab.preset"]) : lab.runSettings());
+    else if (settings.autoplay) actions.runAll();
   } catch (error) {
     view.status(t("loadFailed", { message: error.message }), "error");
     throw error;
@@ -64,15 +85,18 @@ async function start() {
  */
 async function sanitizeSettings() {
   const messages = problems.map((p) => `${p.key}: ${p.message}`);
-  for (let attempt = 0; attempt < 16; attempt++) {
-    try {
-      await engine.validate(configOf(settings));
-      break;
-    } catch (error) {
-      const field = error.message.split(":")[0];
-      if (!(field in settings)) break;
-      messages.push(error.message);
-      settings[field] = view.defaultOf(field);
+  // The seed's settings, then the depth lab's (`lab.<key>` in the page, `<key>` to the engine).
+  for (const [configFor, prefix] of [[configOf, ""], [labConfigOf, "lab."]]) {
+    for (let attempt = 0; attempt < 24; attempt++) {
+      try {
+        await engine.validate(configFor(settings));
+        break;
+      } catch (error) {
+        const field = `${prefix}${error.message.split(":")[0]}`;
+        if (!(field in settings)) break;
+        messages.push(`${prefix}${error.message}`);
+        settings[field] = view.defaultOf(field);
+      }
     }
   }
   if (messages.length) view.buildForm();
@@ -252,6 +276,13 @@ window.initlab = {
   snapshot: (key) => engine.snapshot(key),
   /** What the charts draw right now: per chart, the drawn series (for tests). */
   chartData: () => view.chartData(),
+  /** The depth lab: run a lesson (resolves with its trajectories), and what it draws. */
+  lab: {
+    runPreset: (id) => ready.then(() => lab.runPreset(id)),
+    runSettings: () => ready.then(() => lab.runSettings()),
+    data: () => lab?.data(),
+    trajectory: (key) => lab?.store.trajectory(key),
+  },
   /** The worker's handle, for tests and debugging (not part of the embedding API). */
   get __engine() {
     return engine;

@@ -34,17 +34,20 @@ export class LineChart {
     const styles = series.map((s) => JSON.stringify([s.id, s.label, s.color]));
     const data = alignedData(series, log);
     const width = Math.max(200, this.container.clientWidth || 320);
-    const appended = this.plot && frame === this.frame && styles.length >= this.styles.length && this.styles.every((s, i) => s === styles[i]);
-    if (!appended) {
-      // A new scale, title or language, or series removed: build the chart again.
+    // Series kept from the last draw: the longest common prefix of the old and new lists.
+    let keep = 0;
+    while (keep < styles.length && keep < this.styles.length && styles[keep] === this.styles[keep]) keep++;
+    if (!this.plot || frame !== this.frame) {
+      // A new scale, title or language: build the chart again (tens of ms).
       this.title = title;
       this.xLabel = xLabel;
       this.destroy();
       if (typeof uPlot !== "function") throw new ChartLibraryError();
       this.plot = new uPlot(options(this, series, log, width), data, this.container);
     } else {
-      // Runs added since: new series (cheaper than rebuilding, which costs tens of ms).
-      for (let i = this.styles.length; i < series.length; i++) this.plot.addSeries(seriesOptions(series[i]), i + 1);
+      // Runs removed or added since: change those series only (far cheaper than a rebuild).
+      for (let i = this.styles.length; i > keep; i--) this.plot.delSeries(i);
+      for (let i = keep; i < series.length; i++) this.plot.addSeries(seriesOptions(series[i]), i + 1);
       series.forEach((s, i) => {
         if (this.plot.series[i + 1].show !== s.show) this.plot.setSeries(i + 1, { show: s.show });
       });
@@ -167,4 +170,11 @@ function formatTick(v) {
 /** The value exactly as the engine reported it (an exact zero reads "0", never 1e-38). */
 export function exact(v) {
   return v === 0 ? "0" : String(v);
+}
+
+/** A short form for legends and badges: 3 significant digits, powers of ten outside [1e-3, 1e4). */
+export function brief(v) {
+  if (v === 0 || !Number.isFinite(v)) return String(v);
+  const a = Math.abs(v);
+  return a < 1e-3 || a >= 1e4 ? v.toExponential(2) : String(Number(v.toPrecision(3)));
 }

@@ -3,6 +3,8 @@
 //
 // `{name}` marks a value filled in at run time (always from a live run, never typed here).
 
+import { LAB_STRINGS } from "./lab/strings.js";
+
 export const STRINGS = {
   en: {
     title: "Init Lab",
@@ -321,6 +323,9 @@ export const STRINGS = {
     "run.bn_c5": "常数 5（对比）",
   },
 };
+
+// The depth lab keeps its words beside its code.
+for (const l of Object.keys(STRINGS)) Object.assign(STRINGS[l], LAB_STRINGS[l]);
 
 export const LANGS = Object.keys(STRINGS);
 

@@ -5,6 +5,8 @@
 // Values coming from the URL are only parsed here; whether they are in range is decided by the
 // engine's own validation (the same Rust code the CLI uses), so the rules live in one place.
 
+import { LAB_DEFAULTS, LAB_PRESET_IDS } from "./lab/presets.js";
+
 /** The blog's four experiments, in the order the post shows them. */
 export const PRESETS = {
   zeros: { arch: "two_conv", init: "zeros", init_value: null },
@@ -65,7 +67,21 @@ export const SETTINGS = [
   { key: "embed", kind: "bool", default: false, ...flag },
   { key: "controls", kind: "bool", default: true, ...flag },
   { key: "autoplay", kind: "bool", default: false, ...flag },
+  // Which section an embed shows (and the full page scrolls to): the seed's charts or the depth lab.
+  { key: "section", kind: "choice", choices: ["seed", "lab"], default: "seed", ...text },
+  // The depth lab: its lesson, then every stack config key, as `lab.<key>` in the URL.
+  { key: "lab.preset", kind: "choice", choices: LAB_PRESET_IDS, default: "", ...text },
+  ...Object.entries(LAB_DEFAULTS).map(([key, value]) => labSetting(key, value)),
 ];
+
+/** A depth-lab config key: parsed by the type of its default; its range is the engine's to judge. */
+function labSetting(key, value) {
+  const parser = typeof value === "boolean" ? flag : typeof value === "string" ? text : number;
+  const kind = typeof value === "boolean" ? "bool" : "value";
+  return { key: `lab.${key}`, lab: key, kind, default: value, optional: value === null, ...parser };
+}
+
+export const LAB_KEYS = SETTINGS.filter((s) => s.lab).map((s) => s.key);
 
 export const CONFIG_KEYS = SETTINGS.filter((s) => s.config).map((s) => s.key);
 const BY_KEY = new Map(SETTINGS.map((s) => [s.key, s]));
@@ -110,6 +126,11 @@ export function toQuery(settings) {
 /** The engine config part of the settings. */
 export function configOf(settings) {
   return Object.fromEntries(CONFIG_KEYS.map((key) => [key, settings[key]]));
+}
+
+/** The depth lab's engine config (arch "stack") from the `lab.*` settings. */
+export function labConfigOf(settings) {
+  return { arch: "stack", ...Object.fromEntries(LAB_KEYS.map((key) => [key.slice(4), settings[key]])) };
 }
 
 /** A config with one of the blog's presets applied. */

@@ -107,6 +107,14 @@ const handlers = {
     return transfer(maps, buffers);
   },
 
+  /** Every block's output and gradient maps for the first image (the depth lab's backward view). */
+  async blockMaps({ run, params }) {
+    const r = mustGet(run);
+    const maps = await exclusive(r, () => r.experiment.blockMaps(params));
+    const buffers = maps.blocks.flatMap((b) => [b.conv, b.conv_grad, b.output, b.output_grad].map((a) => a.buffer));
+    return transfer(maps, buffers);
+  },
+
   free({ run }) {
     release(run);
     return null;
@@ -185,9 +193,13 @@ async function pump() {
           const record = await exclusive(r, async () => {
             const record = await r.experiment.step();
             // Every parameter and gradient of the step, for the explanation's table, heatmaps
-            // and feature maps; thinned out past 1,000 steps to keep long runs light.
-            const stride = Math.max(1, Math.ceil(r.epochs / 1000));
-            if (record.step % stride === 0 || record.step === r.epochs - 1) record.snapshot = r.experiment.snapshot();
+            // and feature maps (the depth lab's backward view too); thinned out past 1,000
+            // steps, or past ~2 million numbers for a wide deep stack, to keep long runs light.
+            const stride = Math.max(1, Math.ceil(r.epochs / 1000), Math.ceil((r.epochs * (r.snapshotSize ?? 0)) / 2e6));
+            if (record.step % stride === 0 || record.step === r.epochs - 1) {
+              record.snapshot = r.experiment.snapshot();
+              r.snapshotSize ??= record.snapshot.params.reduce((n, p) => n + 2 * p.value.length, 0);
+            }
             return record;
           });
           r.pending.push(record);

@@ -1,0 +1,259 @@
+// The depth lab in the page (www/lab/): every lesson's sentence holds on its own run with the
+// numbers it shows, the heatmaps draw the engine's records, the backward view marks exact
+// zeros, every setting round-trips through the URL and the embed, bad settings get the
+// engine's message, and the section fits a phone in both languages.
+
+import { before, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { ROOT, horizontalOverflow, useBrowser } from "./helpers/browser.mjs";
+
+const ctx = useBrowser();
+const SHOTS = join(ROOT, "test-results");
+before(() => mkdir(SHOTS, { recursive: true }));
+
+const runPreset = (page, id) => page.evaluate((id) => window.initlab.lab.runPreset(id), id);
+const labData = (page) => page.evaluate(() => window.initlab.lab.data());
+/** The sentences write numbers with 5 significant digits. */
+const shown = (v) => (v === 0 ? "0" : String(Number(v.toPrecision(5))));
+const flat = (rows) => rows.flat();
+const trajectoryOf = (runs, i) => Object.values(runs)[i];
+
+/** Per lesson: what its run must show, checked on the trajectories (not through the claim code). */
+const LESSONS = {
+  zeros: ([t]) => {
+    assert.ok(flat(t.conv_grad_norm).every((g) => g === 0), "every weight gradient exactly 0");
+    assert.ok(t.loss.every((l) => Math.abs(l - Math.log(3)) < 1e-6), "the loss stays at ln 3");
+    return [0];
+  },
+  sigmoid: ([t]) => {
+    const [first, second] = t.conv_grad_norm;
+    assert.ok(first.at(-1) > 0 && first.slice(0, -1).every((g) => g === 0), `epoch 0: ${first}`);
+    assert.ok(second.at(-2) > 0, "the layer below follows at epoch 1");
+    return [first.at(-1)];
+  },
+  tanh_bias: ([t]) => {
+    assert.ok(flat(t.conv_grad_norm).every((g) => g === 0));
+    assert.ok(t.bias_grad_norm.every((b) => b.slice(0, -1).every((g) => g === 0) && b.at(-1) > 0));
+    assert.ok(t.loss.at(-1) < t.loss[0] - 0.5, `loss ${t.loss[0]} → ${t.loss.at(-1)}`);
+    return [t.bias_grad_norm[0].at(-1), t.loss.at(-1)];
+  },
+  no_head: ([t]) => {
+    assert.ok(t.loss.at(-1) < 0.01, `PyTorch: 0.0078 after 40 steps; here ${t.loss.at(-1)}`);
+    for (const key of ["conv_grad_norm", "conv_mean", "conv_var"]) assert.ok(flat(t[key]).every((v) => v === 0), key);
+    return [t.loss.at(-1)];
+  },
+  bn_fits: ([full, bn]) => {
+    assert.ok(Math.abs(full.loss.at(-1) - bn.loss.at(-1)) < 1e-3 * full.loss.at(-1), `${full.loss.at(-1)} vs ${bn.loss.at(-1)}`);
+    assert.ok(bn.loss.at(-1) < 0.6);
+    return [full.loss.at(-1), bn.loss.at(-1)];
+  },
+  symmetry: ([exact, noisy]) => {
+    assert.ok(noisy.accuracy.at(-1) > exact.accuracy.at(-1) + 0.05, `${exact.accuracy.at(-1)} vs ${noisy.accuracy.at(-1)}`);
+    return [exact.accuracy.at(-1), noisy.accuracy.at(-1)];
+  },
+  he2015: ([xavier, kaiming]) => {
+    const ends = (t) => t.act_std[0][t.act_std[0].length - 2] / t.act_std[0][0];
+    assert.ok(ends(xavier) < 0.05 && ends(kaiming) > 0.1, `std, last hidden / first: ${ends(xavier)}, ${ends(kaiming)}`);
+    assert.ok(kaiming.loss.at(-1) < xavier.loss.at(-1) - 0.01);
+    return [xavier.loss.at(-1), kaiming.loss.at(-1)];
+  },
+  glorot2010: ([normal, xavier]) => {
+    const hidden = normal.act_std[0].slice(0, -1);
+    assert.ok(hidden.every((s) => s > 0.85), `tanh saturated: std ${hidden}`);
+    assert.ok(xavier.loss.at(-1) < normal.loss.at(-1));
+    return [normal.loss.at(-1), xavier.loss.at(-1)];
+  },
+};
+
+test("every lesson's sentence holds on its own run, in both languages, with the run's numbers", async () => {
+  const { page, problems } = await ctx.open("?lab.seed=3");
+  for (const [id, check] of Object.entries(LESSONS)) {
+    const start = Date.now();
+    const runs = await runPreset(page, id);
+    const ms = Date.now() - start;
+    const numbers = check(Object.values(runs));
+    const data = await labData(page);
+    console.log(`${id}: ${ms} ms; ${data.claimText}`);
+    assert.equal(data.claim.id, id);
+    assert.equal(data.claim.holds, true, data.claimText);
+    assert.ok(data.claimText.startsWith("✓ "), data.claimText);
+    for (const v of numbers) assert.ok(data.claimText.includes(shown(v)), `${shown(v)} in: ${data.claimText}`);
+    await page.click("#lang-toggle");
+    const zh = await page.locator(".lab-claim").textContent();
+    assert.match(zh, /^✓ .*[\u4e00-\u9fff]/, zh);
+    for (const v of numbers) assert.ok(zh.includes(shown(v)), `${shown(v)} in: ${zh}`);
+    await page.click("#lang-toggle");
+  }
+  assert.deepEqual(problems.console, []);
+  await page.close();
+});
+
+test("a claim fails when its run says otherwise: zero init with sigmoid is not frozen", async () => {
+  const { page } = await ctx.open("?lab.preset=zeros");
+  await runPreset(page, "zeros");
+  await page.selectOption("#lab-field-activation", "sigmoid");
+  await page.waitForFunction(() => new URL(location.href).searchParams.get("lab.activation") === "sigmoid");
+  await page.evaluate(() => document.querySelector("[data-i18n='lab.again']").click());
+  await page.waitForFunction(() => window.initlab.lab.data().claim?.holds === false && window.initlab.lab.data().runs[0]?.config.activation === "sigmoid");
+  const data = await labData(page);
+  assert.ok(data.claimText.startsWith("✗ "), data.claimText);
+  assert.ok(data.claim.values.max > 0);
+  await page.close();
+});
+
+test("the heatmaps draw the engine's records, equal to a fresh run of the same config", async () => {
+  const { page } = await ctx.open("?lab.depth=5&lab.channels=4&lab.height=12&lab.width=10&lab.epochs=6&lab.bias=1&lab.activation=tanh");
+  const runs = await page.evaluate(() => window.initlab.lab.runSettings());
+  const [key] = Object.keys(runs);
+  const data = await labData(page);
+  for (const name of ["conv_grad_norm", "act_std"]) assert.deepEqual(data.heatmaps[key][name], runs[key][name], name);
+  const config = data.runs[0].config;
+  const fresh = await page.evaluate(async (config) => {
+    const m = await import("./www/pkg/initlab_flex.js");
+    await m.default();
+    const e = await m.Experiment.create(config);
+    const records = [];
+    for (let i = 0; i < config.epochs; i++) records.push(await e.step());
+    e.free();
+    return records;
+  }, config);
+  for (const name of ["loss", "accuracy", "conv_grad_norm", "bias_grad_norm", "act_std"]) {
+    assert.deepEqual(runs[key][name], fresh.map((r) => r[name]), name);
+  }
+  // Hovering a cell names its layer, epoch and exact value.
+  const canvas = page.locator(".lab-heatrow .heatmap-canvas").first();
+  const box = await canvas.boundingBox();
+  await canvas.hover({ position: { x: box.width - 2, y: 2 } }); // last epoch, top layer
+  const tip = await page.locator(".lab-heatrow .heatmap-tip").first().textContent();
+  assert.equal(tip, `layer 5, epoch 5: ${runs[key].conv_grad_norm[5][4]}`);
+  await page.close();
+});
+
+test("the backward view marks where the gradient stops", async () => {
+  const { page } = await ctx.open();
+  const badges = async () => {
+    await page.waitForFunction(() => window.initlab.lab.data().backward.blocks.length > 0);
+    return page.evaluate(() => ({
+      output: [...document.querySelectorAll(".backward-tile[data-kind=output]")].map((t) => Boolean(t.querySelector(".badge-zero"))),
+      grad: [...document.querySelectorAll(".backward-tile[data-kind=grad]")].map((t) => Boolean(t.querySelector(".badge-zero"))),
+      data: window.initlab.lab.data().backward,
+    }));
+  };
+  await runPreset(page, "zeros"); // six BN+ReLU blocks from zero
+  let seen = await badges();
+  assert.deepEqual(seen.output, [true, true, true, true, true, true]);
+  assert.deepEqual(seen.grad, [true, true, true, true, true, false], "only the logits get a gradient");
+  assert.equal(seen.data.step, 19);
+  await page.evaluate(() => window.initlab.lab.data()); // and the same after another lesson:
+  await runPreset(page, "tanh_bias"); // the last bias learns, nothing below it
+  seen = await badges();
+  await page.waitForFunction(() => !document.querySelector(".backward-tile[data-block='4'][data-kind=output] .badge-zero"));
+  seen = await badges();
+  assert.deepEqual(seen.output, [true, true, true, false]);
+  assert.deepEqual(seen.grad, [true, true, true, false]);
+  await page.close();
+});
+
+test("every lab setting round-trips through the URL and the embed", async () => {
+  const query = "?section=lab&lab.depth=5&lab.channels=6&lab.norm=batch&lab.activation=tanh&lab.bias=1&lab.head_activation=0&lab.target=constant&lab.init=xavier_uniform&lab.init_noise=0.001&lab.trainable=conv_only&lab.height=16&lab.width=12&lab.epochs=4&lab.lr=0.02";
+  const { page, problems } = await ctx.open(query);
+  const runs = await page.evaluate(() => window.initlab.lab.runSettings());
+  const config = (await labData(page)).runs[0].config;
+  assert.deepEqual(
+    [config.depth, config.channels, config.norm, config.activation, config.bias, config.head_activation, config.target, config.init, config.init_noise, config.trainable, config.height, config.width, config.epochs, config.lr],
+    [5, 6, "batch", "tanh", true, false, "constant", "xavier_uniform", 0.001, "conv_only", 16, 12, 4, 0.02],
+  );
+  assert.equal(Object.values(runs)[0].loss.length, 4);
+  // A change in the form goes to the URL; the embed snippet carries every lab setting.
+  await page.fill("#lab-field-init_noise", "0.5");
+  await page.dispatchEvent("#lab-field-init_noise", "change");
+  await page.waitForFunction(() => new URL(location.href).searchParams.get("lab.init_noise") === "0.5");
+  await page.click("#embed");
+  const snippet = await page.locator("#embed-code").inputValue();
+  const src = new URL(snippet.match(/src="([^"]+)"/)[1].replaceAll("&amp;", "&"));
+  for (const [k, v] of new URLSearchParams(query)) if (k !== "lab.init_noise") assert.equal(src.searchParams.get(k), v, k);
+  assert.equal(src.searchParams.get("lab.init_noise"), "0.5");
+  assert.deepEqual(problems.console, []);
+  await page.close();
+
+  // The embed of a lesson: the lab alone, run on load, its claim checked.
+  const embed = await ctx.open("?embed=1&section=lab&lab.preset=tanh_bias&autoplay=1");
+  await embed.page.waitForFunction(() => window.initlab.lab.data().claim !== null, null, { timeout: 60_000 });
+  assert.equal((await labData(embed.page)).claim.holds, true);
+  assert.equal(await embed.page.locator("#lab").isVisible(), true);
+  assert.equal(await embed.page.locator("#charts").isVisible(), false);
+  assert.equal(await embed.page.locator("#lab-field-depth").inputValue(), "4", "the lesson's own depth");
+  await embed.page.close();
+});
+
+test("bad lab settings get the engine's message; earlier runs stay", async () => {
+  const { page } = await ctx.open("?lab.depth=40&lab.channels=0&lab.epochs=3&lab.height=8&lab.width=8");
+  const status = await page.locator("#status").textContent();
+  assert.match(status, /lab\.depth: .*1.*32/, status);
+  assert.match(status, /lab\.channels: /, status);
+  assert.equal(await page.locator("#lab-field-depth").inputValue(), "8", "the default is back");
+  await page.evaluate(() => window.initlab.lab.runSettings());
+  // Out of range in the form: the field's message names the field and its range, nothing applies.
+  await page.fill("#lab-field-lr", "-1");
+  await page.dispatchEvent("#lab-field-lr", "change");
+  await page.waitForFunction(() => document.querySelector("#lab-field-lr-error").textContent !== "");
+  assert.match(await page.locator("#lab-field-lr-error").textContent(), /lr: /);
+  assert.equal(new URL(page.url()).searchParams.get("lab.lr"), null);
+  // Over the memory bound: refused with the fields to reduce.
+  for (const [field, value] of [["depth", "32"], ["channels", "32"]]) {
+    await page.fill(`#lab-field-${field}`, value);
+    await page.dispatchEvent(`#lab-field-${field}`, "change");
+  }
+  for (const [field, value] of [["height", "64"], ["width", "600"]]) {
+    await page.fill(`#lab-field-${field}`, value);
+    await page.dispatchEvent(`#lab-field-${field}`, "change");
+  }
+  // 64 × 600 × (31·32 + 3) activations > 2^24: the width is refused, with what to reduce.
+  await page.waitForFunction(() => document.querySelector("#lab-field-width-error").textContent !== "");
+  assert.match(await page.locator("#lab-field-width-error").textContent(), /batch × height × width .* reduce batch, height, width, depth or channels/);
+  assert.equal(new URL(page.url()).searchParams.get("lab.width"), "8", "the refused value is not applied");
+  // Divergence: the engine's message, and the earlier run is still on screen.
+  await page.fill("#lab-field-depth", "3");
+  await page.dispatchEvent("#lab-field-depth", "change");
+  await page.fill("#lab-field-lr", "1e30");
+  await page.dispatchEvent("#lab-field-lr", "change");
+  await page.waitForFunction(() => new URL(location.href).searchParams.get("lab.lr") === "1e+30");
+  await page.evaluate(() => window.initlab.lab.runSettings());
+  const data = await labData(page);
+  assert.equal(data.runs.length, 2);
+  assert.equal(data.runs[0].status, "finished");
+  assert.equal(data.runs[1].status, "diverged");
+  assert.match(await page.locator(".lab-message").textContent(), /diverged/);
+  await page.close();
+});
+
+test("no main-thread task over 50 ms while the deepest lesson trains", async () => {
+  const { page } = await ctx.open();
+  await page.evaluate(() => {
+    window.__longTasks = [];
+    new PerformanceObserver((list) => window.__longTasks.push(...list.getEntries().map((e) => e.duration))).observe({ type: "longtask" });
+  });
+  await runPreset(page, "he2015");
+  await page.waitForTimeout(500);
+  const tasks = await page.evaluate(() => window.__longTasks);
+  console.log(`long tasks during he2015: ${JSON.stringify(tasks)}`);
+  assert.ok(tasks.every((d) => d <= 50), JSON.stringify(tasks));
+  await page.close();
+});
+
+for (const lang of ["en", "zh"]) {
+  for (const viewport of [{ width: 1400, height: 1000 }, { width: 390, height: 844 }]) {
+    test(`the lab on screen: ${lang} at ${viewport.width}×${viewport.height}, no overflow`, async () => {
+      const { page } = await ctx.open(`?lang=${lang}&section=lab`, { viewport });
+      await runPreset(page, "he2015");
+      await page.waitForFunction(() => window.initlab.lab.data().backward.blocks.length > 0);
+      const overflow = await horizontalOverflow(page);
+      await page.locator("#lab").screenshot({ path: join(SHOTS, `lab-${lang}-${viewport.width}.png`) });
+      assert.equal(overflow.scrollWidth, overflow.clientWidth, `too wide: ${overflow.wide.join(", ")}`);
+      if (lang === "zh") assert.match(await page.locator("#h-lab").textContent(), /[\u4e00-\u9fff]/);
+      await page.close();
+    });
+  }
+}

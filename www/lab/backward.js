@@ -1,0 +1,93 @@
+// The backward view: for the first image at one epoch, every block's output beside ∂L/∂(output),
+// the gradient the backward pass hands down to it. A map that is identically zero (every
+// channel, every pixel) gets an "exactly 0" badge: the reader sees where the gradient stops.
+//
+// Maps come from the engine (Experiment.blockMaps with the snapshot's parameters of that
+// epoch); each is drawn at its own resolution (channel 1, the others are summarised by the
+// badge) on a diverging scale centred on 0.
+
+import { el } from "../dom.js";
+import { brief, exact } from "../chart.js";
+
+export class BackwardView {
+  /** @param {{labels: {block, output, grad, zero, channel}, request: (run, params) => Promise<any>}} options */
+  constructor(container, { labels, request }) {
+    this.labels = labels;
+    this.request = request;
+    this.root = el("div", { class: "backward" });
+    container.append(this.root);
+    this.summary = [];
+    this.token = 0;
+  }
+
+  /** Draws `run`'s maps at the recorded snapshot nearest to (not after) `step`; resolves to that step. */
+  async show(run, step) {
+    const steps = [...run.snapshots.keys()].filter((s) => s <= step);
+    if (steps.length === 0) return null;
+    const at = Math.max(...steps);
+    const token = ++this.token;
+    const params = run.snapshots.get(at).params.map(({ name, value }) => ({ name, value }));
+    const maps = await this.request(run.key, params);
+    if (token !== this.token) return at; // a newer request superseded this one
+    this.render(maps);
+    return at;
+  }
+
+  render({ height, width, blocks }) {
+    this.summary = blocks.map((b, i) => ({
+      block: i + 1,
+      outputZero: allZero(b.output),
+      gradZero: allZero(b.output_grad),
+      outputMax: maxAbs(b.output),
+      gradMax: maxAbs(b.output_grad),
+    }));
+    // One column per block, block 1 (the image's side) on the left; outputs above, their
+    // gradients below, so the eye follows the backward pass from right to left.
+    const grid = el("div", { class: "backward-grid" });
+    grid.style.gridTemplateColumns = `auto repeat(${blocks.length}, minmax(58px, 80px))`;
+    grid.append(el("span"), ...blocks.map((b, i) => el("span", { class: "backward-name" }, this.labels.block({ n: i + 1, channels: b.channels }))));
+    grid.append(el("span", { class: "backward-row-title" }, this.labels.output));
+    blocks.forEach((b, i) => grid.append(tile(b.output, height, width, this.summary[i].outputZero, this.summary[i].outputMax, this.labels, i + 1, "output")));
+    grid.append(el("span", { class: "backward-row-title" }, this.labels.grad));
+    blocks.forEach((b, i) => grid.append(tile(b.output_grad, height, width, this.summary[i].gradZero, this.summary[i].gradMax, this.labels, i + 1, "grad")));
+    this.root.replaceChildren(el("p", { class: "hint" }, this.labels.channel), el("div", { class: "backward-scroll" }, grid));
+  }
+
+  /** Per block: whether its output and its gradient are identically 0, and their largest |value|. */
+  data() {
+    return this.summary.map((s) => ({ ...s }));
+  }
+}
+
+function tile(values, height, width, zero, max, labels, block, kind) {
+  const canvas = el("canvas", { class: "backward-map", width: String(width), height: String(height), role: "img" });
+  const title = kind === "output" ? labels.output : labels.grad;
+  canvas.setAttribute("aria-label", `${labels.block({ n: block, channels: "" })} ${title}: ${zero ? labels.zero : `max |v| ${exact(max)}`}`);
+  paint(canvas, values, height * width, max);
+  const badge = zero ? el("span", { class: "badge-zero" }, labels.zero) : el("span", { class: "backward-max", title: exact(max) }, `≤ ${brief(max)}`);
+  return el("figure", { class: `backward-tile${zero ? " is-zero" : ""}`, "data-block": String(block), "data-kind": kind }, canvas, badge);
+}
+
+
+/** Channel 1 of a [C, H, W] map: blue below 0, red above, white at 0, scaled by the map's max |v|. */
+function paint(canvas, values, pixels, max) {
+  const ctx = canvas.getContext("2d");
+  const image = ctx.createImageData(canvas.width, canvas.height);
+  for (let i = 0; i < pixels; i++) {
+    const v = max > 0 ? values[i] / max : 0;
+    const [r, g, b] = v >= 0 ? [255, 255 * (1 - v), 255 * (1 - v)] : [255 * (1 + v), 255 * (1 + v), 255];
+    image.data.set([r, g, b, 255], 4 * i);
+  }
+  ctx.putImageData(image, 0, 0);
+}
+
+function allZero(values) {
+  for (const v of values) if (v !== 0) return false;
+  return true;
+}
+
+function maxAbs(values) {
+  let max = 0;
+  for (const v of values) max = Math.max(max, Math.abs(v));
+  return max;
+}
