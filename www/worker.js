@@ -107,6 +107,14 @@ const handlers = {
     return transfer(maps, buffers);
   },
 
+  /** Every block's f, ∂L/∂f, output and ∂L/∂output for the first image, with a snapshot's parameters. */
+  async blockMaps({ run, params }) {
+    const r = mustGet(run);
+    const maps = await exclusive(r, () => r.experiment.blockMaps(params));
+    const buffers = maps.blocks.flatMap((b) => ["conv", "conv_grad", "output", "output_grad"].map((k) => b[k].buffer));
+    return transfer(maps, buffers);
+  },
+
   free({ run }) {
     release(run);
     return null;
