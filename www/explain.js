@@ -66,6 +66,9 @@ export class Explain {
    * they arrive).
    */
   mapsOf(run, snapshot) {
+    // The engine's blockMaps panics on single_conv (its backward finds no tracked tensor) and
+    // takes the worker down with it: that arch gets no maps.
+    if (run.config.arch === "single_conv") return null;
     const entry = this.maps.get(snapshot);
     if (entry) return entry.data;
     const asked = { data: null };
@@ -153,6 +156,7 @@ export class Explain {
   renderMaps(run, snapshot, maps) {
     const holder = this.$("ex-maps");
     if (!run || !snapshot) return holder.replaceChildren(el("p", { class: "live pending" }, t("ex.notRun")));
+    if (run.config.arch === "single_conv") return holder.replaceChildren(el("p", { class: "live absent" }, t("ex.maps.none")));
     if (!maps) return holder.replaceChildren(el("p", { class: "live pending" }, t("ex.computing")));
     if (this.drawnMaps === maps) return;
     this.drawnMaps = maps;

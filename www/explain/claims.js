@@ -9,19 +9,20 @@ import { ACTIVATIONS, modelOf, param } from "./model.js";
 import { check, maxAbs, mean, norm, num, verdict } from "./format.js";
 
 const LN3 = Math.log(3);
+const lossText = (loss) => t("ex.frozen.c6.live", { loss: num(loss), ln3: num(LN3) });
 
 /**
- * Each claim: from the model, its snapshot and the block maps (null while they are computed),
- * a verdict and its text; `needsMaps` claims wait for the maps.
+ * Each claim: from the model, its snapshot and the block maps, a verdict and its text; null
+ * when it needs the maps and they are not there yet.
  */
 const CLAIMS = [
   {
     key: "c1",
-    needsMaps: true,
     check: ({ model, maps }) => {
       if (!model.below) return ["absent", t("ex.absent.input", { conv: model.top })];
+      if (!maps) return null;
       const value = maxAbs(maps.blocks.at(-2).output);
-      return [check(value === 0), `max |${model.top} input| = ${num(value)}`];
+      return [check(value === 0), t("ex.frozen.c1.live", { conv: model.top, v: num(value) })];
     },
   },
   {
@@ -42,9 +43,9 @@ const CLAIMS = [
   },
   {
     key: "c4",
-    needsMaps: true,
     check: ({ model, snapshot, maps }) => {
       if (model.norms.length === 0) return ["absent", t("ex.absent.norm")];
+      if (!maps) return null;
       // The first block: its conv output f, BatchNorm's β, and the block's output act(BN(f)).
       const [block, conv, bn] = [maps.blocks[0], model.convs[0], model.norms[0]];
       const beta = param(snapshot, `${bn}.bias`).value;
@@ -72,19 +73,24 @@ const CLAIMS = [
   },
   {
     key: "c6",
-    check: ({ loss }) => [check(Math.abs(loss - LN3) < 1e-5), `loss = ${num(loss)}, ln 3 = ${num(LN3)}`],
+    check: ({ loss }) => [check(Math.abs(loss - LN3) < 1e-5), lossText(loss)],
   },
   {
     key: "c7",
-    needsMaps: true,
-    check: ({ model, maps, loss }) => {
+    check: ({ model, snapshot, maps, loss }) => {
+      // Without maps (single_conv has none, see mapsOf): a non-zero weight gradient already
+      // proves ∂L/∂f ≠ 0, since the gradient is ∂L/∂f weighted by the input.
+      const grad = norm(param(snapshot, `${model.top}.weight`).grad);
+      if (!maps && grad > 0) return ["fails", t("ex.frozen.c7.fromGrad", { conv: model.top, g: num(grad) })];
+      if (!maps) return null;
       const values = maps.blocks.map((b) => maxAbs(b.conv_grad));
-      const text = `${model.convs.map((c, i) => `max |∂L/∂f(${c})| = ${num(values[i])}`).join(", ")}; loss = ${num(loss)}`;
+      const text = `${model.convs.map((conv, i) => t("ex.frozen.c7.part", { conv, v: num(values[i]) })).join(", ")}; ${lossText(loss)}`;
       return [check(values.every((v) => v === 0)), text];
     },
   },
 ];
 
+/** `maps`: the block maps of the selected step, null while computed or where there are none. */
 export function renderClaims(list, { run, step, snapshot, maps }) {
   const model = run && snapshot ? modelOf(run, snapshot) : null;
   const loss = run?.records.loss[step];
@@ -92,9 +98,9 @@ export function renderClaims(list, { run, step, snapshot, maps }) {
     ...CLAIMS.map((claim) => {
       const item = el("li", { "data-claim": claim.key });
       item.append(el("span", { "data-i18n": `ex.frozen.${claim.key}` }, t(`ex.frozen.${claim.key}`)), " ");
+      const result = model && claim.check({ model, snapshot, maps, loss });
       if (!model) item.append(el("span", { class: "live pending" }, t("ex.notRun")));
-      else if (claim.needsMaps && !maps) item.append(verdict("pending", t("ex.computing")));
-      else item.append(verdict(...claim.check({ model, snapshot, maps, loss })));
+      else item.append(result ? verdict(...result) : verdict("pending", t("ex.computing")));
       return item;
     }),
   );
