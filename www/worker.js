@@ -99,14 +99,6 @@ const handlers = {
     return mustGet(run).experiment.snapshot();
   },
 
-  /** The forward pass's maps for the first image, with a snapshot's parameters. */
-  async featureMaps({ run, params }) {
-    const r = mustGet(run);
-    const maps = await exclusive(r, () => r.experiment.featureMaps(params));
-    const buffers = ["image", "conv1", "conv2_input", "conv2", "logits"].map((k) => maps[k]?.buffer).filter(Boolean);
-    return transfer(maps, buffers);
-  },
-
   /** Every block's f, ∂L/∂f, output and ∂L/∂output for the first image, with a snapshot's parameters. */
   async blockMaps({ run, params }) {
     const r = mustGet(run);
