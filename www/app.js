@@ -2,6 +2,7 @@
 // button. The DOM is built and redrawn by view.js; this file decides what happens.
 
 import { Engine } from "./engine.js";
+import { COMPARISONS } from "./explain/comparisons.js";
 import { initialLang, setLang, t } from "./i18n.js";
 import { DepthLab, LAB_PREFIX } from "./lab/lab.js";
 import { RunStore } from "./runs.js";
@@ -9,12 +10,20 @@ import { PRESET_KEYS, configOf, fromQuery, labConfigOf, presetConfig, toQuery } 
 import { View } from "./view.js";
 
 const store = new RunStore();
+/**
+ * The explanation's own runs (its 2×2, the BatchNorm pair, the stack variants): drawn in the
+ * explanation only. The main charts, their tables and the CSV/JSON export show the runs the
+ * reader started, with the seed's seven keys; a stack run has other keys.
+ */
+const extra = new RunStore();
 const { settings, problems } = fromQuery(location.search);
 let engine;
 let view;
 /** The depth lab (www/lab/): its runs share the worker, with keys starting "lab:". */
 let lab;
 const isLab = (run) => run.startsWith(LAB_PREFIX);
+/** The store a run's records go to: the lab's, the explanation's, or the main one. */
+const storeOf = (key) => (isLab(key) ? lab.store : extra.get(key) ? extra : store);
 /** Resolvers waiting for runs to stop, keyed by run. */
 const stopWaiters = new Map();
 
@@ -27,20 +36,20 @@ const boot = window.__initlabBoot ?? {
 async function start() {
   performance.mark("initlab:start");
   setLang(initialLang(settings.lang));
-  view = new View({ store, settings, actions });
+  view = new View({ store, extra, settings, actions });
   view.status(t("loading"));
   engine = new Engine(boot, {
     onRecords: (run, records) => {
       if (isLab(run)) return lab?.records(run, records);
-      store.append(run, records);
-      view.announce(store.get(run));
+      storeOf(run).append(run, records);
+      view.announce(storeOf(run).get(run));
     },
     onStopped: (run, message) => (isLab(run) ? lab?.stopped(run, message) : stopped(run, message)),
     onCrash: (reason) => view.status(t("crashed", { message: reason }), "error"),
     onFellBack: (run, backend, message) => {
-      const r = (isLab(run) ? lab.store : store).get(run);
+      const r = storeOf(run).get(run);
       if (r) r.backend = backend;
-      store.changed();
+      storeOf(run).changed();
       view.status(t("fellBack", { run: r ? view.labelOf(r) : run, message }), "error");
     },
   });
@@ -59,7 +68,7 @@ async function start() {
         advance: (key, steps) => engine.advance(key, steps),
         free: (key) => engine.free(key),
         validate: (config) => engine.validate(config),
-        blockMaps: (key, params) => engine.request("blockMaps", { run: key, params }),
+        blockMaps: (key, params) => actions.blockMaps(key, params),
       },
       syncUrl,
       onError: (error) => view.fail("lab", error),
@@ -191,21 +200,18 @@ const actions = {
   },
 
   /**
-   * The explanation's side-by-side runs: Kaiming without and with zero_grad, or constant 0.5
-   * against constant 5, with the current settings otherwise.
+   * The explanation's runs, one click per kind (see COMPARISONS), with the current settings
+   * otherwise. They go to the explanation's own store, not to the main charts.
    */
   async runComparison(kind) {
-    const base = presetConfig(settings, kind === "zero_grad" ? "kaiming" : "constant5");
-    const pairs = kind === "zero_grad"
-      ? [["zg_off", { ...base, zero_grad: false }], ["zg_on", { ...base, zero_grad: true }]]
-      : [["bn_c05", { ...base, init_value: 0.5 }], ["bn_c5", { ...base, init_value: 5 }]];
-    for (const [key, config] of pairs) await startRun(key, { config, name: { i18n: `run.${key}` } });
+    const pairs = COMPARISONS[kind](settings);
+    for (const [key, config] of pairs) await startRun(key, { config, name: { i18n: `run.${key}`, values: { lr: config.lr } }, into: extra });
     await Promise.all(pairs.map(([key]) => engine.advance(key, Infinity)));
   },
 
-  /** The forward pass's maps of a run's first image, with a snapshot's parameters. */
-  featureMaps(key, params) {
-    return engine.request("featureMaps", { run: key, params });
+  /** Every block's maps (f, ∂L/∂f, output, ∂L/∂output) of a run's first image, at a snapshot's parameters. */
+  blockMaps(key, params) {
+    return engine.request("blockMaps", { run: key, params });
   },
 
   /** The page's URL for these settings (absolute), with overrides such as `{embed: true}`. */
@@ -224,11 +230,11 @@ const actions = {
  * Creates a run in the worker first and only then shows it: a config or file the engine
  * rejects leaves the screen as it was (the error reaches the caller).
  */
-async function startRun(key, { preset = null, config, name = { preset }, tensors }) {
+async function startRun(key, { preset = null, config, name = { preset }, tensors, into = store }) {
   const created = await engine.create(key, config, view.backend(), tensors);
-  const run = store.upsert(key, { preset, config: created.config });
+  const run = into.upsert(key, { preset, config: created.config });
   Object.assign(run, { name, tensors, backend: created.backend, status: "ready" });
-  store.changed();
+  into.changed();
   return run;
 }
 
@@ -237,13 +243,13 @@ function unfinished() {
 }
 
 function stopped(key, message) {
-  const run = store.get(key);
+  const run = storeOf(key).get(key);
   if (run) {
     if (message === "finished") run.status = "finished";
     else if (message.startsWith("diverged")) run.status = "diverged";
     else if (run.status !== "error") run.status = "stopped";
     run.message = message;
-    store.changed();
+    storeOf(key).changed();
     view.announce(run);
   }
   stopWaiters.get(key)?.();
@@ -270,9 +276,9 @@ window.initlab = {
     return structuredClone(settings);
   },
   get runs() {
-    return store.runs.map((r) => ({ key: r.key, label: view.labelOf(r), status: r.status, backend: r.backend, config: r.config, steps: r.steps, message: r.message }));
+    return [...store.runs, ...extra.runs].map((r) => ({ key: r.key, label: view.labelOf(r), status: r.status, backend: r.backend, config: r.config, steps: r.steps, message: r.message }));
   },
-  trajectory: (key) => store.trajectory(key),
+  trajectory: (key) => storeOf(key).trajectory(key),
   snapshot: (key) => engine.snapshot(key),
   /** What the charts draw right now: per chart, the drawn series (for tests). */
   chartData: () => view.chartData(),

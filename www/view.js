@@ -14,7 +14,7 @@ const CHART_KEYS = SERIES_KEYS.slice(0, 5); // the blog's five charts
 const FORM_KEYS = ["arch", "init", "init_value", "lr", "momentum", "epochs", "zero_grad", "batch", "height", "width", "label", "seed", "backend"];
 
 export class View {
-  constructor({ store, settings, actions }) {
+  constructor({ store, extra, settings, actions }) {
     this.store = store;
     this.settings = settings;
     this.actions = actions;
@@ -30,7 +30,7 @@ export class View {
     this.buildShare();
     this.buildForm();
     if (settings.embed) this.embedLayout();
-    this.explain = new Explain({ store, actions, labelOf: (run) => this.labelOf(run), onError: (error) => this.fail("explain", error) });
+    this.explain = new Explain({ store, extra, actions, labelOf: (run) => this.labelOf(run), onError: (error) => this.fail("explain", error) });
     store.onChange(() => this.scheduleRender());
     new ResizeObserver(() => this.scheduleRender()).observe(this.$("charts"));
   }
@@ -40,7 +40,7 @@ export class View {
     const { preset, custom, file, i18n } = run.name ?? {};
     if (preset) return t(`preset.${preset}`);
     if (file) return t("importRun", { file });
-    if (i18n) return t(i18n);
+    if (i18n) return t(i18n, run.name.values);
     return t("customRun", { n: custom });
   }
 

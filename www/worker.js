@@ -99,19 +99,12 @@ const handlers = {
     return mustGet(run).experiment.snapshot();
   },
 
-  /** The forward pass's maps for the first image, with a snapshot's parameters. */
-  async featureMaps({ run, params }) {
-    const r = mustGet(run);
-    const maps = await exclusive(r, () => r.experiment.featureMaps(params));
-    const buffers = ["image", "conv1", "conv2_input", "conv2", "logits"].map((k) => maps[k]?.buffer).filter(Boolean);
-    return transfer(maps, buffers);
-  },
-
-  /** Every block's output and gradient maps for the first image (the depth lab's backward view). */
+  /** Every block's f, ∂L/∂f, output and ∂L/∂output for the first image, with a snapshot's parameters
+   * (the explanation's maps and the depth lab's backward view). */
   async blockMaps({ run, params }) {
     const r = mustGet(run);
     const maps = await exclusive(r, () => r.experiment.blockMaps(params));
-    const buffers = maps.blocks.flatMap((b) => [b.conv, b.conv_grad, b.output, b.output_grad].map((a) => a.buffer));
+    const buffers = maps.blocks.flatMap((b) => ["conv", "conv_grad", "output", "output_grad"].map((k) => b[k].buffer));
     return transfer(maps, buffers);
   },
 
