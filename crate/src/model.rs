@@ -142,9 +142,17 @@ impl Model {
         let mut forward = Forward { convs: Vec::new(), outputs: Vec::new() };
         if config.last_conv_only {
             let conv = &self.blocks.last().expect("at least one block").conv;
-            let f = conv3x3(images, conv.weight.val(), config.exact_sums); // [N, 3, H, W]
-            forward.convs.push(f.clone());
-            forward.outputs.push(f);
+            let mut f = conv3x3(images, conv.weight.val(), config.exact_sums); // [N, 3, H, W]
+            // The probes of the last block (the only one run): f is both its conv and its output.
+            if let Some(probe) = probes.convs.last() {
+                f = f + probe.clone(); // [N, 3, H, W], the same values
+            }
+            let mut y = f.clone();
+            if let Some(probe) = probes.outputs.last() {
+                y = y + probe.clone(); // [N, 3, H, W], the same values
+            }
+            forward.convs.push(f);
+            forward.outputs.push(y);
             return forward;
         }
         let mut x = images; // [N, c[0], H, W]

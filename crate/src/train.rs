@@ -501,10 +501,12 @@ impl Experiment {
         let first = |t: Tensor<4>| t.narrow(0, 0, 1); // [1, c, H, W]
         let zeros = |p: &Tensor<4>| p.clone().inner().zeros_like();
         let mut transaction = Transaction::default();
-        let blocks = forward.outputs.len();
-        for i in 0..blocks {
-            let conv_grad = probes.convs[i].grad_remove(&mut grads).unwrap_or_else(|| zeros(&probes.convs[i]));
-            let output_grad = probes.outputs[i].grad_remove(&mut grads).unwrap_or_else(|| zeros(&probes.outputs[i]));
+        // single_conv runs only the last block, with the last block's probes.
+        let skipped = probes.convs.len() - forward.outputs.len();
+        for i in 0..forward.outputs.len() {
+            let (conv_probe, output_probe) = (&probes.convs[skipped + i], &probes.outputs[skipped + i]);
+            let conv_grad = conv_probe.grad_remove(&mut grads).unwrap_or_else(|| zeros(conv_probe));
+            let output_grad = output_probe.grad_remove(&mut grads).unwrap_or_else(|| zeros(output_probe));
             transaction = transaction
                 .register(first(forward.convs[i].clone().inner()))
                 .register(first(conv_grad))

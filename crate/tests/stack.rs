@@ -173,6 +173,24 @@ fn block_maps_show_where_the_gradient_stops() {
     }
 }
 
+/// single_conv runs conv2 alone: its one block's maps, with ∂L/∂f = ∂L/∂(output) = ∂L/∂logits
+/// (no norm, no activation between them). This used to panic (an untracked loss).
+#[test]
+fn block_maps_of_single_conv() {
+    let config = ExperimentConfig { arch: Arch::SingleConv, init: Init::Zeros, height: 8, width: 6, ..Default::default() };
+    let mut experiment = Experiment::from_seed(config, BackendKind::Flex);
+    experiment.step().unwrap();
+    let params: Vec<(String, Vec<f32>)> =
+        experiment.snapshot().unwrap().params.iter().map(|p| (p.name.clone(), p.value.clone())).collect();
+    let maps = experiment.block_maps(&params).unwrap();
+    assert_eq!(maps.blocks.len(), 1);
+    let block = &maps.blocks[0];
+    assert_eq!(block.channels, 3);
+    assert!(block.conv.iter().all(|&v| v == 0.0), "zero weights: f = 0");
+    assert!(block.conv_grad.iter().any(|&g| g != 0.0), "the logits' gradient reaches f");
+    assert_eq!(block.conv_grad, block.output_grad);
+}
+
 #[test]
 fn input_argmax_labels_follow_the_image() {
     let config = ExperimentConfig {
