@@ -5,20 +5,18 @@
 // the `engine` handed in; this file only decides what to run and draws what comes back.
 
 import { el } from "../dom.js";
-import { LineChart } from "../chart.js";
 import { lang, t } from "../i18n.js";
 import { RunStore } from "../runs.js";
 import { labConfigOf } from "../state.js";
 import { BackwardView } from "./backward.js";
+import { LabCharts } from "./charts.js";
 import { buildLabForm } from "./form.js";
-import { Heatmap } from "./heatmap.js";
 import { LAB_PRESETS, presetConfigs } from "./presets.js";
 
 /** Runs on screen at most: more would not fit side by side. */
 export const MAX_LAB_RUNS = 4;
 /** Run keys in the shared worker start with this, so the page routes their records here. */
 export const LAB_PREFIX = "lab:";
-const HEATMAPS = [["conv_grad_norm", "lab.heat.grad"], ["act_std", "lab.heat.std"]];
 
 export class DepthLab {
   /**
@@ -30,7 +28,6 @@ export class DepthLab {
     this.store = new RunStore();
     this.count = 0;
     this.waiters = new Map();
-    this.heatmaps = new Map();
     this.build();
     this.store.onChange(() => this.scheduleRender());
     // The language toggle (view.js) sets <html lang>: words built here follow it.
@@ -55,9 +52,9 @@ export class DepthLab {
       clear: $("button", { type: "button", "data-i18n": "lab.clear" }, t("lab.clear")),
     };
     this.message = $("p", { class: "hint lab-message", role: "alert" });
-    this.legend = $("div", { class: "legend lab-legend" });
-    this.charts = $("div", { class: "lab-charts" });
-    this.maps = $("div", { class: "lab-heatmaps" });
+    const legend = $("div", { class: "legend lab-legend" });
+    const charts = $("div", { class: "lab-charts" });
+    const maps = $("div", { class: "lab-heatmaps" });
     this.runSelect = $("select", { id: "lab-back-run" });
     this.stepInput = $("input", { type: "range", id: "lab-back-step", min: "0", max: "0", value: "0" });
     this.stepOut = $("output", { for: "lab-back-step" }, "0");
@@ -71,10 +68,10 @@ export class DepthLab {
       $("details", { class: "lab-settings", open: "" }, $("summary", { "data-i18n": "lab.settings" }, t("lab.settings")), this.form),
       $("div", { class: "lab-actions" }, this.buttons.run, this.buttons.again, this.buttons.clear),
       this.message,
-      this.legend,
-      this.charts,
+      legend,
+      charts,
       $("h3", { "data-i18n": "lab.heat.title" }, t("lab.heat.title")),
-      this.maps,
+      maps,
       $("h3", { "data-i18n": "lab.back.title" }, t("lab.back.title")),
       $("p", { "data-i18n": "lab.back.intro" }, t("lab.back.intro")),
       $("div", { class: "explain-controls" },
@@ -95,22 +92,8 @@ export class DepthLab {
     this.runSelect.addEventListener("change", () => this.showBackward());
     this.stepInput.addEventListener("input", () => this.showBackward());
     this.backward = new BackwardView(backHolder, { request: (key, params) => this.engine.blockMaps(key, params), labels: this.backwardLabels() });
-    this.lossChart = new LineChart(this.charts.appendChild(el("div", { class: "chart" })), { title: t("chart.loss"), syncKey: "lab", height: 200 });
-    this.accuracyChart = new LineChart(this.charts.appendChild(el("div", { class: "chart" })), { title: t("lab.chart.accuracy"), syncKey: "lab", height: 200 });
+    this.drawn = new LabCharts({ legend, charts, maps, onError: this.onError });
     this.buildForm();
-    // Build the (empty) charts while the page is idle: a uPlot chart costs tens of ms to build,
-    // which would otherwise land in the first frame of the first run.
-    const idle = window.requestIdleCallback ?? ((f) => setTimeout(f, 16));
-    idle(() => this.safely(() => this.lossChart.update([], { title: t("chart.loss"), xLabel: t("epoch") })));
-    idle(() => this.safely(() => this.accuracyChart.update([], { title: t("lab.chart.accuracy"), xLabel: t("epoch") })));
-  }
-
-  safely(draw) {
-    try {
-      draw();
-    } catch (error) {
-      this.onError(error);
-    }
   }
 
   backwardLabels() {
@@ -246,57 +229,13 @@ export class DepthLab {
 
   render() {
     try {
-      for (const part of ["Legend", "Charts", "Heatmaps", "Claim", "BackwardControls"]) {
-        const start = performance.now();
-        this[`render${part}`]();
-        performance.measure(`initlab:lab:${part}`, { start });
-      }
+      const start = performance.now();
+      this.drawn.update(this.store.runs, (run) => this.labelOf(run));
+      this.renderClaim();
+      this.renderBackwardControls();
+      performance.measure("initlab:lab:render", { start });
     } catch (error) {
       this.onError(error);
-    }
-  }
-
-  renderLegend() {
-    // Rebuilt only when what it says changes: each rebuild lays the page out again.
-    const signature = JSON.stringify([lang(), this.store.runs.map((r) => [r.key, r.steps, r.status, r.backend])]);
-    if (signature === this.legend.dataset.signature) return;
-    this.legend.dataset.signature = signature;
-    this.legend.replaceChildren(...this.store.runs.map((run) => {
-      const chip = el("span", { class: "chip", style: `border-color:${run.color}` }, `${this.labelOf(run)} · ${run.backend ?? "…"} · ${run.steps}/${run.config.epochs}`);
-      if (run.status === "diverged" || run.status === "stopped") chip.append(el("span", { class: "chip-warn" }, ` ⚠ ${run.message}`));
-      return chip;
-    }));
-  }
-
-  renderCharts() {
-    const series = (key) => this.store.runs.map((run) => ({ id: run.key, label: this.labelOf(run), color: run.color, dash: run.dash, show: true, values: run.records[key] ?? [] }));
-    this.lossChart.update(series("loss"), { title: t("chart.loss"), xLabel: t("epoch") });
-    this.accuracyChart.update(series("accuracy"), { title: t("lab.chart.accuracy"), xLabel: t("epoch") });
-  }
-
-  renderHeatmaps() {
-    const labels = { zero: t("lab.zero"), notFinite: t("lab.notFinite"), cell: (v) => t("lab.heat.cell", v), axes: (v) => t("lab.heat.axes", v) };
-    for (const run of this.store.runs) {
-      let entry = this.heatmaps.get(run.key);
-      if (!entry || entry.lang !== lang()) {
-        entry?.row.remove();
-        const row = el("div", { class: "lab-heatrow", "data-run": run.key }, el("h4", {}, this.labelOf(run)));
-        const maps = Object.fromEntries(HEATMAPS.map(([key, title]) => [key, new Heatmap(row, { title: t(title), labels })]));
-        entry = { row, maps, lang: lang() };
-        this.heatmaps.set(run.key, entry);
-      }
-      this.maps.append(entry.row); // keeps the store's order
-    }
-    // One colour scale per quantity across the runs, so that side by side means comparable.
-    for (const [key] of HEATMAPS) {
-      const values = this.store.runs.flatMap((run) => (run.records[key] ?? []).flat());
-      for (const run of this.store.runs) this.heatmaps.get(run.key).maps[key].update(run.records[key] ?? [], { values });
-    }
-    for (const [key, entry] of this.heatmaps) {
-      if (!this.store.get(key)) {
-        entry.row.remove();
-        this.heatmaps.delete(key);
-      }
     }
   }
 
@@ -354,7 +293,7 @@ export class DepthLab {
   data() {
     return {
       runs: this.store.runs.map((r) => ({ key: r.key, label: this.labelOf(r), status: r.status, config: r.config, steps: r.steps })),
-      heatmaps: Object.fromEntries([...this.heatmaps].map(([key, e]) => [key, Object.fromEntries(Object.entries(e.maps).map(([k, m]) => [k, m.data()]))])),
+      heatmaps: this.drawn.heatmapData(),
       claim: this.lastClaim ?? null,
       claimText: this.claim.textContent,
       backward: { run: this.runSelect.value, step: Number(this.stepOut.textContent), blocks: this.backward.data() },
