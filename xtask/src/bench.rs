@@ -29,6 +29,8 @@ pub fn bench(webgpu: bool, python: &str) -> Result<()> {
     }
     println!("\"native_stack\": [{}],", stack.join(", "));
     println!("\"browser_stack\": {},", capture(Command::new("node").args(["bench/stack.mjs"]))?.trim());
+    // The depth lab's lessons in the page, against the page's seed run in the same tabs.
+    println!("\"lab\": {},", capture(Command::new("node").args(["bench/lab.mjs"]))?.trim());
 
     let mut browser = Command::new("node");
     browser.args(["bench/browser.mjs", "--sizes", SIZES]);
