@@ -72,25 +72,40 @@ const result = await page.evaluate(async ({ sizes, steps, webgpu }) => {
 }, { sizes, steps, webgpu });
 
 // The page as a reader sees it: load, then runAll() of the four experiments, in five fresh
-// tabs (one run swings by ±20% on this machine: the median is the figure).
-const pages = [];
-for (let i = 0; i < 5; i++) {
+// tabs (one run swings by ±20% on this machine: the median is the figure); with the worker
+// pool sized from the machine, then with one worker (?workers=1), tab by tab alternately.
+const timeTab = async (query) => {
   const reader = await browser.newPage();
-  await reader.goto(server.url);
-  pages.push(await reader.evaluate(async () => {
+  await reader.goto(`${server.url}${query}`);
+  const times = await reader.evaluate(async () => {
     await window.initlab.ready;
     const nav = performance.getEntriesByType("navigation")[0];
     const ready = performance.getEntriesByName("initlab:ready")[0].startTime;
     const start = performance.now();
     await window.initlab.runAll();
-    return { ready_after_load_ms: ready - nav.loadEventEnd, ready_after_navigation_ms: ready, run_all_ms: performance.now() - start };
-  }));
+    const runAllMs = performance.now() - start;
+    const memory = await window.initlab.__engine.memory();
+    return { ready_after_load_ms: ready - nav.loadEventEnd, ready_after_navigation_ms: ready, run_all_ms: runAllMs, workers: memory.length, wasm_bytes_per_worker: memory.map((m) => m.wasm) };
+  });
   await reader.close();
+  return times;
+};
+const pool = [];
+const single = [];
+for (let i = 0; i < 5; i++) {
+  pool.push(await timeTab(""));
+  single.push(await timeTab("?workers=1"));
 }
-const medianOf = (key) => [...pages.map((p) => p[key])].sort((a, b) => a - b)[Math.floor(pages.length / 2)];
-const pageTimes = Object.fromEntries(Object.keys(pages[0]).map((key) => [key, medianOf(key)]));
-pageTimes.run_all_each_ms = pages.map((p) => Math.round(p.run_all_ms));
-result.page = pageTimes;
+const summary = (pages) => {
+  const medianOf = (key) => [...pages.map((p) => p[key])].sort((a, b) => a - b)[Math.floor(pages.length / 2)];
+  const out = Object.fromEntries(["ready_after_load_ms", "ready_after_navigation_ms", "run_all_ms"].map((key) => [key, medianOf(key)]));
+  out.run_all_each_ms = pages.map((p) => Math.round(p.run_all_ms));
+  out.workers = pages[0].workers;
+  out.wasm_bytes_per_worker = pages[0].wasm_bytes_per_worker;
+  return out;
+};
+result.page = summary(pool);
+result.page_one_worker = summary(single);
 
 console.log(JSON.stringify(result, null, 2));
 await browser.close();

@@ -1,7 +1,7 @@
 // Init Lab's page: settings from the URL, the training worker, and the actions behind every
 // button. The DOM is built and redrawn by view.js; this file decides what happens.
 
-import { Engine } from "./engine.js";
+import { Engine, poolSize } from "./engine.js";
 import { COMPARISONS } from "./explain/comparisons.js";
 import { initialLang, setLang, t } from "./i18n.js";
 import { DepthLab, LAB_PREFIX } from "./lab/lab.js";
@@ -52,7 +52,7 @@ async function start() {
       storeOf(run).changed();
       view.status(t("fellBack", { run: r ? view.labelOf(r) : run, message }), "error");
     },
-  });
+  }, { workers: settings.workers || poolSize() });
   try {
     const info = await engine.start();
     performance.mark("initlab:engine");

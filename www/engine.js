@@ -1,50 +1,108 @@
-// The page's handle on the training worker: promise-based requests, streamed records, and
-// recovery when the wasm instance dies (a trap kills the worker's module for good).
+// The page's handle on its training workers: promise-based requests, streamed records, and
+// recovery when a wasm instance dies (a trap kills the worker's module for good).
 //
-// Runs are deterministic (seeded), so after a crash the replacement worker rebuilds every run
-// and replays it to the step it had reached; the records already on screen are never touched.
+// Independent runs train in parallel, in a small pool of workers (each with its own module
+// instance): a run lives in one worker for good, so its steps stay in order and its numbers
+// are the same as in one worker. Runs are deterministic (seeded), so after a crash the
+// replacement worker rebuilds its runs and replays them to the step they had reached; the
+// records already on screen are never touched.
+
+/**
+ * How many workers to train in: one per core the browser reports, at most 4, and at most 2
+ * where the device says it has under 4 GB (navigator.deviceMemory, Chromium only): each
+ * worker holds its own module instance (see the memory figures in BENCHMARKS.md).
+ */
+export function poolSize(nav = navigator) {
+  const cores = Math.max(1, nav.hardwareConcurrency || 1);
+  const memoryCap = (nav.deviceMemory ?? 8) < 4 ? 2 : 4;
+  return Math.min(cores, memoryCap);
+}
 
 export class Engine {
   /**
    * @param {{makeWorker: () => Worker, firstWorker?: Worker, wasmBytes?: Promise<Uint8Array>}} boot
    *   how to start a worker (a URL on the site, a Blob URL in the single-file build), the one
    *   boot.js already started, and the module's bytes when they cannot be fetched (file://)
-   * @param {{onRecords, onStopped, onCrash}} events
+   * @param {{onRecords, onStopped, onCrash, onFellBack, onRecovered}} events
+   * @param {{workers?: number}} options  the pool's size (poolSize() by default)
    */
-  constructor({ makeWorker, firstWorker, wasmBytes }, events) {
+  constructor({ makeWorker, firstWorker, wasmBytes }, events, { workers = poolSize() } = {}) {
     this.makeWorker = makeWorker;
     this.firstWorker = firstWorker;
     this.events = events;
     this.wasmBytes = wasmBytes;
+    this.size = Math.max(1, workers);
     this.nextId = 1;
+    /** Request id → its waiter and the slot it went to. */
     this.waiting = new Map();
+    /** The workers, started on demand: slot 0 at start(), the others when a run needs one. */
+    this.slots = [];
+    /** Run → the slot it trains in. A run stays in its slot, re-created or replayed. */
+    this.home = new Map();
     /** What each run was created from, to rebuild it in a new worker. */
     this.recipes = new Map();
     this.crashes = 0;
   }
 
-  /** Starts the worker; resolves to `{backends, fields}`. */
+  /** Starts the first worker; resolves to `{backends, gpu, fields}`. */
   async start() {
-    this.worker = this.firstWorker ?? this.makeWorker();
-    this.firstWorker = undefined;
-    this.worker.onmessage = ({ data }) => this.receive(data);
-    this.worker.onerror = (event) => {
-      event.preventDefault();
-      this.crash(event.message || "the worker stopped");
-    };
-    this.info = await this.request("hello", { wasmBytes: await this.wasmBytes, gpu: await probeGpu() });
+    this.info = await this.open(0);
     return this.info;
   }
 
+  get recovering() {
+    return this.slots.some((s) => s?.recovering);
+  }
+
+  /** Starts (or restarts) the worker of slot `index` and says hello. */
+  open(index) {
+    const worker = index === 0 && this.firstWorker ? this.firstWorker : this.makeWorker();
+    if (index === 0) this.firstWorker = undefined;
+    const slot = { index, worker, runs: new Set(this.slots[index]?.runs ?? []), recovering: this.slots[index]?.recovering ?? false };
+    this.slots[index] = slot;
+    worker.onmessage = ({ data }) => this.receive(slot, data);
+    worker.onerror = (event) => {
+      event.preventDefault();
+      this.crash(slot, event.message || "the worker stopped");
+    };
+    slot.ready = (async () => this.send(slot, "hello", { wasmBytes: await this.wasmBytes, gpu: await probeGpu() }))();
+    return slot.ready;
+  }
+
+  /**
+   * The slot a run trains in, chosen (and reserved) at once, so that runs created together
+   * spread over the pool: the full module's backends stay in slot 0 (one 32 MB module is
+   * enough), flex runs go to the least busy worker, which is started if it is not yet.
+   */
+  assign(run, backend) {
+    if (!this.home.has(run)) {
+      let index = 0;
+      if (!backend || backend === "flex") {
+        const load = (i) => this.slots[i]?.runs.size ?? 0;
+        for (let i = 1; i < this.size; i++) if (load(i) < load(index)) index = i;
+      }
+      if (!this.slots[index]) this.open(index);
+      this.home.set(run, index);
+      this.slots[index].runs.add(run);
+    }
+    return this.slots[this.home.get(run)];
+  }
+
+  /** A request to the run's worker (`payload.run`), or to the first worker. */
   request(type, payload = {}) {
+    const index = payload.run !== undefined ? (this.home.get(payload.run) ?? 0) : 0;
+    return this.send(this.slots[index], type, payload);
+  }
+
+  send(slot, type, payload) {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject, type });
-      this.worker.postMessage({ id, type, ...payload });
+      this.waiting.set(id, { resolve, reject, type, slot });
+      slot.worker.postMessage({ id, type, ...payload });
     });
   }
 
-  receive(data) {
+  receive(slot, data) {
     if (data.id !== undefined) {
       const waiter = this.waiting.get(data.id);
       this.waiting.delete(data.id);
@@ -53,27 +111,23 @@ export class Engine {
       else {
         const error = new Error(data.error);
         // A trap leaves "unreachable" or a memory fault behind: the instance is gone.
-        if (/unreachable|RuntimeError|memory access out of bounds|Aborted/.test(data.error)) {
-          this.crash(data.error);
-        }
+        if (TRAPPED.test(data.error)) this.crash(slot, data.error);
         waiter.reject(error);
       }
       return;
     }
+    const recipe = this.recipes.get(data.run);
     if (data.type === "records") {
-      const recipe = this.recipes.get(data.run);
       if (recipe) recipe.done += data.records.length;
       this.events.onRecords?.(data.run, data.records);
     } else if (data.type === "fellBack") {
-      const recipe = this.recipes.get(data.run);
       if (recipe) recipe.backend = data.backend;
       this.events.onFellBack?.(data.run, data.backend, data.message);
     } else if (data.type === "stopped") {
-      const recipe = this.recipes.get(data.run);
       if (recipe) recipe.stopped = data.message;
-      if (/unreachable|RuntimeError|memory access out of bounds/.test(data.message)) {
+      if (TRAPPED.test(data.message)) {
         if (recipe) recipe.poisoned = true;
-        this.crash(data.message);
+        this.crash(slot, data.message);
       }
       this.events.onStopped?.(data.run, data.message);
     }
@@ -83,56 +137,88 @@ export class Engine {
     return this.request("validate", { config });
   }
 
-  /** Creates (or re-creates) a run. Resolves to `{config, backend}`. */
+  /** Creates (or re-creates) a run in its worker. Resolves to `{config, backend}`. */
   async create(run, config, backend, tensors) {
-    const result = await this.request("create", { run, config, backend, tensors });
-    this.recipes.set(run, { config, backend: result.backend, tensors, done: 0 });
-    return result;
+    const slot = this.assign(run, backend);
+    try {
+      await slot.ready;
+      const result = await this.send(slot, "create", { run, config, backend, tensors });
+      this.recipes.set(run, { config, backend: result.backend, tensors, done: 0 });
+      return result;
+    } catch (error) {
+      if (!this.recipes.has(run)) this.unassign(run); // refused: the run never existed
+      throw error;
+    }
+  }
+
+  unassign(run) {
+    this.slots[this.home.get(run)]?.runs.delete(run);
+    this.home.delete(run);
   }
 
   advance(run, steps) {
     return this.request("advance", { run, steps });
   }
 
+  /** Pauses one run, or every run in every worker. */
   pause(run) {
-    return this.request("pause", { run });
+    if (run !== undefined) return this.request("pause", { run });
+    return Promise.all(this.slots.filter(Boolean).map((slot) => this.send(slot, "pause", {})));
   }
 
   snapshot(run) {
     return this.request("snapshot", { run });
   }
 
-  free(run) {
+  async free(run) {
+    const result = await this.request("free", { run });
     this.recipes.delete(run);
-    return this.request("free", { run });
+    this.unassign(run);
+    return result;
+  }
+
+  /** Each started worker's memory: `[{wasm, js}]`, slot by slot. */
+  memory() {
+    return Promise.all(this.slots.filter(Boolean).map((slot) => this.send(slot, "memory", {})));
   }
 
   /**
-   * Replaces a dead worker. Every pending request fails, and every run is rebuilt in the new
-   * worker and replayed, without streaming, to the step it had reached (its records are
-   * already on screen). A run that was stepping when the trap happened stays stopped.
+   * Replaces a dead worker. Its pending requests fail, and each of its runs is rebuilt in the
+   * new worker and replayed, without streaming, to the step it had reached (its records are
+   * already on screen). A run that was stepping when the trap happened stays stopped. The
+   * other workers and their runs carry on.
    */
-  async crash(reason) {
-    if (this.recovering) return;
-    this.recovering = true;
+  async crash(slot, reason) {
+    if (slot.recovering) return;
+    slot.recovering = true;
     this.crashes += 1;
-    for (const waiter of this.waiting.values()) waiter.reject(new Error(`worker crashed: ${reason}`));
-    this.waiting.clear();
-    this.worker.terminate();
+    for (const [id, waiter] of this.waiting) {
+      if (waiter.slot !== slot) continue;
+      waiter.reject(new Error(`worker crashed: ${reason}`));
+      this.waiting.delete(id);
+    }
+    slot.worker.terminate();
     this.events.onCrash?.(reason);
     try {
-      await this.start();
-      for (const [run, recipe] of this.recipes) {
-        if (recipe.poisoned) continue;
+      const info = await this.open(slot.index);
+      if (slot.index === 0) this.info = info;
+      const fresh = this.slots[slot.index];
+      for (const run of fresh.runs) {
+        const recipe = this.recipes.get(run);
+        if (!recipe || recipe.poisoned) continue;
         const { config, backend, tensors, done } = recipe;
-        await this.request("replay", { run, config, backend, tensors, steps: done });
+        await this.send(fresh, "replay", { run, config, backend, tensors, steps: done });
       }
       this.events.onRecovered?.();
     } finally {
-      this.recovering = false;
+      slot.recovering = false;
+      this.slots[slot.index].recovering = false;
     }
   }
 }
+
+/** What a trapped wasm instance leaves in an error message: the instance is gone for good. */
+const TRAPPED = /unreachable|RuntimeError|memory access out of bounds|Aborted/;
 
 /**
  * Whether this browser gives a WebGPU adapter, and whether it is a software one (SwiftShader,

@@ -67,6 +67,8 @@ export const SETTINGS = [
   { key: "embed", kind: "bool", default: false, ...flag },
   { key: "controls", kind: "bool", default: true, ...flag },
   { key: "autoplay", kind: "bool", default: false, ...flag },
+  // Training workers: 0 sizes the pool from the machine (engine.js poolSize), 1 to 8 fixes it.
+  { key: "workers", kind: "integer", min: 0, max: 8, default: 0, ...number },
   // Which section an embed shows (and the full page scrolls to): the seed's charts or the depth lab.
   { key: "section", kind: "choice", choices: ["seed", "lab"], default: "seed", ...text },
   // The depth lab: its lesson, then every stack config key, as `lab.<key>` in the URL.
@@ -142,6 +144,8 @@ function checkKind(setting, value) {
   switch (setting.kind) {
     case "number":
       return null; // ranges and types are the engine's to check
+    case "integer": // a page setting: its range is the page's
+      return Number.isInteger(value) && value >= setting.min && value <= setting.max ? null : `must be an integer from ${setting.min} to ${setting.max}`;
     case "bool":
       return typeof value === "boolean" ? null : "must be 0 or 1";
     case "choice":

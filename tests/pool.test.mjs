@@ -1,0 +1,49 @@
+// The worker pool (www/engine.js): independent runs train in parallel, each in one worker for
+// good, with exactly the numbers of a single worker; a worker that dies takes only its own
+// runs through recovery.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { useBrowser } from "./helpers/browser.mjs";
+
+const ctx = useBrowser();
+const QUERY = "epochs=8&height=24&width=20";
+
+test("two workers share the four runs and give the numbers of one", async () => {
+  const one = await ctx.open(`?${QUERY}&workers=1`);
+  const single = await one.page.evaluate(() => window.initlab.runAll());
+  assert.equal((await one.page.evaluate(() => window.initlab.__engine.memory())).length, 1);
+  await one.page.close();
+
+  const two = await ctx.open(`?${QUERY}&workers=2`);
+  const pooled = await two.page.evaluate(() => window.initlab.runAll());
+  const homes = await two.page.evaluate(() => [...window.initlab.__engine.home.values()]);
+  assert.deepEqual(homes.sort(), [0, 0, 1, 1], "two runs per worker");
+  assert.deepEqual(pooled, single, "bit-identical to one worker");
+  const memory = await two.page.evaluate(() => window.initlab.__engine.memory());
+  console.log(`wasm memory per worker: ${memory.map((m) => m.wasm).join(", ")} bytes`);
+  assert.equal(memory.length, 2);
+  assert.deepEqual(two.problems.console, []);
+  await two.page.close();
+});
+
+test("a worker that traps is replaced alone (one crash counted), and every run's numbers come back", async () => {
+  const { page } = await ctx.open(`?${QUERY}&workers=2`);
+  const first = await page.evaluate(() => window.initlab.runAll());
+  const homes = await page.evaluate(() => Object.fromEntries(window.initlab.__engine.home));
+  const victim = Object.keys(homes).find((run) => homes[run] === 1);
+  await page.evaluate((run) => window.initlab.__engine.request("crash", { run }).catch(() => {}), victim);
+  await page.waitForFunction(() => window.initlab.__engine.crashes === 1 && !window.initlab.__engine.recovering);
+  assert.match(await page.textContent("#status"), /crashed|崩溃/);
+  await page.click("#reset");
+  await page.click("#play");
+  await page.waitForFunction(() => window.initlab.runs.every((r) => r.status === "finished"));
+  for (const key of Object.keys(first)) assert.deepEqual(await page.evaluate((k) => window.initlab.trajectory(k), key), first[key], key);
+  await page.close();
+});
+
+test("a bad workers value is reported and the pool sized from the machine", async () => {
+  const { page } = await ctx.open("?workers=99");
+  assert.match(await page.textContent("#status"), /workers: must be an integer from 0 to 8/);
+  await page.close();
+});
