@@ -10,14 +10,65 @@ import { el } from "../dom.js";
 import { brief, exact } from "../chart.js";
 
 export class BackwardView {
-  /** @param {{labels: {block, output, grad, zero, channel}, request: (run, params) => Promise<any>}} options */
-  constructor(container, { labels, request }) {
-    this.labels = labels;
-    this.request = request;
+  /**
+   * @param {{labels: {block, output, grad, zero, channel, run, epoch}, request: (run, params) => Promise<any>, onError}} options
+   *   `request` asks the engine for a run's block maps at a snapshot's parameters
+   */
+  constructor(container, { labels, request, onError }) {
+    Object.assign(this, { labels, request, onError });
+    this.runSelect = el("select", { id: "lab-back-run" });
+    this.stepInput = el("input", { type: "range", id: "lab-back-step", min: "0", max: "0", value: "0" });
+    this.stepOut = el("output", { for: "lab-back-step" }, "0");
+    this.runLabel = el("span", {}, labels.run);
+    this.epochLabel = el("span", {}, labels.epoch);
+    const controls = el("div", { class: "explain-controls" },
+      el("label", {}, this.runLabel, " ", this.runSelect),
+      el("label", { class: "ex-step" }, this.epochLabel, " ", this.stepInput, " ", this.stepOut));
     this.root = el("div", { class: "backward" });
-    container.append(this.root);
+    container.append(controls, this.root);
+    this.runSelect.addEventListener("change", () => this.redraw());
+    this.stepInput.addEventListener("input", () => this.redraw());
+    this.runs = [];
     this.summary = [];
     this.token = 0;
+  }
+
+  /** Follows the runs on screen: the run choice, the epoch slider (kept at the last epoch
+   * while it is there), and the maps of a finished run. */
+  sync(runs, labelOf) {
+    this.runs = runs;
+    this.runLabel.textContent = this.labels.run;
+    this.epochLabel.textContent = this.labels.epoch;
+    const chosen = this.runSelect.value;
+    const signature = JSON.stringify([this.labels.run, runs.map((r) => r.key)]);
+    if (signature !== this.runSelect.dataset.signature) {
+      this.runSelect.dataset.signature = signature;
+      this.runSelect.replaceChildren(...runs.map((run) => el("option", { value: run.key }, labelOf(run))));
+      if (runs.some((r) => r.key === chosen)) this.runSelect.value = chosen;
+    }
+    const run = this.chosen();
+    const last = String(Math.max(0, (run?.steps ?? 1) - 1));
+    const following = Number(this.stepInput.value) >= Number(this.stepInput.max);
+    if (this.stepInput.max !== last) this.stepInput.max = last;
+    if (following && this.stepInput.value !== last) this.stepInput.value = last;
+    if (run?.status === "finished" && this.shown !== `${run.key}@${this.stepInput.value}`) this.redraw();
+  }
+
+  chosen() {
+    return this.runs.find((r) => r.key === this.runSelect.value);
+  }
+
+  /** Draws the chosen run at the chosen epoch (a failure is reported, the last maps stay). */
+  async redraw() {
+    const run = this.chosen();
+    if (!run || run.steps === 0) return;
+    this.shown = `${run.key}@${this.stepInput.value}`;
+    try {
+      const at = await this.show(run, Number(this.stepInput.value));
+      this.stepOut.textContent = String(at);
+    } catch (error) {
+      this.onError(error);
+    }
   }
 
   /** Draws `run`'s maps at the recorded snapshot nearest to (not after) `step`; resolves to that step. */
@@ -53,9 +104,10 @@ export class BackwardView {
     this.root.replaceChildren(el("p", { class: "hint" }, this.labels.channel), el("div", { class: "backward-scroll" }, grid));
   }
 
-  /** Per block: whether its output and its gradient are identically 0, and their largest |value|. */
+  /** The run and epoch on show and, per block, whether its output and its gradient are
+   * identically 0 and their largest |value|. */
   data() {
-    return this.summary.map((s) => ({ ...s }));
+    return { run: this.runSelect.value, step: Number(this.stepOut.textContent), blocks: this.summary.map((s) => ({ ...s })) };
   }
 }
 

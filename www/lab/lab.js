@@ -38,7 +38,7 @@ export class DepthLab {
     this.buildForm();
     this.backward.labels = this.backwardLabels();
     this.render();
-    this.showBackward();
+    this.backward.redraw();
   }
 
   build() {
@@ -55,9 +55,6 @@ export class DepthLab {
     const legend = $("div", { class: "legend lab-legend" });
     const charts = $("div", { class: "lab-charts" });
     const maps = $("div", { class: "lab-heatmaps" });
-    this.runSelect = $("select", { id: "lab-back-run" });
-    this.stepInput = $("input", { type: "range", id: "lab-back-step", min: "0", max: "0", value: "0" });
-    this.stepOut = $("output", { for: "lab-back-step" }, "0");
     const backHolder = $("div", { class: "lab-backward" });
     this.root.replaceChildren(
       $("h2", { id: "h-lab", "data-i18n": "lab.title" }, t("lab.title")),
@@ -74,9 +71,6 @@ export class DepthLab {
       maps,
       $("h3", { "data-i18n": "lab.back.title" }, t("lab.back.title")),
       $("p", { "data-i18n": "lab.back.intro" }, t("lab.back.intro")),
-      $("div", { class: "explain-controls" },
-        $("label", {}, $("span", { "data-i18n": "lab.back.run" }, t("lab.back.run")), " ", this.runSelect),
-        $("label", { class: "ex-step" }, $("span", { "data-i18n": "ex.step" }, t("ex.step")), " ", this.stepInput, " ", this.stepOut)),
       backHolder,
     );
     for (const preset of LAB_PRESETS) {
@@ -89,9 +83,11 @@ export class DepthLab {
     this.buttons.run.addEventListener("click", () => this.guard(this.runSettings()));
     this.buttons.again.addEventListener("click", () => this.guard(this.rerunPreset()));
     this.buttons.clear.addEventListener("click", () => this.guard(this.clear()));
-    this.runSelect.addEventListener("change", () => this.showBackward());
-    this.stepInput.addEventListener("input", () => this.showBackward());
-    this.backward = new BackwardView(backHolder, { request: (key, params) => this.engine.blockMaps(key, params), labels: this.backwardLabels() });
+    this.backward = new BackwardView(backHolder, {
+      request: (key, params) => this.engine.blockMaps(key, params),
+      labels: this.backwardLabels(),
+      onError: (error) => (this.message.textContent = error.message),
+    });
     this.drawn = new LabCharts({ legend, charts, maps, onError: this.onError });
     this.buildForm();
   }
@@ -99,6 +95,8 @@ export class DepthLab {
   backwardLabels() {
     return {
       block: ({ n }) => t("lab.back.block", { n }),
+      run: t("lab.back.run"),
+      epoch: t("ex.step"),
       output: t("lab.back.output"),
       grad: t("lab.back.grad"),
       zero: t("lab.zero"),
@@ -138,19 +136,36 @@ export class DepthLab {
   async rerunPreset() {
     const preset = LAB_PRESETS.find((p) => p.id === this.settings["lab.preset"]);
     if (!preset) return this.runSettings();
-    await this.clear();
-    this.lesson = { preset, keys: [] };
     const configs = presetConfigs(preset, labConfigOf(this.settings));
     const labels = configs.map((_, i) => ({ i18n: `lab.variant.${preset.id}.${i}` }));
-    this.lesson.keys = await this.start(configs, labels);
-    return this.finish(this.lesson.keys);
+    const keys = await this.serially(async () => {
+      await this.clear();
+      this.lesson = { preset, keys: [] };
+      this.lesson.keys = await this.start(configs, labels);
+      return this.lesson.keys;
+    });
+    return this.finish(keys);
   }
 
   /** One more run of the settings as they are, beside the ones on screen. */
   async runSettings() {
-    this.lesson = null;
-    const [key] = await this.start([labConfigOf(this.settings)], [null]);
-    return this.finish([key]);
+    const config = labConfigOf(this.settings);
+    const keys = await this.serially(() => {
+      this.lesson = null;
+      return this.start([config], [null]);
+    });
+    return this.finish(keys);
+  }
+
+  /**
+   * Runs `setup` after the previous one: two quick clicks must not interleave their clearing
+   * and creating (which would leave a run of the first beside the second). Only the setup
+   * waits; training goes on in the workers.
+   */
+  serially(setup) {
+    const result = (this.queue ?? Promise.resolve()).then(setup);
+    this.queue = result.catch(() => {});
+    return result;
   }
 
   async start(configs, names) {
@@ -173,7 +188,8 @@ export class DepthLab {
 
   /** Resolves with the runs' trajectories once all of them stopped. */
   async finish(keys) {
-    await Promise.all(keys.map((key) => (this.store.get(key)?.status === "finished" ? null : new Promise((done) => this.waiters.set(key, done)))));
+    const done = (key) => ["finished", "diverged", "stopped", undefined].includes(this.store.get(key)?.status);
+    await Promise.all(keys.map((key) => (done(key) ? null : new Promise((resolve) => this.waiters.set(key, resolve)))));
     this.render();
     return Object.fromEntries(keys.map((key) => [key, this.store.trajectory(key)]));
   }
@@ -232,7 +248,7 @@ export class DepthLab {
       const start = performance.now();
       this.drawn.update(this.store.runs, (run) => this.labelOf(run));
       this.renderClaim();
-      this.renderBackwardControls();
+      this.backward.sync(this.store.runs, (run) => this.labelOf(run));
       performance.measure("initlab:lab:render", { start });
     } catch (error) {
       this.onError(error);
@@ -260,35 +276,6 @@ export class DepthLab {
     return [String(holds), `${holds === null ? "–" : holds ? "✓" : "✗"} ${text}`];
   }
 
-  renderBackwardControls() {
-    const runs = this.store.runs;
-    const chosen = this.runSelect.value;
-    const signature = JSON.stringify([lang(), runs.map((r) => r.key)]);
-    if (signature !== this.runSelect.dataset.signature) {
-      this.runSelect.dataset.signature = signature;
-      this.runSelect.replaceChildren(...runs.map((run) => el("option", { value: run.key }, this.labelOf(run))));
-      if (runs.some((r) => r.key === chosen)) this.runSelect.value = chosen;
-    }
-    const run = this.store.get(this.runSelect.value);
-    const last = Math.max(0, (run?.steps ?? 1) - 1);
-    const following = Number(this.stepInput.value) >= Number(this.stepInput.max);
-    if (this.stepInput.max !== String(last)) this.stepInput.max = String(last);
-    if (following && this.stepInput.value !== String(last)) this.stepInput.value = String(last);
-    if (run?.status === "finished" && this.backwardShown !== `${run.key}@${this.stepInput.value}`) this.showBackward();
-  }
-
-  async showBackward() {
-    const run = this.store.get(this.runSelect.value);
-    if (!run || run.steps === 0) return;
-    this.backwardShown = `${run.key}@${this.stepInput.value}`;
-    try {
-      const at = await this.backward.show(run, Number(this.stepInput.value));
-      this.stepOut.textContent = String(at);
-    } catch (error) {
-      this.message.textContent = error.message;
-    }
-  }
-
   /** For tests and the embedding API: what the lab draws, with the data behind it. */
   data() {
     return {
@@ -296,7 +283,7 @@ export class DepthLab {
       heatmaps: this.drawn.heatmapData(),
       claim: this.lastClaim ?? null,
       claimText: this.claim.textContent,
-      backward: { run: this.runSelect.value, step: Number(this.stepOut.textContent), blocks: this.backward.data() },
+      backward: this.backward.data(),
     };
   }
 }
