@@ -4,12 +4,15 @@
 // Runs are deterministic (seeded), so after a crash the replacement worker rebuilds every run
 // and replays it to the step it had reached; the records already on screen are never touched.
 
+import { errorOf } from "./outcome.js";
+
 export class Engine {
   /**
    * @param {{makeWorker: () => Worker, firstWorker?: Worker, wasmBytes?: Promise<Uint8Array>}} boot
    *   how to start a worker (a URL on the site, a Blob URL in the single-file build), the one
    *   boot.js already started, and the module's bytes when they cannot be fetched (file://)
-   * @param {{onRecords, onStopped, onCrash}} events
+   * @param {{onRecords, onStopped, onCrash, onFellBack, onRecovered}} events
+   *   `onStopped(run, {kind, step, message})`, kind one of outcome.js's KINDS
    */
   constructor({ makeWorker, firstWorker, wasmBytes }, events) {
     this.makeWorker = makeWorker;
@@ -51,12 +54,9 @@ export class Engine {
       if (!waiter) return;
       if (data.ok) waiter.resolve(data.result);
       else {
-        const error = new Error(data.error);
-        // A trap leaves "unreachable" or a memory fault behind: the instance is gone.
-        if (/unreachable|RuntimeError|memory access out of bounds|Aborted/.test(data.error)) {
-          this.crash(data.error);
-        }
-        waiter.reject(error);
+        // A trap (the worker's outcomeOf says "crashed"): the instance is gone.
+        if (data.kind === "crashed") this.crash(data.error);
+        waiter.reject(errorOf(data.kind, data.error));
       }
       return;
     }
@@ -70,12 +70,12 @@ export class Engine {
       this.events.onFellBack?.(data.run, data.backend, data.message);
     } else if (data.type === "stopped") {
       const recipe = this.recipes.get(data.run);
-      if (recipe) recipe.stopped = data.message;
-      if (/unreachable|RuntimeError|memory access out of bounds/.test(data.message)) {
+      if (recipe) recipe.stopped = data.kind;
+      if (data.kind === "crashed") {
         if (recipe) recipe.poisoned = true;
         this.crash(data.message);
       }
-      this.events.onStopped?.(data.run, data.message);
+      this.events.onStopped?.(data.run, { kind: data.kind, step: data.step, message: data.message });
     }
   }
 
@@ -116,7 +116,7 @@ export class Engine {
     if (this.recovering) return;
     this.recovering = true;
     this.crashes += 1;
-    for (const waiter of this.waiting.values()) waiter.reject(new Error(`worker crashed: ${reason}`));
+    for (const waiter of this.waiting.values()) waiter.reject(errorOf("crashed", `worker crashed: ${reason}`));
     this.waiting.clear();
     this.worker.terminate();
     this.events.onCrash?.(reason);

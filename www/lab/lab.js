@@ -7,7 +7,7 @@
 import { el } from "../dom.js";
 import { LineChart } from "../chart.js";
 import { lang, t } from "../i18n.js";
-import { RunStore } from "../runs.js";
+import { RunStore, stoppedStatus } from "../runs.js";
 import { labConfigOf } from "../state.js";
 import { BackwardView } from "./backward.js";
 import { buildLabForm } from "./form.js";
@@ -179,11 +179,10 @@ export class DepthLab {
       while (this.store.runs.length >= MAX_LAB_RUNS) await this.remove(this.store.runs[0].key);
       const key = `${LAB_PREFIX}${++this.count}`;
       const created = await this.engine.create(key, config);
-      const run = this.store.upsert(key, { config: created.config });
-      Object.assign(run, { name: names[i], backend: created.backend, status: "ready" });
+      this.store.upsert(key, { config: created.config, name: names[i], backend: created.backend });
+      this.store.setStatus(key, "ready");
       keys.push(key);
     }
-    this.store.changed();
     await Promise.all(keys.map((key) => this.engine.advance(key, Infinity)));
     return keys;
   }
@@ -212,13 +211,11 @@ export class DepthLab {
     this.store.append(key, records);
   }
 
-  stopped(key, message) {
+  stopped(key, { kind, message }) {
     const run = this.store.get(key);
     if (run) {
-      run.status = message === "finished" ? "finished" : message.startsWith("diverged") ? "diverged" : "stopped";
-      run.message = message;
+      this.store.setStatus(key, stoppedStatus(kind), message);
       if (run.status !== "finished") this.message.textContent = t("statusStopped", { run: this.labelOf(run), message });
-      this.store.changed();
     }
     this.waiters.get(key)?.();
     this.waiters.delete(key);
@@ -263,7 +260,7 @@ export class DepthLab {
     this.legend.dataset.signature = signature;
     this.legend.replaceChildren(...this.store.runs.map((run) => {
       const chip = el("span", { class: "chip", style: `border-color:${run.color}` }, `${this.labelOf(run)} · ${run.backend ?? "…"} · ${run.steps}/${run.config.epochs}`);
-      if (run.status === "diverged" || run.status === "stopped") chip.append(el("span", { class: "chip-warn" }, ` ⚠ ${run.message}`));
+      if (run.status === "diverged" || run.status === "error") chip.append(el("span", { class: "chip-warn" }, ` ⚠ ${run.message}`));
       return chip;
     }));
   }
@@ -312,7 +309,7 @@ export class DepthLab {
     const lesson = this.lesson;
     if (!lesson) return ["", ""];
     const runs = lesson.keys.map((key) => this.store.get(key));
-    if (runs.some((r) => !r || r.status === "diverged" || r.status === "stopped")) return ["stopped", `✗ ${t("lab.claim.stopped")}`];
+    if (runs.some((r) => !r || r.status === "diverged" || r.status === "error")) return ["stopped", `✗ ${t("lab.claim.stopped")}`];
     if (runs.some((r) => r.status !== "finished")) return ["pending", t("lab.claim.pending")];
     const id = lesson.preset.id;
     const { holds, values } = lesson.preset.claim(runs);
