@@ -211,4 +211,14 @@ export const EN = {
   "run.bn_all": "Constant 5, every parameter (stack)",
   "run.no_head": "Zero init, no ReLU on the logits",
   "run.one_block": "Zero init, one conv→BN→ReLU block",
+  // aria-labels (index.html's data-i18n-label)
+  "aria.panel": "Controls",
+  "aria.training": "Training controls",
+  "aria.embedCode": "Embed code",
+  "aria.charts": "Charts",
+  "aria.legend": "Series",
+  "aria.math.imageKernel": "image, kernel",
+  "aria.math.outputs": "outputs",
+  "aria.math.gradK1": "gradient of k1",
+  "aria.math.gradI5": "gradient of i5",
 };

@@ -206,4 +206,14 @@ export const ZH = {
   "run.bn_all": "常数 5，训练全部参数（stack）",
   "run.no_head": "全零初始化，logit 上无 ReLU",
   "run.one_block": "全零初始化，单个 卷积→BN→ReLU 块",
+  // aria-labels (index.html's data-i18n-label)
+  "aria.panel": "控制面板",
+  "aria.training": "训练控制",
+  "aria.embedCode": "嵌入代码",
+  "aria.charts": "图表",
+  "aria.legend": "曲线",
+  "aria.math.imageKernel": "图像，卷积核",
+  "aria.math.outputs": "输出",
+  "aria.math.gradK1": "k1 的梯度",
+  "aria.math.gradI5": "i5 的梯度",
 };
