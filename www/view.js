@@ -140,7 +140,9 @@ export class View {
       : t("viewFailed", { part: t(`part.${part}`), message });
     this.failure ??= new Error(text);
     const alert = this.$("alert");
-    alert.textContent = alert.hidden ? text : `${alert.textContent} ${text}`;
+    // The chart library failing breaks the lab's charts too: one sentence says it for both.
+    if (alert.hidden) alert.textContent = text;
+    else if (!alert.textContent.includes(text)) alert.textContent = `${alert.textContent} ${text}`;
     alert.hidden = false;
     // Without charts, the tables show the numbers.
     if (part === "charts") {
