@@ -1,6 +1,7 @@
 // Init Lab's page: settings from the URL, the training worker, and the actions behind every
 // button. The DOM is built and redrawn by view.js; this file decides what happens.
 
+import { embeddingApi } from "./api.js";
 import { Engine } from "./engine.js";
 import { COMPARISONS } from "./explain/comparisons.js";
 import { initialLang, setLang, t } from "./i18n.js";
@@ -288,29 +289,13 @@ function syncUrl() {
 
 const ready = start();
 
-/** The embedding API: `await initlab.ready; const data = await initlab.runAll();` */
-window.initlab = {
-  ready: ready.then(() => true),
-  runAll: () => ready.then(() => actions.runAll()),
-  get settings() {
-    return structuredClone(settings);
-  },
-  get runs() {
-    return [...store.runs, ...extra.runs].map((r) => ({ key: r.key, label: labelOf(r), status: r.status, backend: r.backend, config: r.config, steps: r.steps, message: r.message }));
-  },
-  trajectory: (key) => storeOf(key).trajectory(key),
-  snapshot: (key) => engine.snapshot(key),
-  /** What the charts draw right now: per chart, the drawn series (for tests). */
-  chartData: () => view.chartData(),
-  /** The depth lab: run a lesson (resolves with its trajectories), and what it draws. */
-  lab: {
-    runPreset: (id) => ready.then(() => lab.runPreset(id)),
-    runSettings: () => ready.then(() => lab.runSettings()),
-    data: () => lab?.data(),
-    trajectory: (key) => lab?.store.trajectory(key),
-  },
-  /** The worker's handle, for tests and debugging (not part of the embedding API). */
-  get __engine() {
-    return engine;
-  },
-};
+window.initlab = embeddingApi({
+  ready,
+  actions,
+  settings,
+  runs: () => [...store.runs, ...extra.runs],
+  storeOf,
+  engine: () => engine,
+  view: () => view,
+  lab: () => lab,
+});
