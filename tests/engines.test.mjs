@@ -9,11 +9,11 @@ import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { ENGINES, KEYS, ROOT, useBrowser } from "./helpers/browser.mjs";
+import { ENGINES, KEYS, PRESET_KEYS, ROOT, useBrowser } from "./helpers/browser.mjs";
 
 const SHOTS = join(ROOT, "test-results");
 const QUERY = "?epochs=12&height=32&width=32";
-const PRESETS = ["zeros", "single_conv_zeros", "constant5", "kaiming"];
+const PRESETS = PRESET_KEYS;
 /** `INITLAB_ENGINES=webkit` runs Chromium (the reference) and WebKit only. */
 const engines = ENGINES.filter((e) => e === "chromium" || (process.env.INITLAB_ENGINES?.split(",") ?? ENGINES).includes(e));
 

@@ -123,6 +123,13 @@ test("the exported CSV and JSON equal the records", async () => {
     assert.deepEqual(json[key].trajectory, trajectory, key);
     assert.equal(json[key].config.epochs, 7);
   }
+  // Each run's label is the one the legend shows (it used to be undefined, and dropped).
+  const legend = await page.textContent("#legend");
+  for (const key of Object.keys(data)) {
+    assert.equal(typeof json[key].label, "string", key);
+    assert.ok(json[key].label.length > 0 && legend.includes(json[key].label), `${key}: ${json[key].label}`);
+  }
+  assert.ok(["Kaiming normal", "Kaiming 正态"].includes(json.kaiming.label), json.kaiming.label);
   const csv = (await save("#export-csv")).trim().split("\n");
   assert.equal(csv[0], ["run", "step", ...KEYS].join(","));
   const rows = csv.slice(1).map((line) => line.split(","));

@@ -1,12 +1,14 @@
 // Init Lab's page: settings from the URL, the training worker, and the actions behind every
 // button. The DOM is built and redrawn by view.js; this file decides what happens.
 
+import { embeddingApi } from "./api.js";
 import { Engine, poolSize } from "./engine.js";
 import { COMPARISONS } from "./explain/comparisons.js";
 import { initialLang, setLang, t } from "./i18n.js";
 import { DepthLab, LAB_PREFIX } from "./lab/lab.js";
-import { RunStore } from "./runs.js";
-import { PRESET_KEYS, configOf, fromQuery, labConfigOf, presetConfig, toQuery } from "./state.js";
+import { RunStore, isDone, labelOf, stoppedStatus } from "./runs.js";
+import { BACKENDS } from "./backends.js";
+import { PRESET_KEYS, configOf, defaultBackend, defaults, fromQuery, labConfigOf, presetConfig, toQuery } from "./state.js";
 import { View } from "./view.js";
 
 const store = new RunStore();
@@ -19,6 +21,14 @@ const extra = new RunStore();
 const { settings, problems } = fromQuery(location.search);
 let engine;
 let view;
+/** The backends the worker offers, and the one new runs use when the settings name none. */
+const backends = {
+  // Until the worker answers: what it offers without a GPU.
+  offered: BACKENDS.all.filter((b) => b !== "webgpu"),
+  fallback: BACKENDS.cpu,
+};
+/** The backend new runs use: the chosen one, else the default for this browser. */
+const backendOf = () => settings.backend || backends.fallback;
 /** The depth lab (www/lab/): its runs share the worker, with keys starting "lab:". */
 let lab;
 const isLab = (run) => run.startsWith(LAB_PREFIX);
@@ -36,7 +46,7 @@ const boot = window.__initlabBoot ?? {
 async function start() {
   performance.mark("initlab:start");
   setLang(initialLang(settings.lang));
-  view = new View({ store, extra, settings, actions });
+  view = new View({ store, extra, settings, actions, backends: () => backends.offered, backend: backendOf });
   view.status(t("loading"));
   engine = new Engine(boot, {
     onRecords: (run, records) => {
@@ -44,27 +54,26 @@ async function start() {
       storeOf(run).append(run, records);
       view.announce(storeOf(run).get(run));
     },
-    onStopped: (run, message) => (isLab(run) ? lab?.stopped(run, message) : stopped(run, message)),
+    onStopped: (run, outcome) => (isLab(run) ? lab?.stopped(run, outcome) : stopped(run, outcome)),
     onCrash: (reason) => view.status(t("crashed", { message: reason }), "error"),
     onFellBack: (run, backend, message) => {
       const r = storeOf(run).get(run);
-      if (r) r.backend = backend;
-      storeOf(run).changed();
-      view.status(t("fellBack", { run: r ? view.labelOf(r) : run, message }), "error");
+      storeOf(run).setBackend(run, backend);
+      view.status(t("fellBack", { run: r ? labelOf(r) : run, message }), "error");
     },
   }, { workers: settings.workers || poolSize() });
   try {
     const info = await engine.start();
     performance.mark("initlab:engine");
-    view.setBackends(info.backends, info.gpu);
+    const backendProblem = offerBackends(info.backends, info.gpu);
     const urlProblems = await sanitizeSettings();
-    if (view.backendProblem) urlProblems.push(view.backendProblem);
+    if (backendProblem) urlProblems.push(backendProblem);
     view.render();
     lab = new DepthLab(document.getElementById("lab"), {
       settings,
       fields: info.fields,
       engine: {
-        create: (key, config) => engine.create(key, config, view.backend()),
+        create: (key, config) => engine.create(key, config, backendOf()),
         advance: (key, steps) => engine.advance(key, steps),
         free: (key) => engine.free(key),
         validate: (config) => engine.validate(config),
@@ -75,7 +84,7 @@ async function start() {
     });
     document.body.classList.toggle("section-lab", settings.section === "lab");
     if (settings.section === "lab" && !settings.embed) document.getElementById("lab").scrollIntoView();
-    const readyText = t("ready", { backend: t(`backend.${view.backend()}`) });
+    const readyText = t("ready", { backend: t(`backend.${backendOf()}`) });
     if (urlProblems.length) view.status(`${readyText} ${urlProblems.map((m) => `URL: ${m}`).join("; ")}`, "error");
     else view.status(readyText);
     document.getElementById("app").setAttribute("aria-busy", "false");
@@ -104,12 +113,27 @@ async function sanitizeSettings() {
         const field = `${prefix}${error.message.split(":")[0]}`;
         if (!(field in settings)) break;
         messages.push(`${prefix}${error.message}`);
-        settings[field] = view.defaultOf(field);
+        settings[field] = defaults()[field];
       }
     }
   }
-  if (messages.length) view.buildForm();
+  if (messages.length) view.form.build();
   return messages;
+}
+
+/**
+ * Takes the worker's backends; a backend the URL asks for that this browser lacks gives way
+ * to the default, and the page says so (the message is returned).
+ */
+function offerBackends(offered, gpu) {
+  Object.assign(backends, { offered, fallback: defaultBackend(offered, gpu) });
+  let problem = null;
+  if (settings.backend && !offered.includes(settings.backend)) {
+    problem = t("backendUnavailable", { backend: settings.backend, fallback: backends.fallback });
+    settings.backend = "";
+  }
+  view.form.build();
+  return problem;
 }
 
 const actions = {
@@ -231,25 +255,22 @@ const actions = {
  * rejects leaves the screen as it was (the error reaches the caller).
  */
 async function startRun(key, { preset = null, config, name = { preset }, tensors, into = store }) {
-  const created = await engine.create(key, config, view.backend(), tensors);
-  const run = into.upsert(key, { preset, config: created.config });
-  Object.assign(run, { name, tensors, backend: created.backend, status: "ready" });
-  into.changed();
+  const created = await engine.create(key, config, backendOf(), tensors);
+  const run = into.upsert(key, { preset, config: created.config, name, tensors, backend: created.backend });
+  into.setStatus(key, "ready");
   return run;
 }
 
 function unfinished() {
-  return store.runs.filter((r) => r.status !== "error" && r.status !== "finished" && r.status !== "diverged" && r.steps < r.config.epochs);
+  return store.runs.filter((r) => !isDone(r));
 }
 
-function stopped(key, message) {
-  const run = storeOf(key).get(key);
+/** A run stopped (see outcome.js for the kinds); its waiters go on. */
+function stopped(key, { kind, message }) {
+  const runs = storeOf(key);
+  const run = runs.get(key);
   if (run) {
-    if (message === "finished") run.status = "finished";
-    else if (message.startsWith("diverged")) run.status = "diverged";
-    else if (run.status !== "error") run.status = "stopped";
-    run.message = message;
-    storeOf(key).changed();
+    runs.setStatus(key, stoppedStatus(kind), message);
     view.announce(run);
   }
   stopWaiters.get(key)?.();
@@ -268,29 +289,13 @@ function syncUrl() {
 
 const ready = start();
 
-/** The embedding API: `await initlab.ready; const data = await initlab.runAll();` */
-window.initlab = {
-  ready: ready.then(() => true),
-  runAll: () => ready.then(() => actions.runAll()),
-  get settings() {
-    return structuredClone(settings);
-  },
-  get runs() {
-    return [...store.runs, ...extra.runs].map((r) => ({ key: r.key, label: view.labelOf(r), status: r.status, backend: r.backend, config: r.config, steps: r.steps, message: r.message }));
-  },
-  trajectory: (key) => storeOf(key).trajectory(key),
-  snapshot: (key) => engine.snapshot(key),
-  /** What the charts draw right now: per chart, the drawn series (for tests). */
-  chartData: () => view.chartData(),
-  /** The depth lab: run a lesson (resolves with its trajectories), and what it draws. */
-  lab: {
-    runPreset: (id) => ready.then(() => lab.runPreset(id)),
-    runSettings: () => ready.then(() => lab.runSettings()),
-    data: () => lab?.data(),
-    trajectory: (key) => lab?.store.trajectory(key),
-  },
-  /** The worker's handle, for tests and debugging (not part of the embedding API). */
-  get __engine() {
-    return engine;
-  },
-};
+window.initlab = embeddingApi({
+  ready,
+  actions,
+  settings,
+  runs: () => [...store.runs, ...extra.runs],
+  storeOf,
+  engine: () => engine,
+  view: () => view,
+  lab: () => lab,
+});

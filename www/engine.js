@@ -7,6 +7,8 @@
 // replacement worker rebuilds its runs and replays them to the step they had reached; the
 // records already on screen are never touched.
 
+import { errorOf } from "./outcome.js";
+
 /**
  * How many workers to train in: one per core the browser reports, at most 4, and at most 2
  * where the device says it has under 4 GB (navigator.deviceMemory, Chromium only): each
@@ -24,6 +26,7 @@ export class Engine {
    *   how to start a worker (a URL on the site, a Blob URL in the single-file build), the one
    *   boot.js already started, and the module's bytes when they cannot be fetched (file://)
    * @param {{onRecords, onStopped, onCrash, onFellBack, onRecovered}} events
+   *   `onStopped(run, {kind, step, message})`, kind one of outcome.js's KINDS
    * @param {{workers?: number}} options  the pool's size (poolSize() by default)
    */
   constructor({ makeWorker, firstWorker, wasmBytes }, events, { workers = poolSize() } = {}) {
@@ -109,10 +112,9 @@ export class Engine {
       if (!waiter) return;
       if (data.ok) waiter.resolve(data.result);
       else {
-        const error = new Error(data.error);
-        // A trap leaves "unreachable" or a memory fault behind: the instance is gone.
-        if (TRAPPED.test(data.error)) this.crash(slot, data.error);
-        waiter.reject(error);
+        // A trap (the worker's outcomeOf says "crashed"): the instance is gone.
+        if (data.kind === "crashed") this.crash(slot, data.error);
+        waiter.reject(errorOf(data.kind, data.error));
       }
       return;
     }
@@ -124,12 +126,12 @@ export class Engine {
       if (recipe) recipe.backend = data.backend;
       this.events.onFellBack?.(data.run, data.backend, data.message);
     } else if (data.type === "stopped") {
-      if (recipe) recipe.stopped = data.message;
-      if (TRAPPED.test(data.message)) {
+      if (recipe) recipe.stopped = data.kind;
+      if (data.kind === "crashed") {
         if (recipe) recipe.poisoned = true;
         this.crash(slot, data.message);
       }
-      this.events.onStopped?.(data.run, data.message);
+      this.events.onStopped?.(data.run, { kind: data.kind, step: data.step, message: data.message });
     }
   }
 
@@ -194,7 +196,7 @@ export class Engine {
     this.crashes += 1;
     for (const [id, waiter] of this.waiting) {
       if (waiter.slot !== slot) continue;
-      waiter.reject(new Error(`worker crashed: ${reason}`));
+      waiter.reject(errorOf("crashed", `worker crashed: ${reason}`));
       this.waiting.delete(id);
     }
     slot.worker.terminate();
@@ -216,9 +218,6 @@ export class Engine {
     }
   }
 }
-
-/** What a trapped wasm instance leaves in an error message: the instance is gone for good. */
-const TRAPPED = /unreachable|RuntimeError|memory access out of bounds|Aborted/;
 
 /**
  * Whether this browser gives a WebGPU adapter, and whether it is a software one (SwiftShader,

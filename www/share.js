@@ -2,7 +2,7 @@
 // the legend and the settings on it; and the embed snippet. No DOM here except the canvases
 // the PNG is drawn from.
 
-import { SERIES_KEYS } from "./runs.js";
+import { SERIES_KEYS, labelOf } from "./runs.js";
 
 /** One row per run and step: `run,step,loss,conv1_mean,…`, values exactly as recorded. */
 export function toCSV(runs) {
@@ -15,13 +15,13 @@ export function toCSV(runs) {
   return `${lines.join("\n")}\n`;
 }
 
-/** `{run key: {name, label, backend, config, trajectory: {the seven keys}}}`. */
+/** `{run key: {name, label, backend, config, status, trajectory: {the seven keys}}}`; `label` as the legend says it. */
 export function toJSON(runs) {
   const out = {};
   for (const run of runs) {
     out[run.key] = {
       name: run.key,
-      label: run.label,
+      label: labelOf(run),
       backend: run.backend,
       config: run.config,
       status: run.status,

@@ -5,6 +5,7 @@
 // Values coming from the URL are only parsed here; whether they are in range is decided by the
 // engine's own validation (the same Rust code the CLI uses), so the rules live in one place.
 
+import { BACKENDS } from "./backends.js";
 import { LAB_DEFAULTS, LAB_PRESET_IDS } from "./lab/presets.js";
 
 /** The blog's four experiments, in the order the post shows them. */
@@ -59,7 +60,8 @@ export const SETTINGS = [
   { key: "epochs", config: true, kind: "number", default: 40, ...number },
   { key: "zero_grad", config: true, kind: "bool", default: false, ...flag },
   { key: "seed", config: true, kind: "number", default: 0, ...number },
-  { key: "backend", kind: "choice", choices: ["flex", "ndarray", "webgpu"], default: "", ...text },
+  // "": the default for this browser (see defaultBackend).
+  { key: "backend", kind: "choice", choices: BACKENDS.all, default: "", ...text },
   { key: "experiments", kind: "list", choices: PRESET_KEYS, default: PRESET_KEYS, ...list },
   { key: "view", kind: "choice", choices: ["compare", "blog"], default: "compare", ...text },
   { key: "logloss", kind: "bool", default: false, ...flag },
@@ -133,6 +135,15 @@ export function configOf(settings) {
 /** The depth lab's engine config (arch "stack") from the `lab.*` settings. */
 export function labConfigOf(settings) {
   return { arch: "stack", ...Object.fromEntries(LAB_KEYS.map((key) => [key.slice(4), settings[key]])) };
+}
+
+/**
+ * The backend new runs use when the settings name none, given what the worker offers: a real
+ * GPU makes WebGPU the default; a software adapter (the browser's fallback, e.g. SwiftShader)
+ * is offered, but the CPU stays the default.
+ */
+export function defaultBackend(backends, gpu) {
+  return backends.includes("webgpu") && gpu && !gpu.fallback ? "webgpu" : BACKENDS.cpu;
 }
 
 /** A config with one of the blog's presets applied. */

@@ -5,8 +5,23 @@
 // Each run's steps are awaited one at a time: an Experiment never has two steps in flight.
 
 import init, * as wasm from "./pkg/initlab_flex.js";
+import { BACKENDS } from "./backends.js";
+import { outcomeOf } from "./outcome.js";
 
-/** @type {Map<string, {experiment: any, target: number, epochs: number, done: number, pending: any[], stopped: boolean}>} */
+/**
+ * Every run in this worker, by key.
+ * @type {Map<string, {
+ *   experiment: any,                        the wasm Experiment (replaced by a flex one on a fallback)
+ *   recipe: {config: object, tensors?: Uint8Array},  what it was made from, to rebuild it
+ *   backend: string,                        "flex", "ndarray" or "webgpu"
+ *   target: number, epochs: number, done: number,    steps asked for, in all, taken
+ *   pending: object[],                      records not yet posted (see flush)
+ *   stopped: boolean,                       a "stopped" message was posted
+ *   queue: Promise<any>,                    the call in flight (see exclusive)
+ *   busy?: boolean, released?: boolean,     a step is in flight; the run was freed meanwhile
+ *   snapshotSize?: number,                  numbers in one snapshot (for the thinning stride)
+ * }>}
+ */
 const runs = new Map();
 let pumping = false;
 
@@ -29,15 +44,15 @@ function fullModule() {
 }
 
 async function moduleFor(backend) {
-  return backend === "ndarray" || backend === "webgpu" ? fullModule() : wasm;
+  return BACKENDS.full.includes(backend) ? fullModule() : wasm;
 }
 
 const handlers = {
   /** `gpu`: what the page found (see probeGpu in engine.js); null when it found no adapter. */
   async hello({ wasmBytes, gpu }) {
     flexExports = await (wasmBytes ? init({ module_or_path: wasmBytes }) : fetching ?? init());
-    const backends = inline ? ["flex"] : ["flex", "ndarray"];
-    if (gpu && !inline) backends.push("webgpu");
+    // The single-file build has the flex module alone; WebGPU only where the page found an adapter.
+    const backends = BACKENDS.all.filter((b) => !(inline && BACKENDS.full.includes(b)) && (b !== "webgpu" || gpu));
     // Once the page has its answer: run the kernels on a tiny image so that V8 optimises them
     // (in the background) before the first real step, which would otherwise run ~75 ms in
     // baseline code instead of ~4.
@@ -133,7 +148,8 @@ self.onmessage = async ({ data }) => {
     if (result instanceof Transfer) self.postMessage({ id, ok: true, result: result.value }, result.buffers);
     else self.postMessage({ id, ok: true, result });
   } catch (error) {
-    self.postMessage({ id, ok: false, error: String(error?.message ?? error) });
+    const message = String(error?.message ?? error);
+    self.postMessage({ id, ok: false, error: message, kind: outcomeOf(message, error?.name) });
   }
 };
 
@@ -199,8 +215,9 @@ async function pump() {
           r.done += 1;
         } catch (error) {
           const message = String(error?.message ?? error);
+          const kind = outcomeOf(message, error?.name);
           flush(id, r);
-          if (r.backend === "webgpu" && !/^(finished|diverged)/.test(message) && !r.released) {
+          if (r.backend === "webgpu" && kind !== "finished" && kind !== "diverged" && !r.released) {
             // WebGPU failed (device lost, shader error): rebuild the run on the CPU, replay it
             // to the same step (runs are deterministic) and carry on; the records stay.
             try {
@@ -212,7 +229,7 @@ async function pump() {
             }
           }
           r.stopped = true;
-          self.postMessage({ type: "stopped", run: id, message });
+          self.postMessage({ type: "stopped", run: id, kind, step: r.done, message });
         } finally {
           r.busy = false;
           if (r.released) r.experiment.free();
@@ -230,7 +247,7 @@ async function pump() {
       flush(id, r);
       if (r.done >= r.epochs && !r.stopped) {
         r.stopped = true;
-        self.postMessage({ type: "stopped", run: id, message: "finished" });
+        self.postMessage({ type: "stopped", run: id, kind: "finished", step: r.done, message: "finished" });
       }
     }
     pumping = false;

@@ -312,4 +312,6 @@ export function tolerance(fixture, key, ref, scale = 1) {
   return scale * (1e-6 + 10 * (fixture.max_abs_f32_vs_f64[key] ?? 0) + 1e-4 * Math.abs(ref));
 }
 
-export const KEYS = ["loss", "conv1_mean", "conv1_var", "conv2_mean", "conv2_var", "conv1_grad_norm", "conv2_grad_norm"];
+/** The seed's seven series and the blog's four presets, as the page defines them. */
+export { SERIES_KEYS as KEYS } from "../../www/runs.js";
+export { PRESET_KEYS } from "../../www/state.js";

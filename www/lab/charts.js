@@ -44,7 +44,7 @@ export class LabCharts {
     this.legend.dataset.signature = signature;
     this.legend.replaceChildren(...runs.map((run) => {
       const chip = el("span", { class: "chip", style: `border-color:${run.color}` }, `${labelOf(run)} · ${run.backend ?? "…"} · ${run.steps}/${run.config.epochs}`);
-      if (run.status === "diverged" || run.status === "stopped") chip.append(el("span", { class: "chip-warn" }, ` ⚠ ${run.message}`));
+      if (run.status === "diverged" || run.status === "error") chip.append(el("span", { class: "chip-warn" }, ` ⚠ ${run.message}`));
       return chip;
     }));
   }

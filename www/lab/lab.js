@@ -6,7 +6,7 @@
 
 import { el } from "../dom.js";
 import { lang, t } from "../i18n.js";
-import { RunStore } from "../runs.js";
+import { RunStore, stoppedStatus } from "../runs.js";
 import { labConfigOf } from "../state.js";
 import { BackwardView } from "./backward.js";
 import { LabCharts } from "./charts.js";
@@ -177,18 +177,17 @@ export class DepthLab {
       while (this.store.runs.length >= MAX_LAB_RUNS) await this.remove(this.store.runs[0].key);
       const key = `${LAB_PREFIX}${++this.count}`;
       const created = await this.engine.create(key, config);
-      const run = this.store.upsert(key, { config: created.config });
-      Object.assign(run, { name: names[i], backend: created.backend, status: "ready" });
+      this.store.upsert(key, { config: created.config, name: names[i], backend: created.backend });
+      this.store.setStatus(key, "ready");
       keys.push(key);
     }
-    this.store.changed();
     await Promise.all(keys.map((key) => this.engine.advance(key, Infinity)));
     return keys;
   }
 
   /** Resolves with the runs' trajectories once all of them stopped. */
   async finish(keys) {
-    const done = (key) => ["finished", "diverged", "stopped", undefined].includes(this.store.get(key)?.status);
+    const done = (key) => ["finished", "diverged", "error", undefined].includes(this.store.get(key)?.status);
     await Promise.all(keys.map((key) => (done(key) ? null : new Promise((resolve) => this.waiters.set(key, resolve)))));
     this.render();
     return Object.fromEntries(keys.map((key) => [key, this.store.trajectory(key)]));
@@ -211,13 +210,11 @@ export class DepthLab {
     this.store.append(key, records);
   }
 
-  stopped(key, message) {
+  stopped(key, { kind, message }) {
     const run = this.store.get(key);
     if (run) {
-      run.status = message === "finished" ? "finished" : message.startsWith("diverged") ? "diverged" : "stopped";
-      run.message = message;
+      this.store.setStatus(key, stoppedStatus(kind), message);
       if (run.status !== "finished") this.message.textContent = t("statusStopped", { run: this.labelOf(run), message });
-      this.store.changed();
     }
     this.waiters.get(key)?.();
     this.waiters.delete(key);
@@ -267,7 +264,7 @@ export class DepthLab {
     const lesson = this.lesson;
     if (!lesson) return ["", ""];
     const runs = lesson.keys.map((key) => this.store.get(key));
-    if (runs.some((r) => !r || r.status === "diverged" || r.status === "stopped")) return ["stopped", `✗ ${t("lab.claim.stopped")}`];
+    if (runs.some((r) => !r || r.status === "diverged" || r.status === "error")) return ["stopped", `✗ ${t("lab.claim.stopped")}`];
     if (runs.some((r) => r.status !== "finished")) return ["pending", t("lab.claim.pending")];
     const id = lesson.preset.id;
     const { holds, values } = lesson.preset.claim(runs);
