@@ -87,7 +87,8 @@ function options(chart, series, log, width) {
     },
     axes: [
       { label: chart.xLabel, size: 36, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000] },
-      { size: 64, values: (u, ticks) => ticks.map(formatTick) },
+      // Wide enough for its longest label: a constant-5 mean's ticks need nine digits.
+      { size: (u, values) => Math.max(48, 12 + 7 * Math.max(0, ...(values ?? []).map((v) => v.length))), values: (u, ticks) => tickLabels(ticks) },
     ],
     series: [
       { label: chart.xLabel, value: (u, v) => (v == null ? "–" : String(v)) },
@@ -158,6 +159,21 @@ function logRange(u, min, max) {
   if (min == null || max == null || !(min > 0)) return [0.1, 10];
   if (min === max) return [min / 2, max * 2];
   return [min / 1.2, max * 1.2];
+}
+
+/**
+ * Tick labels that tell adjacent ticks apart. A series that barely moves around a large value
+ * (constant 5's weight mean moves by float32 rounding, ~1e-7) gets as many decimals as its
+ * tick spacing needs ("4.9999999", "5.0000001"), not eight labels that all read "5".
+ */
+export function tickLabels(ticks) {
+  const spacing = ticks.length > 1 ? Math.abs(ticks[1] - ticks[0]) : 0;
+  const magnitude = Math.max(0, ...ticks.map((t) => Math.abs(t ?? 0)));
+  if (spacing > 0 && spacing < 1e-3 * magnitude) {
+    const decimals = Math.min(15, Math.ceil(-Math.log10(spacing) - 1e-6)); // 1e-7 apart: 7 (the spacing is a rounded 1, 2 or 5 × 10^k)
+    return ticks.map((t) => (t == null ? "" : t.toFixed(decimals)));
+  }
+  return ticks.map(formatTick);
 }
 
 function formatTick(v) {
