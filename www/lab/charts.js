@@ -43,7 +43,8 @@ export class LabCharts {
     if (signature === this.legend.dataset.signature) return;
     this.legend.dataset.signature = signature;
     this.legend.replaceChildren(...runs.map((run) => {
-      const chip = el("span", { class: "chip", style: `border-color:${run.color}` }, `${labelOf(run)} · ${run.backend ?? "…"} · ${run.steps}/${run.config.epochs}`);
+      const chip = el("span", { class: "chip" }, `${labelOf(run)} · ${run.backend ?? "…"} · ${run.steps}/${run.config.epochs}`);
+      chip.style.borderColor = run.color; // through the CSSOM: the single file's CSP blocks style attributes
       if (run.status === "diverged" || run.status === "error") chip.append(el("span", { class: "chip-warn" }, ` ⚠ ${run.message}`));
       return chip;
     }));
