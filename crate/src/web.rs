@@ -184,7 +184,12 @@ impl Experiment {
             busy.set(false);
             match result {
                 Ok(record) => to_js(&record).map_err(JsValue::from),
-                Err(e) => Err(js_sys::Error::new(&e.to_string()).into()),
+                Err(e) => {
+                    // The kind as the Error's name: the page classifies outcomes by it, not by text.
+                    let error = js_sys::Error::new(&e.to_string());
+                    error.set_name(e.kind());
+                    Err(error.into())
+                }
             }
         })
     }
