@@ -45,14 +45,10 @@ impl BackendKind {
 
     /// Parses a backend name; the error names the field and the choices.
     pub fn parse(name: &str, choices: &[BackendKind]) -> Result<Self, String> {
-        choices
-            .iter()
-            .copied()
-            .find(|b| b.name() == name)
-            .ok_or_else(|| {
-                let names: Vec<String> = choices.iter().map(|b| format!("\"{}\"", b.name())).collect();
-                format!("backend: must be one of {}, got {name:?}", names.join(", "))
-            })
+        choices.iter().copied().find(|b| b.name() == name).ok_or_else(|| {
+            let names: Vec<String> = choices.iter().map(|b| format!("\"{}\"", b.name())).collect();
+            format!("backend: must be one of {}, got {name:?}", names.join(", "))
+        })
     }
 
     /// The (non-autodiff) device of a backend that needs no async set-up.

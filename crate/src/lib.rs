@@ -25,7 +25,9 @@ pub mod train;
 mod web;
 
 pub use backend::BackendKind;
-pub use config::{Activation, Arch, ConfigError, ExperimentConfig, FieldValue, Init, Norm, Target, Trainable};
+pub use config::{
+    Activation, Arch, ConfigError, ExperimentConfig, FieldValue, Init, Norm, Target, Trainable,
+};
 pub use inputs::{InitialTensors, InputError};
 pub use record::{Record, Series, Trajectory, Value};
 pub use train::{Experiment, Snapshot, StepError};

@@ -18,7 +18,11 @@ use initlab::{
 };
 
 #[derive(Parser)]
-#[command(name = "initlab", version, about = "Why a CNN cannot learn from all-zero weights: the blog's experiments, and stacks of any depth, on burn")]
+#[command(
+    name = "initlab",
+    version,
+    about = "Why a CNN cannot learn from all-zero weights: the blog's experiments, and stacks of any depth, on burn"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -95,7 +99,11 @@ struct ConfigArgs {
 fn bool_flag(field: &Field) -> (String, bool) {
     let default = field.get(&ExperimentConfig::default()) == FieldValue::Bool(true);
     let kebab = field.key.replace('_', "-");
-    if default { (format!("no-{kebab}"), false) } else { (kebab, true) }
+    if default {
+        (format!("no-{kebab}"), false)
+    } else {
+        (kebab, true)
+    }
 }
 
 impl clap::Args for ConfigArgs {
@@ -221,7 +229,13 @@ fn execute(command: Command) -> Result<(), Failure> {
             let backend = parse_backend(&out.backend)?;
             let mut experiment = Experiment::from_seed(config, backend);
             let (trajectory, stopped) = experiment.run();
-            print_run(experiment.config(), backend, &trajectory, stopped.as_ref(), out.format);
+            print_run(
+                experiment.config(),
+                backend,
+                &trajectory,
+                stopped.as_ref(),
+                out.format,
+            );
             stopped.map_or(Ok(()), |e| Err(Failure::Stopped(e.to_string())))
         }
         Command::Seed { config, out } => {
@@ -248,18 +262,21 @@ fn execute(command: Command) -> Result<(), Failure> {
         } => replay(&fixture, &backend, check),
         Command::CheckConv { backend, sizes } => {
             let backend = parse_backend(&backend)?;
-            let device = backend.device().expect("native backends have a synchronous device");
+            let device = backend
+                .device()
+                .expect("native backends have a synchronous device");
             for size in sizes {
                 if !(1..=1024).contains(&size) {
                     return Err(Failure::Input(format!("sizes: {size} is not from 1 to 1024")));
                 }
-                let (stock, ours) = futures_lite::future::block_on(initlab::diagnostics::conv_weight_grad_errors(
-                    &device,
-                    size as usize,
-                    size as usize,
-                ))
+                let (stock, ours) = futures_lite::future::block_on(
+                    initlab::diagnostics::conv_weight_grad_errors(&device, size as usize, size as usize),
+                )
                 .map_err(Failure::Stopped)?;
-                println!("{backend} {size}x{size} ({} px): burn's weight gradient max rel. error {stock:.3e}, ours {ours:.3e}", size * size);
+                println!(
+                    "{backend} {size}x{size} ({} px): burn's weight gradient max rel. error {stock:.3e}, ours {ours:.3e}",
+                    size * size
+                );
             }
             Ok(())
         }
@@ -273,10 +290,16 @@ fn execute(command: Command) -> Result<(), Failure> {
         } => {
             let backend = parse_backend(&backend)?;
             let mut fields = initlab::seed::workload(&workload).ok_or_else(|| {
-                Failure::Input(format!("workload: must be one of {}, got {workload:?}", initlab::seed::WORKLOADS.join(", ")))
+                Failure::Input(format!(
+                    "workload: must be one of {}, got {workload:?}",
+                    initlab::seed::WORKLOADS.join(", ")
+                ))
             })?;
             if workload == "seed" {
-                fields.extend([("height", FieldValue::Text(height)), ("width", FieldValue::Text(width))]);
+                fields.extend([
+                    ("height", FieldValue::Text(height)),
+                    ("width", FieldValue::Text(width)),
+                ]);
             }
             fields.push(("epochs", FieldValue::Number((steps + 3) as f64)));
             let config = ExperimentConfig::from_fields(fields).map_err(|e| Failure::Input(e.to_string()))?;
@@ -307,12 +330,17 @@ fn parse_backend(name: &str) -> Result<BackendKind, Failure> {
 fn replay(path: &PathBuf, backend: &str, check: bool) -> Result<(), Failure> {
     let backend = parse_backend(backend)?;
     let loaded = Fixture::load(path).map_err(Failure::Input)?;
-    let device = backend.device().expect("native backends have a synchronous device");
+    let device = backend
+        .device()
+        .expect("native backends have a synchronous device");
     let mut experiment = Experiment::new(loaded.fixture.config.clone(), &loaded.inputs, backend, &device);
     let (trajectory, stopped) = experiment.run();
     let mut out = trajectory_json(&trajectory);
-    let finals: Map<String, Value> =
-        experiment.current_params().into_iter().map(|(name, values)| (name, json!(values))).collect();
+    let finals: Map<String, Value> = experiment
+        .current_params()
+        .into_iter()
+        .map(|(name, values)| (name, json!(values)))
+        .collect();
     out.insert("final".into(), Value::Object(finals));
     println!("{}", serde_json::to_string(&out).unwrap());
     if let Some(stopped) = stopped {
@@ -331,7 +359,10 @@ fn replay(path: &PathBuf, backend: &str, check: bool) -> Result<(), Failure> {
                 failures.len()
             )));
         }
-        eprintln!("{}: all {total} values within tolerance on {backend}", loaded.fixture.name);
+        eprintln!(
+            "{}: all {total} values within tolerance on {backend}",
+            loaded.fixture.name
+        );
     }
     Ok(())
 }
@@ -360,14 +391,20 @@ fn bench(config: &ExperimentConfig, backend: BackendKind, steps: usize) -> Value
 }
 
 fn trajectory_json(t: &Trajectory) -> Map<String, Value> {
-    t.keys().map(|key| (key.to_string(), json!(t.series(key).unwrap()))).collect()
+    t.keys()
+        .map(|key| (key.to_string(), json!(t.series(key).unwrap())))
+        .collect()
 }
 
 /// The run's keys in the fixtures' order (the seed's seven, or a stack's), as CSV columns:
 /// a layer key gives one column per layer, `conv_grad_norm[1]` first.
 fn columns(t: &Trajectory, config: &ExperimentConfig) -> Vec<(String, String, usize)> {
     let keys: Vec<&str> = if config.arch == Arch::Stack {
-        initlab::record::STACK_SCALAR_KEYS.iter().chain(&initlab::record::STACK_LAYER_KEYS).copied().collect()
+        initlab::record::STACK_SCALAR_KEYS
+            .iter()
+            .chain(&initlab::record::STACK_LAYER_KEYS)
+            .copied()
+            .collect()
     } else {
         initlab::record::SEED_KEYS.to_vec()
     };
@@ -412,8 +449,10 @@ fn print_run(
             let names: Vec<&str> = columns.iter().map(|(name, _, _)| name.as_str()).collect();
             println!("step,{}", names.join(","));
             for step in 0..t.len() {
-                let row: Vec<String> =
-                    columns.iter().map(|(_, key, layer)| format!("{:e}", value_at(t, key, step, *layer))).collect();
+                let row: Vec<String> = columns
+                    .iter()
+                    .map(|(_, key, layer)| format!("{:e}", value_at(t, key, step, *layer)))
+                    .collect();
                 println!("{step},{}", row.join(","));
             }
         }
@@ -421,10 +460,20 @@ fn print_run(
         Format::Table => {
             println!(
                 "{:>5}  {:>10}  {:>11}  {:>11}  {:>11}  {:>11}  {:>11}  {:>11}",
-                "step", "loss", "conv1 mean", "conv1 var", "conv2 mean", "conv2 var", "conv1 |g|", "conv2 |g|"
+                "step",
+                "loss",
+                "conv1 mean",
+                "conv1 var",
+                "conv2 mean",
+                "conv2 var",
+                "conv1 |g|",
+                "conv2 |g|"
             );
             for step in 0..t.len() {
-                let v: Vec<f64> = initlab::record::SEED_KEYS.iter().map(|k| t.scalar(k)[step]).collect();
+                let v: Vec<f64> = initlab::record::SEED_KEYS
+                    .iter()
+                    .map(|k| t.scalar(k)[step])
+                    .collect();
                 println!(
                     "{step:>5}  {:>10.7}  {:>11.4e}  {:>11.4e}  {:>11.4e}  {:>11.4e}  {:>11.4e}  {:>11.4e}",
                     v[0], v[1], v[2], v[3], v[4], v[5], v[6]
@@ -438,17 +487,29 @@ fn print_run(
 fn print_stack_table(t: &Trajectory) {
     println!("{:>5}  {:>10}  {:>8}", "step", "loss", "accuracy");
     for step in 0..t.len() {
-        println!("{step:>5}  {:>10.7}  {:>8.4}", t.scalar("loss")[step], t.scalar("accuracy")[step]);
+        println!(
+            "{step:>5}  {:>10.7}  {:>8.4}",
+            t.scalar("loss")[step],
+            t.scalar("accuracy")[step]
+        );
     }
-    let Some(last) = t.len().checked_sub(1) else { return };
-    let keys: Vec<&str> =
-        initlab::record::STACK_LAYER_KEYS.iter().copied().filter(|k| t.series(k).is_some()).collect();
+    let Some(last) = t.len().checked_sub(1) else {
+        return;
+    };
+    let keys: Vec<&str> = initlab::record::STACK_LAYER_KEYS
+        .iter()
+        .copied()
+        .filter(|k| t.series(k).is_some())
+        .collect();
     println!("\nlayers at step {last}:");
     let header: Vec<String> = keys.iter().map(|k| format!("{k:>14}")).collect();
     println!("{:>5}  {}", "layer", header.join("  "));
     let layers = t.series("conv_mean").map_or(0, |s| s.at(last).len());
     for layer in 0..layers {
-        let row: Vec<String> = keys.iter().map(|k| format!("{:>14.4e}", value_at(t, k, last, layer))).collect();
+        let row: Vec<String> = keys
+            .iter()
+            .map(|k| format!("{:>14.4e}", value_at(t, k, last, layer)))
+            .collect();
         println!("{:>5}  {}", layer + 1, row.join("  "));
     }
 }
@@ -456,16 +517,20 @@ fn print_stack_table(t: &Trajectory) {
 fn print_seed(runs: &[(&str, Trajectory, Option<StepError>)], format: Format) {
     match format {
         Format::Json => {
-            let out: Map<String, Value> =
-                runs.iter().map(|(key, t, _)| (key.to_string(), Value::Object(trajectory_json(t)))).collect();
+            let out: Map<String, Value> = runs
+                .iter()
+                .map(|(key, t, _)| (key.to_string(), Value::Object(trajectory_json(t))))
+                .collect();
             println!("{}", serde_json::to_string_pretty(&out).unwrap());
         }
         Format::Csv => {
             println!("experiment,step,{}", initlab::record::SEED_KEYS.join(","));
             for (key, t, _) in runs {
                 for step in 0..t.len() {
-                    let row: Vec<String> =
-                        initlab::record::SEED_KEYS.iter().map(|k| format!("{:e}", t.scalar(k)[step])).collect();
+                    let row: Vec<String> = initlab::record::SEED_KEYS
+                        .iter()
+                        .map(|k| format!("{:e}", t.scalar(k)[step]))
+                        .collect();
                     println!("{key},{step},{}", row.join(","));
                 }
             }

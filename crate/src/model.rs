@@ -3,11 +3,11 @@
 //! blocks with BatchNorm and no bias; its single_conv control runs conv2 alone.
 
 use burn::{
+    module::Param,
     nn::{
         BatchNorm, BatchNormConfig, Initializer, PaddingConfig2d,
         conv::{Conv2d, Conv2dConfig},
     },
-    module::Param,
     prelude::*,
     tensor::{TensorData, activation},
 };
@@ -106,14 +106,26 @@ pub struct Probes {
 
 impl Probes {
     /// Zero probes of every block's shape for a batch of `[n, _, h, w]` images.
-    pub fn zeros(config: &ModelConfig, [n, _, h, w]: [usize; 4], outputs: bool, convs: bool, device: &Device) -> Self {
+    pub fn zeros(
+        config: &ModelConfig,
+        [n, _, h, w]: [usize; 4],
+        outputs: bool,
+        convs: bool,
+        device: &Device,
+    ) -> Self {
         let make = |on: bool| -> Vec<Tensor<4>> {
             if !on {
                 return Vec::new();
             }
-            config.widths[1..].iter().map(|&c| Tensor::zeros([n, c, h, w], device).require_grad()).collect()
+            config.widths[1..]
+                .iter()
+                .map(|&c| Tensor::zeros([n, c, h, w], device).require_grad())
+                .collect()
         };
-        Probes { outputs: make(outputs), convs: make(convs) }
+        Probes {
+            outputs: make(outputs),
+            convs: make(convs),
+        }
     }
 }
 
@@ -139,7 +151,10 @@ impl Model {
 
     /// The forward pass, keeping every block's maps.
     pub fn forward_all(&self, images: Tensor<4>, config: &ModelConfig, probes: &Probes) -> Forward {
-        let mut forward = Forward { convs: Vec::new(), outputs: Vec::new() };
+        let mut forward = Forward {
+            convs: Vec::new(),
+            outputs: Vec::new(),
+        };
         if config.last_conv_only {
             let conv = &self.blocks.last().expect("at least one block").conv;
             let mut f = conv3x3(images, conv.weight.val(), config.exact_sums); // [N, 3, H, W]
@@ -167,7 +182,9 @@ impl Model {
             let act = config.activation_of(i);
             let mut y = match &block.norm {
                 // ReLU fused into the norm kernels: the seed's hot path.
-                Some(bn) if act == Some(Activation::Relu) => batch_norm(f.clone(), bn.gamma.val(), bn.beta.val(), true), // [N, c, H, W]
+                Some(bn) if act == Some(Activation::Relu) => {
+                    batch_norm(f.clone(), bn.gamma.val(), bn.beta.val(), true)
+                } // [N, c, H, W]
                 Some(bn) => activate(batch_norm(f.clone(), bn.gamma.val(), bn.beta.val(), false), act), // [N, c, H, W]
                 None => activate(f.clone(), act), // [N, c, H, W]
             };
@@ -203,8 +220,12 @@ impl Model {
     /// lengths are refused.
     pub fn with_values(mut self, values: &[(String, Vec<f32>)], device: &Device) -> Result<Self, String> {
         for (name, v) in values {
-            let (kind, index) = parse_name(name).ok_or_else(|| format!("{name}: not a parameter of the model"))?;
-            let block = self.blocks.get_mut(index).ok_or_else(|| format!("{name}: not a parameter of the model"))?;
+            let (kind, index) =
+                parse_name(name).ok_or_else(|| format!("{name}: not a parameter of the model"))?;
+            let block = self
+                .blocks
+                .get_mut(index)
+                .ok_or_else(|| format!("{name}: not a parameter of the model"))?;
             let param: &mut Param<Tensor<1>> = match kind {
                 "conv.weight" => {
                     let dims = block.conv.weight.dims();
@@ -229,7 +250,10 @@ impl Model {
 
 fn check(name: &str, v: &[f32], expected: usize) -> Result<(), String> {
     if v.len() != expected || v.iter().any(|x| !x.is_finite()) {
-        return Err(format!("{name}: expected {expected} finite values, got {}", v.len()));
+        return Err(format!(
+            "{name}: expected {expected} finite values, got {}",
+            v.len()
+        ));
     }
     Ok(())
 }
@@ -238,9 +262,27 @@ fn check(name: &str, v: &[f32], expected: usize) -> Result<(), String> {
 fn parse_name(name: &str) -> Option<(&'static str, usize)> {
     let (layer, part) = name.split_once('.')?;
     let (kind, k) = if let Some(k) = layer.strip_prefix("conv") {
-        (if part == "weight" { "conv.weight" } else if part == "bias" { "conv.bias" } else { return None }, k)
+        (
+            if part == "weight" {
+                "conv.weight"
+            } else if part == "bias" {
+                "conv.bias"
+            } else {
+                return None;
+            },
+            k,
+        )
     } else if let Some(k) = layer.strip_prefix("bn") {
-        (if part == "weight" { "bn.weight" } else if part == "bias" { "bn.bias" } else { return None }, k)
+        (
+            if part == "weight" {
+                "bn.weight"
+            } else if part == "bias" {
+                "bn.bias"
+            } else {
+                return None;
+            },
+            k,
+        )
     } else {
         return None;
     };

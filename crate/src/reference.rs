@@ -39,10 +39,7 @@ impl Fixture {
         let bytes = std::fs::read(path).map_err(|e| format!("{}: cannot read ({e})", path.display()))?;
         let fixture: Fixture = serde_json::from_slice(&bytes)
             .map_err(|e| format!("{}: not a reference fixture ({e})", path.display()))?;
-        let tensors_path: PathBuf = path
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join(&fixture.tensors);
+        let tensors_path: PathBuf = path.parent().unwrap_or(Path::new(".")).join(&fixture.tensors);
         let bytes = std::fs::read(&tensors_path)
             .map_err(|e| format!("{}: cannot read ({e})", tensors_path.display()))?;
         let inputs = InitialTensors::from_safetensors(&bytes, &fixture.config)
@@ -54,8 +51,15 @@ impl Fixture {
     /// keys): `1e-6 + 10 · max_abs_f32_vs_f64[key] + 1e-4 · |ref|`, plus three pixels' worth
     /// for `accuracy` (near-ties may flip).
     pub fn tolerance(&self, key: &str, layer: usize, reference: f64) -> f64 {
-        let noise = self.max_abs_f32_vs_f64.get(key).map_or(0.0, |v| v.as_slice().get(layer).copied().unwrap_or(0.0));
-        let flips = if key == "accuracy" { 3.0 / self.config.pixels() as f64 } else { 0.0 };
+        let noise = self
+            .max_abs_f32_vs_f64
+            .get(key)
+            .map_or(0.0, |v| v.as_slice().get(layer).copied().unwrap_or(0.0));
+        let flips = if key == "accuracy" {
+            3.0 / self.config.pixels() as f64
+        } else {
+            0.0
+        };
         1e-6 + 10.0 * noise + 1e-4 * reference.abs() + flips
     }
 
@@ -69,7 +73,14 @@ impl Fixture {
                 let m = mine.expect("present").at(step);
                 (0..r.len()).map(move |layer| {
                     let ours = m.get(layer).copied().unwrap_or(f64::NAN);
-                    Pair { key, step, layer, ours, reference: r[layer], tolerance: scale * self.tolerance(key, layer, r[layer]) }
+                    Pair {
+                        key,
+                        step,
+                        layer,
+                        ours,
+                        reference: r[layer],
+                        tolerance: scale * self.tolerance(key, layer, r[layer]),
+                    }
                 })
             })
         })
@@ -80,13 +91,26 @@ impl Fixture {
     pub fn compare(&self, ours: &Trajectory, scale: f64) -> Vec<String> {
         let mut failures = Vec::new();
         if ours.len() != self.trajectory.len() {
-            failures.push(format!("{}: {} steps, reference has {}", self.name, ours.len(), self.trajectory.len()));
+            failures.push(format!(
+                "{}: {} steps, reference has {}",
+                self.name,
+                ours.len(),
+                self.trajectory.len()
+            ));
         }
         for key in self.trajectory.keys() {
             match ours.series(key) {
                 None => failures.push(format!("{}: no series {key}", self.name)),
-                Some(series) if series.len() > 0 && series.at(0).len() != self.trajectory.series(key).unwrap().at(0).len() => {
-                    failures.push(format!("{}: {key} has {} layers, reference {}", self.name, series.at(0).len(), self.trajectory.series(key).unwrap().at(0).len()))
+                Some(series)
+                    if series.len() > 0
+                        && series.at(0).len() != self.trajectory.series(key).unwrap().at(0).len() =>
+                {
+                    failures.push(format!(
+                        "{}: {key} has {} layers, reference {}",
+                        self.name,
+                        series.at(0).len(),
+                        self.trajectory.series(key).unwrap().at(0).len()
+                    ))
                 }
                 _ => {}
             }
@@ -98,7 +122,15 @@ impl Fixture {
                     self.name,
                     p.step,
                     p.key,
-                    if self.trajectory.series(p.key).is_some_and(|s| matches!(s, crate::record::Series::Layers(_))) { format!("[layer {}]", p.layer + 1) } else { String::new() },
+                    if self
+                        .trajectory
+                        .series(p.key)
+                        .is_some_and(|s| matches!(s, crate::record::Series::Layers(_)))
+                    {
+                        format!("[layer {}]", p.layer + 1)
+                    } else {
+                        String::new()
+                    },
                     p.ours,
                     p.reference,
                     (p.ours - p.reference).abs(),
@@ -123,7 +155,10 @@ impl Fixture {
 
     /// The largest float32/float64 gap of the run, over every key and layer.
     pub fn max_noise(&self) -> f64 {
-        self.max_abs_f32_vs_f64.values().flat_map(|v| v.as_slice().to_vec()).fold(0.0, f64::max)
+        self.max_abs_f32_vs_f64
+            .values()
+            .flat_map(|v| v.as_slice().to_vec())
+            .fold(0.0, f64::max)
     }
 }
 

@@ -57,11 +57,16 @@ pub fn config_fields() -> Result<JsValue, JsError> {
             });
             let extra = match f.kind {
                 Kind::Choice(names) => serde_json::json!({ "kind": "choice", "choices": names }),
-                Kind::Integer { min, max } => serde_json::json!({ "kind": "integer", "min": min, "max": max }),
+                Kind::Integer { min, max } => {
+                    serde_json::json!({ "kind": "integer", "min": min, "max": max })
+                }
                 Kind::Number => serde_json::json!({ "kind": "number" }),
                 Kind::Bool => serde_json::json!({ "kind": "bool" }),
             };
-            field.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            field
+                .as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
             field
         })
         .collect();
@@ -332,7 +337,10 @@ fn parse_config(value: &JsValue) -> Result<ExperimentConfig, JsError> {
     }
     let mut fields = Vec::new();
     for entry in Object::entries(value.unchecked_ref()).iter() {
-        let key = Reflect::get_u32(&entry, 0).ok().and_then(|k| k.as_string()).unwrap_or_default();
+        let key = Reflect::get_u32(&entry, 0)
+            .ok()
+            .and_then(|k| k.as_string())
+            .unwrap_or_default();
         let v = Reflect::get_u32(&entry, 1).unwrap_or(JsValue::UNDEFINED);
         let field = if let Some(x) = v.as_f64() {
             FieldValue::Number(x)
@@ -343,7 +351,10 @@ fn parse_config(value: &JsValue) -> Result<ExperimentConfig, JsError> {
         } else if v.is_null() || v.is_undefined() {
             FieldValue::Null
         } else {
-            FieldValue::Text(format!("a value of type {}", v.js_typeof().as_string().unwrap_or_default()))
+            FieldValue::Text(format!(
+                "a value of type {}",
+                v.js_typeof().as_string().unwrap_or_default()
+            ))
         };
         fields.push((key, field));
     }

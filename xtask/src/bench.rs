@@ -17,7 +17,9 @@ pub fn bench(webgpu: bool, python: &str) -> Result<()> {
     let cli = root().join("target/debug/initlab");
     let mut native = Vec::new();
     for size in SIZES.split(',') {
-        let out = capture(Command::new(&cli).args(["bench", "--format", "json", "--height", size, "--width", size]))?;
+        let out = capture(
+            Command::new(&cli).args(["bench", "--format", "json", "--height", size, "--width", size]),
+        )?;
         native.push(out.trim().to_string());
     }
     println!("{{\n\"native\": [{}],", native.join(", "));
@@ -28,9 +30,15 @@ pub fn bench(webgpu: bool, python: &str) -> Result<()> {
         stack.push(out.trim().to_string());
     }
     println!("\"native_stack\": [{}],", stack.join(", "));
-    println!("\"browser_stack\": {},", capture(Command::new("node").args(["bench/stack.mjs"]))?.trim());
+    println!(
+        "\"browser_stack\": {},",
+        capture(Command::new("node").args(["bench/stack.mjs"]))?.trim()
+    );
     // The depth lab's lessons in the page, against the page's seed run in the same tabs.
-    println!("\"lab\": {},", capture(Command::new("node").args(["bench/lab.mjs"]))?.trim());
+    println!(
+        "\"lab\": {},",
+        capture(Command::new("node").args(["bench/lab.mjs"]))?.trim()
+    );
 
     let mut browser = Command::new("node");
     browser.args(["bench/browser.mjs", "--sizes", SIZES]);
@@ -40,15 +48,24 @@ pub fn bench(webgpu: bool, python: &str) -> Result<()> {
     println!("\"browser\": {},", capture(&mut browser)?.trim());
 
     // PyTorch, if this Python has it: the same workload, one thread, in the same run.
-    let has_torch = Command::new(python).args(["-c", "import torch"]).stderr(Stdio::null()).status();
+    let has_torch = Command::new(python)
+        .args(["-c", "import torch"])
+        .stderr(Stdio::null())
+        .status();
     let mut pytorch = Vec::new();
     if has_torch.as_ref().is_ok_and(|s| s.success()) {
         for size in SIZES.split(',') {
-            pytorch.push(capture(Command::new(python).args(["bench/pytorch_seed.py", "--size", size]))?.trim().to_string());
+            pytorch.push(
+                capture(Command::new(python).args(["bench/pytorch_seed.py", "--size", size]))?
+                    .trim()
+                    .to_string(),
+            );
         }
     }
     let pytorch_stack = if has_torch.as_ref().is_ok_and(|s| s.success()) {
-        capture(Command::new(python).args(["bench/pytorch_stack.py"]))?.trim().to_string()
+        capture(Command::new(python).args(["bench/pytorch_stack.py"]))?
+            .trim()
+            .to_string()
     } else {
         "null".to_string()
     };
@@ -59,7 +76,11 @@ pub fn bench(webgpu: bool, python: &str) -> Result<()> {
 
 fn capture(command: &mut Command) -> Result<String> {
     let line = format!("{command:?}");
-    let out = command.current_dir(root()).stderr(Stdio::inherit()).output().with_context(|| format!("cannot start {line}"))?;
+    let out = command
+        .current_dir(root())
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("cannot start {line}"))?;
     anyhow::ensure!(out.status.success(), "{line} failed ({})", out.status);
     Ok(String::from_utf8(out.stdout)?)
 }

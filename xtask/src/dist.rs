@@ -58,9 +58,17 @@ fn single_file(root: &Path) -> Result<String> {
     );
     let styles = [read("www/vendor/uPlot.min.css")?, read("www/style.css")?];
     // first.js runs before the chart library (see there), here as on the site.
-    let scripts = [read("www/first.js")?, read("www/vendor/uPlot.iife.min.js")?, boot, app];
+    let scripts = [
+        read("www/first.js")?,
+        read("www/vendor/uPlot.iife.min.js")?,
+        boot,
+        app,
+    ];
     let hash = |text: &str| {
-        format!("'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(Sha256::digest(text.as_bytes())))
+        format!(
+            "'sha256-{}'",
+            base64::engine::general_purpose::STANDARD.encode(Sha256::digest(text.as_bytes()))
+        )
     };
     let csp = format!(
         "default-src 'none'; script-src {} 'wasm-unsafe-eval' blob:; worker-src blob:; style-src {}; img-src data: blob:; connect-src data: blob:; object-src 'none'; base-uri 'none'; form-action 'none'",
@@ -76,15 +84,40 @@ fn single_file(root: &Path) -> Result<String> {
         *html = html.replacen(from, to, 1);
         Ok(())
     };
-    let meta_start = html.find("<meta http-equiv=\"Content-Security-Policy\"").context("CSP meta")?;
+    let meta_start = html
+        .find("<meta http-equiv=\"Content-Security-Policy\"")
+        .context("CSP meta")?;
     let meta_end = meta_start + html[meta_start..].find('>').unwrap() + 1;
-    html.replace_range(meta_start..meta_end, &format!("<meta http-equiv=\"Content-Security-Policy\" content=\"{csp}\">"));
-    replace(&mut html, r#"<link rel="icon" href="www/favicon.svg" type="image/svg+xml">"#, &format!(r#"<link rel="icon" href="data:image/svg+xml;base64,{favicon}">"#))?;
-    replace(&mut html, r#"<link rel="stylesheet" href="www/vendor/uPlot.min.css">"#, &format!("<style>{}</style>", styles[0]))?;
-    replace(&mut html, r#"<link rel="stylesheet" href="www/style.css">"#, &format!("<style>{}</style>", styles[1]))?;
-    replace(&mut html, r#"<script src="www/first.js"></script>"#, &format!("<script>{}</script>", scripts[0]))?;
+    html.replace_range(
+        meta_start..meta_end,
+        &format!("<meta http-equiv=\"Content-Security-Policy\" content=\"{csp}\">"),
+    );
+    replace(
+        &mut html,
+        r#"<link rel="icon" href="www/favicon.svg" type="image/svg+xml">"#,
+        &format!(r#"<link rel="icon" href="data:image/svg+xml;base64,{favicon}">"#),
+    )?;
+    replace(
+        &mut html,
+        r#"<link rel="stylesheet" href="www/vendor/uPlot.min.css">"#,
+        &format!("<style>{}</style>", styles[0]),
+    )?;
+    replace(
+        &mut html,
+        r#"<link rel="stylesheet" href="www/style.css">"#,
+        &format!("<style>{}</style>", styles[1]),
+    )?;
+    replace(
+        &mut html,
+        r#"<script src="www/first.js"></script>"#,
+        &format!("<script>{}</script>", scripts[0]),
+    )?;
     replace(&mut html, "  <script src=\"www/boot.js\"></script>\n", "")?;
-    replace(&mut html, r#"<script src="www/vendor/uPlot.iife.min.js" defer></script>"#, &format!("<script>{}</script>", scripts[1]))?;
+    replace(
+        &mut html,
+        r#"<script src="www/vendor/uPlot.iife.min.js" defer></script>"#,
+        &format!("<script>{}</script>", scripts[1]),
+    )?;
     replace(
         &mut html,
         r#"<script type="module" src="www/app.js"></script>"#,
@@ -102,7 +135,9 @@ fn single_file(root: &Path) -> Result<String> {
 /// The wasm-bindgen glue's `import.meta.url` only locates the module when no bytes are given,
 /// which never happens here, so esbuild's warning about it in iife output is silenced.
 fn bundle(root: &Path, entry: &str, format: &str) -> Result<String> {
-    let out = root.join("target/dist-bundle").join(Path::new(entry).file_name().unwrap());
+    let out = root
+        .join("target/dist-bundle")
+        .join(Path::new(entry).file_name().unwrap());
     run(Command::new(root.join("node_modules/.bin/esbuild")).args([
         entry,
         "--bundle",

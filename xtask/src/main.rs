@@ -51,6 +51,8 @@ fn main() -> Result<()> {
             serve::serve(&root(), port)
         }
         Task::Test => {
+            // House style first (rustfmt.toml): a second or two, before the long builds.
+            run(Command::new(env!("CARGO")).args(["fmt", "--all", "--check"]))?;
             run(Command::new(env!("CARGO")).args(["test", "--package", "initlab"]))?;
             build::wasm()?;
             dist::dist()?;

@@ -6,7 +6,8 @@ use anyhow::{Result, anyhow};
 use tiny_http::{Header, Response, Server};
 
 pub fn serve(root: &Path, port: u16) -> Result<()> {
-    let server = Server::http(("127.0.0.1", port)).map_err(|e| anyhow!("cannot listen on port {port}: {e}"))?;
+    let server =
+        Server::http(("127.0.0.1", port)).map_err(|e| anyhow!("cannot listen on port {port}: {e}"))?;
     println!("Init Lab: http://127.0.0.1:{port}/");
     for request in server.incoming_requests() {
         let response = match file_for(root, request.url()) {
@@ -29,7 +30,11 @@ fn file_for(root: &Path, url: &str) -> Option<PathBuf> {
         return None;
     }
     let full = root.join(relative);
-    Some(if full.is_dir() { full.join("index.html") } else { full })
+    Some(if full.is_dir() {
+        full.join("index.html")
+    } else {
+        full
+    })
 }
 
 fn content_type(path: &Path) -> Header {

@@ -16,7 +16,12 @@ fn values(t: &FlexTensor) -> Option<Cow<'_, [f32]>> {
     }
     Some(match t.as_slice::<f32>() {
         Some(s) if t.is_contiguous() => Cow::Borrowed(s),
-        _ => Cow::Owned(t.to_contiguous().as_slice::<f32>().expect("contiguous f32").to_vec()),
+        _ => Cow::Owned(
+            t.to_contiguous()
+                .as_slice::<f32>()
+                .expect("contiguous f32")
+                .to_vec(),
+        ),
     })
 }
 
@@ -30,7 +35,11 @@ impl LayerOps for Flex {
         match (values(&x), values(&weight)) {
             (Some(xs), Some(ws)) => {
                 let [n, cin, h, w] = dims;
-                let conv = if exact_sums { conv::conv3x3_exact_sums } else { conv::conv3x3 };
+                let conv = if exact_sums {
+                    conv::conv3x3_exact_sums
+                } else {
+                    conv::conv3x3
+                };
                 tensor(conv(&xs, &ws, cin, cout, conv::Shape::of(dims)), [n, cout, h, w])
             }
             _ => stock::conv3x3::<Flex>(x, weight),
@@ -44,7 +53,11 @@ impl LayerOps for Flex {
         exact_sums: bool,
     ) -> FloatTensor<Self> {
         let (dims, cout) = (x.shape().dims::<4>(), weight.shape().dims::<4>()[0]);
-        let input_grad = if exact_sums { conv::conv3x3_input_grad_exact_sums } else { conv::conv3x3_input_grad };
+        let input_grad = if exact_sums {
+            conv::conv3x3_input_grad_exact_sums
+        } else {
+            conv::conv3x3_input_grad
+        };
         match (values(&weight), values(&grad)) {
             (Some(ws), Some(gs)) => tensor(input_grad(&gs, &ws, dims[1], cout, conv::Shape::of(dims)), dims),
             _ => stock::conv3x3_input_grad::<Flex>(x, weight, grad),
@@ -68,12 +81,21 @@ impl LayerOps for Flex {
         }
     }
 
-    fn bn_act(x: FloatTensor<Self>, gamma: FloatTensor<Self>, beta: FloatTensor<Self>, relu: bool) -> FloatTensor<Self> {
+    fn bn_act(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        relu: bool,
+    ) -> FloatTensor<Self> {
         let dims = x.shape().dims::<4>();
         let plane = dims[2] * dims[3];
         match (values(&x), values(&gamma), values(&beta)) {
-            (Some(xs), Some(g), Some(b)) if relu => tensor(norm::batch_norm::<true>(&xs, &g, &b, plane, BN_EPS), dims),
-            (Some(xs), Some(g), Some(b)) => tensor(norm::batch_norm::<false>(&xs, &g, &b, plane, BN_EPS), dims),
+            (Some(xs), Some(g), Some(b)) if relu => {
+                tensor(norm::batch_norm::<true>(&xs, &g, &b, plane, BN_EPS), dims)
+            }
+            (Some(xs), Some(g), Some(b)) => {
+                tensor(norm::batch_norm::<false>(&xs, &g, &b, plane, BN_EPS), dims)
+            }
             _ => stock::batch_norm::<Flex>(x, gamma, beta, relu),
         }
     }
@@ -94,7 +116,11 @@ impl LayerOps for Flex {
                 } else {
                     norm::batch_norm_backward::<false>(&xs, &g, &b, &gs, plane, BN_EPS)
                 };
-                NormGrads { x: tensor(dx, dims), gamma: tensor(dg, [dims[1]]), beta: tensor(db, [dims[1]]) }
+                NormGrads {
+                    x: tensor(dx, dims),
+                    gamma: tensor(dg, [dims[1]]),
+                    beta: tensor(db, [dims[1]]),
+                }
             }
             _ => stock::batch_norm_backward::<Flex>(x, gamma, beta, grad, relu),
         }
@@ -104,7 +130,10 @@ impl LayerOps for Flex {
         Self::pixel_nll_rows_with_softmax(logits, label).0
     }
 
-    fn pixel_nll_rows_with_softmax(logits: FloatTensor<Self>, label: usize) -> (FloatTensor<Self>, FloatTensor<Self>) {
+    fn pixel_nll_rows_with_softmax(
+        logits: FloatTensor<Self>,
+        label: usize,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
         let [n, c, h, w] = logits.shape().dims::<4>();
         match values(&logits) {
             Some(z) if c <= loss::MAX_CLASSES => {
@@ -118,10 +147,17 @@ impl LayerOps for Flex {
         }
     }
 
-    fn pixel_nll_rows_backward(softmax: FloatTensor<Self>, label: usize, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+    fn pixel_nll_rows_backward(
+        softmax: FloatTensor<Self>,
+        label: usize,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
         let [_, c, h, w] = softmax.shape().dims::<4>();
         match (values(&softmax), values(&grad)) {
-            (Some(s), Some(g)) => tensor(loss::pixel_nll_rows_backward(&s, c, h, w, label, &g), softmax.shape().dims::<4>()),
+            (Some(s), Some(g)) => tensor(
+                loss::pixel_nll_rows_backward(&s, c, h, w, label, &g),
+                softmax.shape().dims::<4>(),
+            ),
             _ => stock::pixel_nll_rows_backward::<Flex>(softmax, label, grad),
         }
     }

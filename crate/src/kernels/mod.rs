@@ -38,7 +38,9 @@ use burn::backend::autodiff::{
     ops::{Backward, Ops, OpsKind},
 };
 use burn::backend::ops::ConvOptions;
-use burn::backend::{Backend, Dispatch, ExtensionType, TensorMetadata, backend_extension, tensor::FloatTensor};
+use burn::backend::{
+    Backend, Dispatch, ExtensionType, TensorMetadata, backend_extension, tensor::FloatTensor,
+};
 use burn::prelude::Tensor;
 use burn::tensor::{Shape, Slice};
 
@@ -114,7 +116,12 @@ pub trait LayerOps: Backend {
     }
 
     /// `batch_norm_train(x, gamma, beta)` over `[N, C, H, W]`, then ReLU when `relu`.
-    fn bn_act(x: FloatTensor<Self>, gamma: FloatTensor<Self>, beta: FloatTensor<Self>, relu: bool) -> FloatTensor<Self> {
+    fn bn_act(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        relu: bool,
+    ) -> FloatTensor<Self> {
         stock::batch_norm::<Self>(x, gamma, beta, relu)
     }
 
@@ -136,14 +143,21 @@ pub trait LayerOps: Backend {
     }
 
     /// [`pixel_nll_rows`] and the softmax of `logits`, which is what its backward needs.
-    fn pixel_nll_rows_with_softmax(logits: FloatTensor<Self>, label: usize) -> (FloatTensor<Self>, FloatTensor<Self>) {
+    fn pixel_nll_rows_with_softmax(
+        logits: FloatTensor<Self>,
+        label: usize,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
         let softmax = stock::softmax::<Self>(logits.clone());
         (stock::pixel_nll_rows::<Self>(logits, label), softmax)
     }
 
     /// The gradient of [`pixel_nll_rows`] with respect to the logits, given the row sums'
     /// gradient `grad` `[N, H]`: `grad[n, y] · (softmax − onehot(label))` at every pixel.
-    fn pixel_nll_rows_backward(softmax: FloatTensor<Self>, label: usize, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+    fn pixel_nll_rows_backward(
+        softmax: FloatTensor<Self>,
+        label: usize,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
         stock::pixel_nll_rows_backward::<Self>(softmax, label, grad)
     }
 }
@@ -161,15 +175,28 @@ pub mod stock {
         B::conv2d(x, weight, None, conv_options())
     }
 
-    pub fn conv3x3_input_grad<B: Backend>(x: FloatTensor<B>, weight: FloatTensor<B>, grad: FloatTensor<B>) -> FloatTensor<B> {
+    pub fn conv3x3_input_grad<B: Backend>(
+        x: FloatTensor<B>,
+        weight: FloatTensor<B>,
+        grad: FloatTensor<B>,
+    ) -> FloatTensor<B> {
         B::conv2d_x_backward(x, weight, grad, conv_options())
     }
 
-    pub fn conv3x3_weight_grad<B: Backend>(x: FloatTensor<B>, weight: FloatTensor<B>, grad: FloatTensor<B>) -> FloatTensor<B> {
+    pub fn conv3x3_weight_grad<B: Backend>(
+        x: FloatTensor<B>,
+        weight: FloatTensor<B>,
+        grad: FloatTensor<B>,
+    ) -> FloatTensor<B> {
         B::conv2d_weight_backward(x, weight, grad, conv_options())
     }
 
-    pub fn batch_norm<B: Backend>(x: FloatTensor<B>, gamma: FloatTensor<B>, beta: FloatTensor<B>, relu: bool) -> FloatTensor<B> {
+    pub fn batch_norm<B: Backend>(
+        x: FloatTensor<B>,
+        gamma: FloatTensor<B>,
+        beta: FloatTensor<B>,
+        relu: bool,
+    ) -> FloatTensor<B> {
         let y = B::batch_norm_train(x, gamma, beta, BN_EPS).output;
         if relu { B::relu(y) } else { y }
     }
@@ -182,9 +209,17 @@ pub mod stock {
         relu: bool,
     ) -> NormGrads<B> {
         let forward = B::batch_norm_train(x.clone(), gamma.clone(), beta, BN_EPS);
-        let grad = if relu { B::relu_backward(B::relu(forward.output), grad) } else { grad };
+        let grad = if relu {
+            B::relu_backward(B::relu(forward.output), grad)
+        } else {
+            grad
+        };
         let g = B::batch_norm_train_backward(x, gamma, forward.mean, forward.variance, BN_EPS, grad);
-        NormGrads { x: g.x_grad, gamma: g.gamma_grad, beta: g.beta_grad }
+        NormGrads {
+            x: g.x_grad,
+            gamma: g.gamma_grad,
+            beta: g.beta_grad,
+        }
     }
 
     pub fn pixel_nll_rows<B: Backend>(logits: FloatTensor<B>, label: usize) -> FloatTensor<B> {
@@ -215,7 +250,12 @@ pub mod stock {
 
     /// The slice of one channel of an `[N, C, H, W]` tensor.
     fn channel(label: usize, n: usize, h: usize, w: usize) -> [Slice; 4] {
-        [Slice::from(0..n), Slice::from(label..label + 1), Slice::from(0..h), Slice::from(0..w)]
+        [
+            Slice::from(0..n),
+            Slice::from(label..label + 1),
+            Slice::from(0..h),
+            Slice::from(0..w),
+        ]
     }
 
     /// log_softmax over dim 1: `z − max − ln Σ exp(z − max)`.
@@ -232,7 +272,11 @@ pub mod stock {
 /// Conv2d 3×3, stride 1, zero padding 1, no bias; forward and input gradient summed in f64
 /// where `exact_sums` (the depth lab's stacks, on flex).
 pub fn conv3x3(x: Tensor<4>, weight: Tensor<4>, exact_sums: bool) -> Tensor<4> {
-    Tensor::from_dispatch(<Dispatch as LayerOps>::conv3x3(x.into_dispatch(), weight.into_dispatch(), exact_sums))
+    Tensor::from_dispatch(<Dispatch as LayerOps>::conv3x3(
+        x.into_dispatch(),
+        weight.into_dispatch(),
+        exact_sums,
+    ))
 }
 
 /// Train-mode BatchNorm2d (batch statistics, biased variance, ε = 1e-5), then ReLU if `relu`.
@@ -248,7 +292,10 @@ pub fn batch_norm(x: Tensor<4>, gamma: Tensor<1>, beta: Tensor<1>, relu: bool) -
 /// Per-pixel cross-entropy of `logits` `[N, C, H, W]` against `label` everywhere, summed along
 /// each image row: `[N, H]`.
 pub fn pixel_nll_rows(logits: Tensor<4>, label: usize) -> Tensor<2> {
-    Tensor::from_dispatch(<Dispatch as LayerOps>::pixel_nll_rows(logits.into_dispatch(), label))
+    Tensor::from_dispatch(<Dispatch as LayerOps>::pixel_nll_rows(
+        logits.into_dispatch(),
+        label,
+    ))
 }
 
 // ---- backends ---------------------------------------------------------------------------------
@@ -263,7 +310,13 @@ impl LayerOps for burn::backend::NdArray {
             return stock::conv3x3::<Self>(x, weight);
         }
         let ([n, cin, h, w], cout) = (x.shape().dims::<4>(), weight.shape().dims::<4>()[0]);
-        let out = conv::conv3x3_exact_sums(&host::<Self>(x), &host::<Self>(weight), cin, cout, conv::Shape::of([n, cin, h, w]));
+        let out = conv::conv3x3_exact_sums(
+            &host::<Self>(x),
+            &host::<Self>(weight),
+            cin,
+            cout,
+            conv::Shape::of([n, cin, h, w]),
+        );
         ndarray_tensor(out, [n, cout, h, w])
     }
 
@@ -277,8 +330,13 @@ impl LayerOps for burn::backend::NdArray {
             return stock::conv3x3_input_grad::<Self>(x, weight, grad);
         }
         let (dims, cout) = (x.shape().dims::<4>(), weight.shape().dims::<4>()[0]);
-        let out =
-            conv::conv3x3_input_grad_exact_sums(&host::<Self>(grad), &host::<Self>(weight), dims[1], cout, conv::Shape::of(dims));
+        let out = conv::conv3x3_input_grad_exact_sums(
+            &host::<Self>(grad),
+            &host::<Self>(weight),
+            dims[1],
+            cout,
+            conv::Shape::of(dims),
+        );
         ndarray_tensor(out, dims)
     }
 
@@ -293,14 +351,23 @@ impl LayerOps for burn::backend::NdArray {
             return stock::conv3x3_weight_grad::<Self>(x, weight, grad);
         }
         let (dims, cout) = (x.shape().dims::<4>(), weight.shape().dims::<4>()[0]);
-        let out = conv::conv3x3_weight_grad(&host::<Self>(x), &host::<Self>(grad), dims[1], cout, conv::Shape::of(dims));
+        let out = conv::conv3x3_weight_grad(
+            &host::<Self>(x),
+            &host::<Self>(grad),
+            dims[1],
+            cout,
+            conv::Shape::of(dims),
+        );
         ndarray_tensor(out, [cout, dims[1], 3, 3])
     }
 }
 
 /// An NdArray tensor of `values` (NdArray has one device, the CPU).
 #[cfg(feature = "ndarray")]
-fn ndarray_tensor<const D: usize>(values: Vec<f32>, shape: [usize; D]) -> FloatTensor<burn::backend::NdArray> {
+fn ndarray_tensor<const D: usize>(
+    values: Vec<f32>,
+    shape: [usize; D],
+) -> FloatTensor<burn::backend::NdArray> {
     use burn::backend::ops::FloatTensorOps;
     burn::backend::NdArray::float_from_data(burn::tensor::TensorData::new(values, shape), &Default::default())
 }
@@ -311,7 +378,11 @@ fn host<B: Backend>(t: FloatTensor<B>) -> Vec<f32> {
     let mut read = std::pin::pin!(B::float_into_data(t));
     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
     match read.as_mut().poll(&mut cx) {
-        std::task::Poll::Ready(data) => data.expect("a CPU read").convert::<f32>().into_vec::<f32>().expect("f32 values"),
+        std::task::Poll::Ready(data) => data
+            .expect("a CPU read")
+            .convert::<f32>()
+            .into_vec::<f32>()
+            .expect("f32 values"),
         std::task::Poll::Pending => panic!("a CPU backend's read is never pending"),
     }
 }
@@ -336,7 +407,12 @@ impl<B: LayerOps, C: CheckpointStrategy> LayerOps for Autodiff<B, C> {
         impl<B: LayerOps> Backward<B, 2> for Conv3x3Backward {
             type State = (NodeId, NodeId, bool);
 
-            fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
+            fn backward(
+                self,
+                ops: Ops<Self::State, 2>,
+                grads: &mut Gradients,
+                checkpointer: &mut Checkpointer,
+            ) {
                 let [node_x, node_weight] = ops.parents;
                 let grad = grads.consume::<B>(&ops.node);
                 let (x_state, weight_state, exact_sums) = ops.state;
@@ -352,23 +428,44 @@ impl<B: LayerOps, C: CheckpointStrategy> LayerOps for Autodiff<B, C> {
             }
         }
 
-        match Conv3x3Backward.prepare::<C>([x.node(), weight.node()]).compute_bound().stateful() {
+        match Conv3x3Backward
+            .prepare::<C>([x.node(), weight.node()])
+            .compute_bound()
+            .stateful()
+        {
             OpsKind::Tracked(mut prep) => {
                 let state = (prep.checkpoint(&x), prep.checkpoint(&weight), exact_sums);
-                prep.finish(state, B::conv3x3(x.into_primitive(), weight.into_primitive(), exact_sums))
+                prep.finish(
+                    state,
+                    B::conv3x3(x.into_primitive(), weight.into_primitive(), exact_sums),
+                )
             }
-            OpsKind::UnTracked(prep) => prep.finish(B::conv3x3(x.into_primitive(), weight.into_primitive(), exact_sums)),
+            OpsKind::UnTracked(prep) => prep.finish(B::conv3x3(
+                x.into_primitive(),
+                weight.into_primitive(),
+                exact_sums,
+            )),
         }
     }
 
-    fn bn_act(x: FloatTensor<Self>, gamma: FloatTensor<Self>, beta: FloatTensor<Self>, relu: bool) -> FloatTensor<Self> {
+    fn bn_act(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        relu: bool,
+    ) -> FloatTensor<Self> {
         #[derive(Debug)]
         struct BatchNormBackward;
 
         impl<B: LayerOps> Backward<B, 3> for BatchNormBackward {
             type State = (NodeId, NodeId, NodeId, bool);
 
-            fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
+            fn backward(
+                self,
+                ops: Ops<Self::State, 3>,
+                grads: &mut Gradients,
+                checkpointer: &mut Checkpointer,
+            ) {
                 let [node_x, node_gamma, node_beta] = ops.parents;
                 let grad = grads.consume::<B>(&ops.node);
                 let (x, gamma, beta, relu) = ops.state;
@@ -387,15 +484,32 @@ impl<B: LayerOps, C: CheckpointStrategy> LayerOps for Autodiff<B, C> {
             }
         }
 
-        match BatchNormBackward.prepare::<C>([x.node(), gamma.node(), beta.node()]).compute_bound().stateful() {
+        match BatchNormBackward
+            .prepare::<C>([x.node(), gamma.node(), beta.node()])
+            .compute_bound()
+            .stateful()
+        {
             OpsKind::Tracked(mut prep) => {
-                let state = (prep.checkpoint(&x), prep.checkpoint(&gamma), prep.checkpoint(&beta), relu);
-                let out = B::bn_act(x.into_primitive(), gamma.into_primitive(), beta.into_primitive(), relu);
+                let state = (
+                    prep.checkpoint(&x),
+                    prep.checkpoint(&gamma),
+                    prep.checkpoint(&beta),
+                    relu,
+                );
+                let out = B::bn_act(
+                    x.into_primitive(),
+                    gamma.into_primitive(),
+                    beta.into_primitive(),
+                    relu,
+                );
                 prep.finish(state, out)
             }
-            OpsKind::UnTracked(prep) => {
-                prep.finish(B::bn_act(x.into_primitive(), gamma.into_primitive(), beta.into_primitive(), relu))
-            }
+            OpsKind::UnTracked(prep) => prep.finish(B::bn_act(
+                x.into_primitive(),
+                gamma.into_primitive(),
+                beta.into_primitive(),
+                relu,
+            )),
         }
     }
 
@@ -417,7 +531,11 @@ impl<B: LayerOps, C: CheckpointStrategy> LayerOps for Autodiff<B, C> {
             }
         }
 
-        match PixelNllRowsBackward.prepare::<C>([logits.node()]).compute_bound().stateful() {
+        match PixelNllRowsBackward
+            .prepare::<C>([logits.node()])
+            .compute_bound()
+            .stateful()
+        {
             OpsKind::Tracked(prep) => {
                 let (rows, softmax) = B::pixel_nll_rows_with_softmax(logits.into_primitive(), label);
                 prep.finish((softmax, label), rows)
@@ -433,7 +551,11 @@ impl<B: LayerOps, C: CheckpointStrategy> LayerOps for Autodiff<B, C> {
 /// ~4 ms. Calling this right after the module loads gets the hot kernels optimised (in the
 /// background) before the first real step.
 pub fn warm_up() {
-    let s = conv::Shape { batch: 1, height: 16, width: 24 };
+    let s = conv::Shape {
+        batch: 1,
+        height: 16,
+        width: 24,
+    };
     let n = 3 * s.height * s.width;
     let x: Vec<f32> = (0..n).map(|i| ((i * 37) % 17) as f32 / 8.0 - 1.0).collect();
     let w: Vec<f32> = (0..81).map(|i| ((i * 13) % 11) as f32 / 10.0 - 0.5).collect();
@@ -445,7 +567,8 @@ pub fn warm_up() {
         let z = norm::batch_norm::<true>(&y, &gamma, &beta, s.height * s.width, BN_EPS);
         let (rows, softmax) = loss::pixel_nll_rows(&z, 3, s.height, s.width, 2);
         let dz = loss::pixel_nll_rows_backward(&softmax, 3, s.height, s.width, 2, &rows);
-        let (dy, _, _) = norm::batch_norm_backward::<true>(&y, &gamma, &beta, &dz, s.height * s.width, BN_EPS);
+        let (dy, _, _) =
+            norm::batch_norm_backward::<true>(&y, &gamma, &beta, &dz, s.height * s.width, BN_EPS);
         std::hint::black_box((dw, dy));
     }
 }
