@@ -68,7 +68,9 @@ export class Engine {
       event.preventDefault();
       this.crash(slot, event.message || "the worker stopped");
     };
-    slot.ready = (async () => this.send(slot, "hello", { wasmBytes: await this.wasmBytes, gpu: await probeGpu() }))();
+    // The page asks for a GPU adapter once; every worker is told the same answer.
+    this.gpu ??= probeGpu();
+    slot.ready = (async () => this.send(slot, "hello", { wasmBytes: await this.wasmBytes, gpu: await this.gpu }))();
     return slot.ready;
   }
 
