@@ -269,10 +269,7 @@ pub struct ConfigError {
 
 impl ConfigError {
     fn new(field: &str, message: impl Into<String>) -> Self {
-        Self {
-            field: field.to_string(),
-            message: message.into(),
-        }
+        Self { field: field.to_string(), message: message.into() }
     }
 
     /// The field as the message names it: plain for our keys, quoted for anything else (an
@@ -280,11 +277,7 @@ impl ConfigError {
     pub fn shown_field(&self) -> String {
         let plain =
             !self.field.is_empty() && self.field.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if plain {
-            self.field.clone()
-        } else {
-            format!("{:?}", self.field)
-        }
+        if plain { self.field.clone() } else { format!("{:?}", self.field) }
     }
 }
 
@@ -351,14 +344,7 @@ fn choice<T>(value: &FieldValue, parse: fn(&str) -> Option<T>) -> Option<T> {
 }
 
 fn one_of(names: &[&str]) -> String {
-    format!(
-        "one of {}",
-        names
-            .iter()
-            .map(|n| format!("\"{n}\""))
-            .collect::<Vec<_>>()
-            .join(", ")
-    )
+    format!("one of {}", names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", "))
 }
 
 /// The config keys, in the reference fixtures' order. Adding a key means one entry here and
@@ -376,10 +362,7 @@ pub const FIELDS: &[Field] = &[
     Field {
         key: "depth",
         help: "blocks of conv → [norm] → activation",
-        kind: Kind::Integer {
-            min: 1,
-            max: MAX_DEPTH,
-        },
+        kind: Kind::Integer { min: 1, max: MAX_DEPTH },
         stack_only: true,
         allowed: || format!("an integer from 1 to {MAX_DEPTH}"),
         set: |c, v| Some(c.depth = integer(v, 1, MAX_DEPTH)?),
@@ -388,10 +371,7 @@ pub const FIELDS: &[Field] = &[
     Field {
         key: "channels",
         help: "width of the hidden blocks (the image has 3 channels, the logits 3)",
-        kind: Kind::Integer {
-            min: 1,
-            max: MAX_CHANNELS,
-        },
+        kind: Kind::Integer { min: 1, max: MAX_CHANNELS },
         stack_only: true,
         allowed: || format!("an integer from 1 to {MAX_CHANNELS}"),
         set: |c, v| Some(c.channels = integer(v, 1, MAX_CHANNELS)?),
@@ -491,10 +471,7 @@ pub const FIELDS: &[Field] = &[
     Field {
         key: "batch",
         help: "images in the batch",
-        kind: Kind::Integer {
-            min: 1,
-            max: MAX_PIXELS,
-        },
+        kind: Kind::Integer { min: 1, max: MAX_PIXELS },
         stack_only: false,
         allowed: pixels_allowed,
         set: |c, v| Some(c.batch = integer(v, 1, MAX_PIXELS)?),
@@ -503,10 +480,7 @@ pub const FIELDS: &[Field] = &[
     Field {
         key: "height",
         help: "image height in pixels",
-        kind: Kind::Integer {
-            min: 1,
-            max: MAX_PIXELS,
-        },
+        kind: Kind::Integer { min: 1, max: MAX_PIXELS },
         stack_only: false,
         allowed: pixels_allowed,
         set: |c, v| Some(c.height = integer(v, 1, MAX_PIXELS)?),
@@ -515,10 +489,7 @@ pub const FIELDS: &[Field] = &[
     Field {
         key: "width",
         help: "image width in pixels",
-        kind: Kind::Integer {
-            min: 1,
-            max: MAX_PIXELS,
-        },
+        kind: Kind::Integer { min: 1, max: MAX_PIXELS },
         stack_only: false,
         allowed: pixels_allowed,
         set: |c, v| Some(c.width = integer(v, 1, MAX_PIXELS)?),
@@ -527,10 +498,7 @@ pub const FIELDS: &[Field] = &[
     Field {
         key: "label",
         help: "the class of every pixel (target constant)",
-        kind: Kind::Integer {
-            min: 0,
-            max: CLASSES as u64 - 1,
-        },
+        kind: Kind::Integer { min: 0, max: CLASSES as u64 - 1 },
         stack_only: false,
         allowed: || format!("an integer from 0 to {}", CLASSES - 1),
         set: |c, v| Some(c.label = integer(v, 0, CLASSES as u64 - 1)?),
@@ -557,10 +525,7 @@ pub const FIELDS: &[Field] = &[
     Field {
         key: "epochs",
         help: "training steps",
-        kind: Kind::Integer {
-            min: 1,
-            max: MAX_EPOCHS,
-        },
+        kind: Kind::Integer { min: 1, max: MAX_EPOCHS },
         stack_only: false,
         allowed: || format!("an integer from 1 to {MAX_EPOCHS}"),
         set: |c, v| Some(c.epochs = integer(v, 1, MAX_EPOCHS)?),
@@ -578,10 +543,7 @@ pub const FIELDS: &[Field] = &[
     Field {
         key: "seed",
         help: "seeds the image and the weights (the same on every backend)",
-        kind: Kind::Integer {
-            min: 0,
-            max: MAX_SEED,
-        },
+        kind: Kind::Integer { min: 0, max: MAX_SEED },
         stack_only: false,
         allowed: || format!("an integer from 0 to {MAX_SEED}"),
         set: |c, v| Some(c.seed = integer(v, 0, MAX_SEED)?),
@@ -623,10 +585,7 @@ impl ExperimentConfig {
         for (key, value) in fields {
             let key = key.as_ref();
             let Some(field) = field(key) else {
-                return Err(ConfigError::new(
-                    key,
-                    format!("unknown field; the keys are {}", keys()),
-                ));
+                return Err(ConfigError::new(key, format!("unknown field; the keys are {}", keys())));
             };
             field.set(&mut config, &value)?;
             if field.stack_only {
@@ -654,11 +613,7 @@ impl ExperimentConfig {
                 format!("must be a JSON object with the keys {}", keys()),
             ));
         };
-        Self::from_fields(
-            object
-                .iter()
-                .map(|(key, value)| (key.as_str(), FieldValue::from(value.clone()))),
-        )
+        Self::from_fields(object.iter().map(|(key, value)| (key.as_str(), FieldValue::from(value.clone()))))
     }
 
     /// Sets one field from a loosely typed value, checking its own range. Cross-field rules
@@ -666,18 +621,13 @@ impl ExperimentConfig {
     pub fn set(&mut self, key: &str, value: &FieldValue) -> Result<(), ConfigError> {
         match field(key) {
             Some(field) => field.set(self, value),
-            None => Err(ConfigError::new(
-                key,
-                format!("unknown field; the keys are {}", keys()),
-            )),
+            None => Err(ConfigError::new(key, format!("unknown field; the keys are {}", keys()))),
         }
     }
 
     /// The fields this config's arch reads, in table order.
     pub fn fields(&self) -> impl Iterator<Item = &'static Field> + '_ {
-        FIELDS
-            .iter()
-            .filter(|f| self.arch == Arch::Stack || !f.stack_only)
+        FIELDS.iter().filter(|f| self.arch == Arch::Stack || !f.stack_only)
     }
 
     /// Checks every field (a struct literal skips [`Self::set`]) and the rules that tie fields
@@ -693,16 +643,10 @@ impl ExperimentConfig {
             let key = differs.map_or("arch", |f| f.key);
             return Err(ConfigError::new(
                 key,
-                format!(
-                    "only for arch \"stack\"; arch \"{}\" is the blog's fixed network",
-                    self.arch.name()
-                ),
+                format!("only for arch \"stack\"; arch \"{}\" is the blog's fixed network", self.arch.name()),
             ));
         }
-        let pixels = self
-            .batch
-            .checked_mul(self.height)
-            .and_then(|p| p.checked_mul(self.width));
+        let pixels = self.batch.checked_mul(self.height).and_then(|p| p.checked_mul(self.width));
         if pixels.is_none_or(|p| p > MAX_PIXELS) {
             let got = FieldValue::Text(format!("{} × {} × {}", self.batch, self.height, self.width));
             // Name the largest factor: that is the one worth shrinking.
@@ -715,15 +659,10 @@ impl ExperimentConfig {
             };
             return Err(reject(key, &got));
         }
-        let activations = pixels
-            .unwrap_or(u64::MAX)
-            .saturating_mul(self.widths()[1..].iter().sum::<usize>() as u64);
+        let activations =
+            pixels.unwrap_or(u64::MAX).saturating_mul(self.widths()[1..].iter().sum::<usize>() as u64);
         if self.arch == Arch::Stack && activations > MAX_ACTIVATIONS {
-            let key = if self.depth >= self.channels {
-                "depth"
-            } else {
-                "channels"
-            };
+            let key = if self.depth >= self.channels { "depth" } else { "channels" };
             return Err(ConfigError::new(
                 key,
                 format!(
@@ -744,11 +683,7 @@ impl ExperimentConfig {
         match (self.init, self.init_value) {
             (Init::Constant | Init::Normal, None) => Err(ConfigError::new(
                 "init_value",
-                format!(
-                    "init \"{}\" needs a value: {}",
-                    self.init.name(),
-                    allowed("init_value")
-                ),
+                format!("init \"{}\" needs a value: {}", self.init.name(), allowed("init_value")),
             )),
             (Init::Normal, Some(v)) if v < 0.0 => Err(reject("init_value", &FieldValue::Number(v))),
             _ => Ok(()),
@@ -780,25 +715,12 @@ impl ExperimentConfig {
     /// `c[depth] = 3`. The seed arches hold two 3 → 3 convs (single_conv runs only conv2).
     pub fn widths(&self) -> Vec<usize> {
         let depth = self.depth as usize;
-        (0..=depth)
-            .map(|i| {
-                if i == 0 || i == depth {
-                    CLASSES
-                } else {
-                    self.channels as usize
-                }
-            })
-            .collect()
+        (0..=depth).map(|i| if i == 0 || i == depth { CLASSES } else { self.channels as usize }).collect()
     }
 
     /// Shape of the input image batch, `[N, 3, H, W]`.
     pub fn image_shape(&self) -> [usize; 4] {
-        [
-            self.batch as usize,
-            CLASSES,
-            self.height as usize,
-            self.width as usize,
-        ]
+        [self.batch as usize, CLASSES, self.height as usize, self.width as usize]
     }
 
     /// Shape of conv `i`'s weight (0-based), `[out, in, 3, 3]`.
@@ -814,11 +736,7 @@ impl ExperimentConfig {
 
     /// The config as the fixtures' JSON object: the keys its arch reads.
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::Value::Object(
-            self.fields()
-                .map(|f| (f.key.to_string(), (&f.get(self)).into()))
-                .collect(),
-        )
+        serde_json::Value::Object(self.fields().map(|f| (f.key.to_string(), (&f.get(self)).into())).collect())
     }
 }
 
@@ -913,12 +831,6 @@ mod tests {
     #[test]
     fn seed_arches_write_no_stack_key() {
         let json = ExperimentConfig::default().to_json();
-        assert!(
-            FIELDS
-                .iter()
-                .filter(|f| f.stack_only)
-                .all(|f| json.get(f.key).is_none()),
-            "{json}"
-        );
+        assert!(FIELDS.iter().filter(|f| f.stack_only).all(|f| json.get(f.key).is_none()), "{json}");
     }
 }

@@ -17,12 +17,8 @@ pub async fn conv_weight_grad_errors(
     height: usize,
     width: usize,
 ) -> Result<(f64, f64), String> {
-    let config = ExperimentConfig {
-        height: height as u64,
-        width: width as u64,
-        seed: 7,
-        ..Default::default()
-    };
+    let config =
+        ExperimentConfig { height: height as u64, width: width as u64, seed: 7, ..Default::default() };
     let inputs = InitialTensors::from_seed(&config);
     // A fixed, non-trivial upstream gradient: the image's sine.
     let upstream: Vec<f32> = inputs.image.iter().map(|v| v.sin()).collect();
@@ -43,31 +39,13 @@ pub async fn conv_weight_grad_errors(
         w.grad(&grads).expect("the weight is tracked")
     };
     let read = |data: TensorData| data.try_into_vec::<f32>().map_err(|e| format!("{e:?}"));
-    let reference = read(
-        grad(&Device::flex(), false)
-            .into_data_async()
-            .await
-            .map_err(|e| format!("{e:?}"))?,
-    )?;
-    let stock = read(
-        grad(device, true)
-            .into_data_async()
-            .await
-            .map_err(|e| format!("{e:?}"))?,
-    )?;
-    let ours = read(
-        grad(device, false)
-            .into_data_async()
-            .await
-            .map_err(|e| format!("{e:?}"))?,
-    )?;
+    let reference =
+        read(grad(&Device::flex(), false).into_data_async().await.map_err(|e| format!("{e:?}"))?)?;
+    let stock = read(grad(device, true).into_data_async().await.map_err(|e| format!("{e:?}"))?)?;
+    let ours = read(grad(device, false).into_data_async().await.map_err(|e| format!("{e:?}"))?)?;
     let scale = reference.iter().fold(0.0f64, |m, &v| m.max((v as f64).abs()));
     let error = |values: &[f32]| {
-        values
-            .iter()
-            .zip(&reference)
-            .fold(0.0f64, |m, (&a, &b)| m.max((a as f64 - b as f64).abs()))
-            / scale
+        values.iter().zip(&reference).fold(0.0f64, |m, (&a, &b)| m.max((a as f64 - b as f64).abs())) / scale
     };
     Ok((error(&stock), error(&ours)))
 }

@@ -32,9 +32,7 @@ impl InitialTensors {
     /// stream seeded with `config.seed`.
     pub fn from_seed(config: &ExperimentConfig) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
-        let image = (0..config.pixels() * CLASSES)
-            .map(|_| rng.sample::<f32, _>(StandardNormal))
-            .collect();
+        let image = (0..config.pixels() * CLASSES).map(|_| rng.sample::<f32, _>(StandardNormal)).collect();
         let weights = (0..config.convs())
             .map(|i| {
                 let mut w = init_weights(config, config.weight_shape(i), &mut rng);
@@ -68,11 +66,7 @@ impl InitialTensors {
                 names.sort_unstable();
                 InputError::new(format!(
                     "has no tensor \"{name}\" (it holds {}); expected {} for this config",
-                    if names.is_empty() {
-                        "none".to_string()
-                    } else {
-                        names.join(", ")
-                    },
+                    if names.is_empty() { "none".to_string() } else { names.join(", ") },
                     expected.join(", ")
                 ))
             })?;
@@ -88,11 +82,8 @@ impl InitialTensors {
                     view.shape()
                 )));
             }
-            let values: Vec<f32> = view
-                .data()
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect();
+            let values: Vec<f32> =
+                view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
             if let Some(i) = values.iter().position(|v| !v.is_finite()) {
                 return Err(InputError::new(format!(
                     "tensor \"{name}\" holds a non-finite value at index {i}"
@@ -110,10 +101,8 @@ impl InitialTensors {
     /// Writes the tensors as safetensors with the fixtures' names, ready for PyTorch to load.
     pub fn to_safetensors(&self, config: &ExperimentConfig) -> Vec<u8> {
         let bytes = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
-        let data: Vec<Vec<u8>> = std::iter::once(&self.image)
-            .chain(&self.weights)
-            .map(|v| bytes(v))
-            .collect();
+        let data: Vec<Vec<u8>> =
+            std::iter::once(&self.image).chain(&self.weights).map(|v| bytes(v)).collect();
         let shapes: Vec<Vec<usize>> = std::iter::once(config.image_shape().to_vec())
             .chain((0..config.convs()).map(|i| config.weight_shape(i).to_vec()))
             .collect();
@@ -166,17 +155,11 @@ fn init_weights(config: &ExperimentConfig, shape: [usize; 4], rng: &mut ChaCha8R
 /// PyTorch's `orthogonal_` recipe (QR of a standard normal matrix, signs fixed by R's
 /// diagonal), by modified Gram–Schmidt in f64.
 fn orthogonal(rows: usize, cols: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
-    let draws: Vec<f64> = (0..rows * cols)
-        .map(|_| rng.sample::<f64, _>(StandardNormal))
-        .collect();
+    let draws: Vec<f64> = (0..rows * cols).map(|_| rng.sample::<f64, _>(StandardNormal)).collect();
     // Orthonormalise the `k` vectors of length `n` of the tall orientation.
     let (k, n) = (rows.min(cols), rows.max(cols));
     let at = |vector: usize, i: usize| {
-        if rows >= cols {
-            draws[i * cols + vector]
-        } else {
-            draws[vector * cols + i]
-        }
+        if rows >= cols { draws[i * cols + vector] } else { draws[vector * cols + i] }
     };
     let mut q: Vec<Vec<f64>> = Vec::with_capacity(k);
     for j in 0..k {
@@ -224,13 +207,7 @@ mod tests {
     use super::*;
 
     fn small(init: Init, init_value: Option<f64>) -> ExperimentConfig {
-        ExperimentConfig {
-            init,
-            init_value,
-            height: 4,
-            width: 5,
-            ..Default::default()
-        }
+        ExperimentConfig { init, init_value, height: 4, width: 5, ..Default::default() }
     }
 
     #[test]
@@ -238,10 +215,7 @@ mod tests {
         let c = small(Init::KaimingNormal, None);
         assert_eq!(InitialTensors::from_seed(&c), InitialTensors::from_seed(&c));
         let other = ExperimentConfig { seed: 1, ..c.clone() };
-        assert_ne!(
-            InitialTensors::from_seed(&c).image,
-            InitialTensors::from_seed(&other).image
-        );
+        assert_ne!(InitialTensors::from_seed(&c).image, InitialTensors::from_seed(&other).image);
     }
 
     /// Pins the stream: if a dependency update changed these bits, shared URLs would stop
@@ -261,11 +235,7 @@ mod tests {
 
     #[test]
     fn kaiming_normal_has_the_pytorch_std() {
-        let c = ExperimentConfig {
-            height: 1,
-            width: 1,
-            ..Default::default()
-        };
+        let c = ExperimentConfig { height: 1, width: 1, ..Default::default() };
         // Pool many draws: the sample std of 81 weights is too noisy to check.
         let mut all = Vec::new();
         for seed in 0..200 {

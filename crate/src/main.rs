@@ -99,11 +99,7 @@ struct ConfigArgs {
 fn bool_flag(field: &Field) -> (String, bool) {
     let default = field.get(&ExperimentConfig::default()) == FieldValue::Bool(true);
     let kebab = field.key.replace('_', "-");
-    if default {
-        (format!("no-{kebab}"), false)
-    } else {
-        (kebab, true)
-    }
+    if default { (format!("no-{kebab}"), false) } else { (kebab, true) }
 }
 
 impl clap::Args for ConfigArgs {
@@ -229,13 +225,7 @@ fn execute(command: Command) -> Result<(), Failure> {
             let backend = parse_backend(&out.backend)?;
             let mut experiment = Experiment::from_seed(config, backend);
             let (trajectory, stopped) = experiment.run();
-            print_run(
-                experiment.config(),
-                backend,
-                &trajectory,
-                stopped.as_ref(),
-                out.format,
-            );
+            print_run(experiment.config(), backend, &trajectory, stopped.as_ref(), out.format);
             stopped.map_or(Ok(()), |e| Err(Failure::Stopped(e.to_string())))
         }
         Command::Seed { config, out } => {
@@ -255,16 +245,10 @@ fn execute(command: Command) -> Result<(), Failure> {
                 None => Ok(()),
             }
         }
-        Command::Replay {
-            fixture,
-            backend,
-            check,
-        } => replay(&fixture, &backend, check),
+        Command::Replay { fixture, backend, check } => replay(&fixture, &backend, check),
         Command::CheckConv { backend, sizes } => {
             let backend = parse_backend(&backend)?;
-            let device = backend
-                .device()
-                .expect("native backends have a synchronous device");
+            let device = backend.device().expect("native backends have a synchronous device");
             for size in sizes {
                 if !(1..=1024).contains(&size) {
                     return Err(Failure::Input(format!("sizes: {size} is not from 1 to 1024")));
@@ -280,14 +264,7 @@ fn execute(command: Command) -> Result<(), Failure> {
             }
             Ok(())
         }
-        Command::Bench {
-            backend,
-            workload,
-            steps,
-            height,
-            width,
-            format,
-        } => {
+        Command::Bench { backend, workload, steps, height, width, format } => {
             let backend = parse_backend(&backend)?;
             let mut fields = initlab::seed::workload(&workload).ok_or_else(|| {
                 Failure::Input(format!(
@@ -296,10 +273,7 @@ fn execute(command: Command) -> Result<(), Failure> {
                 ))
             })?;
             if workload == "seed" {
-                fields.extend([
-                    ("height", FieldValue::Text(height)),
-                    ("width", FieldValue::Text(width)),
-                ]);
+                fields.extend([("height", FieldValue::Text(height)), ("width", FieldValue::Text(width))]);
             }
             fields.push(("epochs", FieldValue::Number((steps + 3) as f64)));
             let config = ExperimentConfig::from_fields(fields).map_err(|e| Failure::Input(e.to_string()))?;
@@ -330,17 +304,12 @@ fn parse_backend(name: &str) -> Result<BackendKind, Failure> {
 fn replay(path: &PathBuf, backend: &str, check: bool) -> Result<(), Failure> {
     let backend = parse_backend(backend)?;
     let loaded = Fixture::load(path).map_err(Failure::Input)?;
-    let device = backend
-        .device()
-        .expect("native backends have a synchronous device");
+    let device = backend.device().expect("native backends have a synchronous device");
     let mut experiment = Experiment::new(loaded.fixture.config.clone(), &loaded.inputs, backend, &device);
     let (trajectory, stopped) = experiment.run();
     let mut out = trajectory_json(&trajectory);
-    let finals: Map<String, Value> = experiment
-        .current_params()
-        .into_iter()
-        .map(|(name, values)| (name, json!(values)))
-        .collect();
+    let finals: Map<String, Value> =
+        experiment.current_params().into_iter().map(|(name, values)| (name, json!(values))).collect();
     out.insert("final".into(), Value::Object(finals));
     println!("{}", serde_json::to_string(&out).unwrap());
     if let Some(stopped) = stopped {
@@ -359,10 +328,7 @@ fn replay(path: &PathBuf, backend: &str, check: bool) -> Result<(), Failure> {
                 failures.len()
             )));
         }
-        eprintln!(
-            "{}: all {total} values within tolerance on {backend}",
-            loaded.fixture.name
-        );
+        eprintln!("{}: all {total} values within tolerance on {backend}", loaded.fixture.name);
     }
     Ok(())
 }
@@ -391,20 +357,14 @@ fn bench(config: &ExperimentConfig, backend: BackendKind, steps: usize) -> Value
 }
 
 fn trajectory_json(t: &Trajectory) -> Map<String, Value> {
-    t.keys()
-        .map(|key| (key.to_string(), json!(t.series(key).unwrap())))
-        .collect()
+    t.keys().map(|key| (key.to_string(), json!(t.series(key).unwrap()))).collect()
 }
 
 /// The run's keys in the fixtures' order (the seed's seven, or a stack's), as CSV columns:
 /// a layer key gives one column per layer, `conv_grad_norm[1]` first.
 fn columns(t: &Trajectory, config: &ExperimentConfig) -> Vec<(String, String, usize)> {
     let keys: Vec<&str> = if config.arch == Arch::Stack {
-        initlab::record::STACK_SCALAR_KEYS
-            .iter()
-            .chain(&initlab::record::STACK_LAYER_KEYS)
-            .copied()
-            .collect()
+        initlab::record::STACK_SCALAR_KEYS.iter().chain(&initlab::record::STACK_LAYER_KEYS).copied().collect()
     } else {
         initlab::record::SEED_KEYS.to_vec()
     };
@@ -470,10 +430,7 @@ fn print_run(
                 "conv2 |g|"
             );
             for step in 0..t.len() {
-                let v: Vec<f64> = initlab::record::SEED_KEYS
-                    .iter()
-                    .map(|k| t.scalar(k)[step])
-                    .collect();
+                let v: Vec<f64> = initlab::record::SEED_KEYS.iter().map(|k| t.scalar(k)[step]).collect();
                 println!(
                     "{step:>5}  {:>10.7}  {:>11.4e}  {:>11.4e}  {:>11.4e}  {:>11.4e}  {:>11.4e}  {:>11.4e}",
                     v[0], v[1], v[2], v[3], v[4], v[5], v[6]
@@ -487,29 +444,20 @@ fn print_run(
 fn print_stack_table(t: &Trajectory) {
     println!("{:>5}  {:>10}  {:>8}", "step", "loss", "accuracy");
     for step in 0..t.len() {
-        println!(
-            "{step:>5}  {:>10.7}  {:>8.4}",
-            t.scalar("loss")[step],
-            t.scalar("accuracy")[step]
-        );
+        println!("{step:>5}  {:>10.7}  {:>8.4}", t.scalar("loss")[step], t.scalar("accuracy")[step]);
     }
     let Some(last) = t.len().checked_sub(1) else {
         return;
     };
-    let keys: Vec<&str> = initlab::record::STACK_LAYER_KEYS
-        .iter()
-        .copied()
-        .filter(|k| t.series(k).is_some())
-        .collect();
+    let keys: Vec<&str> =
+        initlab::record::STACK_LAYER_KEYS.iter().copied().filter(|k| t.series(k).is_some()).collect();
     println!("\nlayers at step {last}:");
     let header: Vec<String> = keys.iter().map(|k| format!("{k:>14}")).collect();
     println!("{:>5}  {}", "layer", header.join("  "));
     let layers = t.series("conv_mean").map_or(0, |s| s.at(last).len());
     for layer in 0..layers {
-        let row: Vec<String> = keys
-            .iter()
-            .map(|k| format!("{:>14.4e}", value_at(t, k, last, layer)))
-            .collect();
+        let row: Vec<String> =
+            keys.iter().map(|k| format!("{:>14.4e}", value_at(t, k, last, layer))).collect();
         println!("{:>5}  {}", layer + 1, row.join("  "));
     }
 }
@@ -517,10 +465,8 @@ fn print_stack_table(t: &Trajectory) {
 fn print_seed(runs: &[(&str, Trajectory, Option<StepError>)], format: Format) {
     match format {
         Format::Json => {
-            let out: Map<String, Value> = runs
-                .iter()
-                .map(|(key, t, _)| (key.to_string(), Value::Object(trajectory_json(t))))
-                .collect();
+            let out: Map<String, Value> =
+                runs.iter().map(|(key, t, _)| (key.to_string(), Value::Object(trajectory_json(t)))).collect();
             println!("{}", serde_json::to_string_pretty(&out).unwrap());
         }
         Format::Csv => {

@@ -117,15 +117,9 @@ impl Probes {
             if !on {
                 return Vec::new();
             }
-            config.widths[1..]
-                .iter()
-                .map(|&c| Tensor::zeros([n, c, h, w], device).require_grad())
-                .collect()
+            config.widths[1..].iter().map(|&c| Tensor::zeros([n, c, h, w], device).require_grad()).collect()
         };
-        Probes {
-            outputs: make(outputs),
-            convs: make(convs),
-        }
+        Probes { outputs: make(outputs), convs: make(convs) }
     }
 }
 
@@ -151,10 +145,7 @@ impl Model {
 
     /// The forward pass, keeping every block's maps.
     pub fn forward_all(&self, images: Tensor<4>, config: &ModelConfig, probes: &Probes) -> Forward {
-        let mut forward = Forward {
-            convs: Vec::new(),
-            outputs: Vec::new(),
-        };
+        let mut forward = Forward { convs: Vec::new(), outputs: Vec::new() };
         if config.last_conv_only {
             let conv = &self.blocks.last().expect("at least one block").conv;
             let mut f = conv3x3(images, conv.weight.val(), config.exact_sums); // [N, 3, H, W]
@@ -222,10 +213,8 @@ impl Model {
         for (name, v) in values {
             let (kind, index) =
                 parse_name(name).ok_or_else(|| format!("{name}: not a parameter of the model"))?;
-            let block = self
-                .blocks
-                .get_mut(index)
-                .ok_or_else(|| format!("{name}: not a parameter of the model"))?;
+            let block =
+                self.blocks.get_mut(index).ok_or_else(|| format!("{name}: not a parameter of the model"))?;
             let param: &mut Param<Tensor<1>> = match kind {
                 "conv.weight" => {
                     let dims = block.conv.weight.dims();
@@ -250,10 +239,7 @@ impl Model {
 
 fn check(name: &str, v: &[f32], expected: usize) -> Result<(), String> {
     if v.len() != expected || v.iter().any(|x| !x.is_finite()) {
-        return Err(format!(
-            "{name}: expected {expected} finite values, got {}",
-            v.len()
-        ));
+        return Err(format!("{name}: expected {expected} finite values, got {}", v.len()));
     }
     Ok(())
 }

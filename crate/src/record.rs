@@ -26,26 +26,12 @@ impl Value {
 }
 
 /// The seed fixtures' keys, in their order.
-pub const SEED_KEYS: [&str; 7] = [
-    "loss",
-    "conv1_mean",
-    "conv1_var",
-    "conv2_mean",
-    "conv2_var",
-    "conv1_grad_norm",
-    "conv2_grad_norm",
-];
+pub const SEED_KEYS: [&str; 7] =
+    ["loss", "conv1_mean", "conv1_var", "conv2_mean", "conv2_var", "conv1_grad_norm", "conv2_grad_norm"];
 /// The stack fixtures' scalar keys and layer keys.
 pub const STACK_SCALAR_KEYS: [&str; 2] = ["loss", "accuracy"];
-pub const STACK_LAYER_KEYS: [&str; 7] = [
-    "conv_mean",
-    "conv_var",
-    "conv_grad_norm",
-    "bias_grad_norm",
-    "act_mean",
-    "act_std",
-    "act_grad_norm",
-];
+pub const STACK_LAYER_KEYS: [&str; 7] =
+    ["conv_mean", "conv_var", "conv_grad_norm", "bias_grad_norm", "act_mean", "act_std", "act_grad_norm"];
 
 /// One step, recorded after backward and before the optimizer update, so that step 0 shows
 /// the initial weights. Keys in the fixtures' order.

@@ -51,15 +51,9 @@ impl Fixture {
     /// keys): `1e-6 + 10 · max_abs_f32_vs_f64[key] + 1e-4 · |ref|`, plus three pixels' worth
     /// for `accuracy` (near-ties may flip).
     pub fn tolerance(&self, key: &str, layer: usize, reference: f64) -> f64 {
-        let noise = self
-            .max_abs_f32_vs_f64
-            .get(key)
-            .map_or(0.0, |v| v.as_slice().get(layer).copied().unwrap_or(0.0));
-        let flips = if key == "accuracy" {
-            3.0 / self.config.pixels() as f64
-        } else {
-            0.0
-        };
+        let noise =
+            self.max_abs_f32_vs_f64.get(key).map_or(0.0, |v| v.as_slice().get(layer).copied().unwrap_or(0.0));
+        let flips = if key == "accuracy" { 3.0 / self.config.pixels() as f64 } else { 0.0 };
         1e-6 + 10.0 * noise + 1e-4 * reference.abs() + flips
     }
 
@@ -155,10 +149,7 @@ impl Fixture {
 
     /// The largest float32/float64 gap of the run, over every key and layer.
     pub fn max_noise(&self) -> f64 {
-        self.max_abs_f32_vs_f64
-            .values()
-            .flat_map(|v| v.as_slice().to_vec())
-            .fold(0.0, f64::max)
+        self.max_abs_f32_vs_f64.values().flat_map(|v| v.as_slice().to_vec()).fold(0.0, f64::max)
     }
 }
 

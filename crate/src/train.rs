@@ -25,14 +25,8 @@ use crate::model::{AnyParam, Labels, Model, ModelConfig, Probes, cross_entropy_r
 use crate::record::{Record, Trajectory, Value, l2_norm, mean_and_std, mean_and_var};
 
 /// The names of the seed arches' parameters, in the order the views list them.
-pub const PARAM_NAMES: [&str; 6] = [
-    "conv1.weight",
-    "bn1.weight",
-    "bn1.bias",
-    "conv2.weight",
-    "bn2.weight",
-    "bn2.bias",
-];
+pub const PARAM_NAMES: [&str; 6] =
+    ["conv1.weight", "bn1.weight", "bn1.bias", "conv2.weight", "bn2.weight", "bn2.bias"];
 
 /// One parameter at a recorded step: its value before the update and the gradient the update
 /// used (accumulated unless zero_grad). `grad` is `None` where the parameter is outside the
@@ -84,10 +78,7 @@ impl fmt::Display for StepError {
         match self {
             StepError::Finished { epochs } => write!(f, "finished: all {epochs} epochs are done"),
             StepError::Diverged { step } => {
-                write!(
-                    f,
-                    "diverged at step {step}: the loss or a weight is no longer a finite number"
-                )
+                write!(f, "diverged at step {step}: the loss or a weight is no longer a finite number")
             }
             StepError::Device(e) => write!(f, "device error: {e}"),
         }
@@ -170,27 +161,15 @@ impl Experiment {
         backend: BackendKind,
         device: &Device,
     ) -> Self {
-        assert_eq!(
-            inputs.image.len(),
-            config.pixels() * 3,
-            "image does not match the config"
-        );
+        assert_eq!(inputs.image.len(), config.pixels() * 3, "image does not match the config");
         let plain = device.clone();
         let device = device.clone().autodiff();
         let model_config = ModelConfig::new(&config);
         let model = model_config.init(&inputs.weights, &device);
-        let images = Tensor::from_data(
-            TensorData::new(inputs.image.clone(), config.image_shape()),
-            &device,
-        );
+        let images = Tensor::from_data(TensorData::new(inputs.image.clone(), config.image_shape()), &device);
         let labels = Labels::new(&config, &inputs.image, &device);
-        let probes = Probes::zeros(
-            &model_config,
-            config.image_shape(),
-            config.arch == Arch::Stack,
-            false,
-            &device,
-        );
+        let probes =
+            Probes::zeros(&model_config, config.image_shape(), config.arch == Arch::Stack, false, &device);
         // PyTorch's SGD skips the momentum buffer entirely at momentum 0; so do we, which also
         // keeps a 0 × inf buffer from turning an overflow into NaN.
         let momentum = (config.momentum > 0.0).then(|| MomentumConfig {
@@ -253,21 +232,15 @@ impl Experiment {
     /// One training step, reading its results synchronously (CPU backends).
     pub fn step(&mut self) -> Result<Record, StepError> {
         let pending = self.advance()?;
-        let data = pending
-            .transaction
-            .try_execute()
-            .map_err(|e| StepError::Device(format!("{e:?}")))?;
+        let data = pending.transaction.try_execute().map_err(|e| StepError::Device(format!("{e:?}")))?;
         self.finish(data, &pending.params, &pending.probe_grads)
     }
 
     /// One training step, awaiting its reads (required on WebGPU, fine everywhere).
     pub async fn step_async(&mut self) -> Result<Record, StepError> {
         let pending = self.advance()?;
-        let data = pending
-            .transaction
-            .execute_async()
-            .await
-            .map_err(|e| StepError::Device(format!("{e:?}")))?;
+        let data =
+            pending.transaction.execute_async().await.map_err(|e| StepError::Device(format!("{e:?}")))?;
         self.finish(data, &pending.params, &pending.probe_grads)
     }
 
@@ -297,13 +270,9 @@ impl Experiment {
             return Err(StepError::Diverged { step });
         }
         if self.next_step >= self.config.epochs {
-            return Err(StepError::Finished {
-                epochs: self.config.epochs,
-            });
+            return Err(StepError::Finished { epochs: self.config.epochs });
         }
-        let forward = self
-            .model
-            .forward_all(self.images.clone(), &self.model_config, &self.probes);
+        let forward = self.model.forward_all(self.images.clone(), &self.model_config, &self.probes);
         let row_losses = cross_entropy_rows(forward.logits(), &self.labels); // [N, H]
         // Read the row sums, not an f32 mean: averaging the row sums in f64 on the host keeps
         // the reported loss within an ulp or two of PyTorch's (a plain f32 mean drifts by ~1e-5).
@@ -328,11 +297,8 @@ impl Experiment {
         drop(forward);
 
         let grads = GradientsParams::from_grads(grads, &self.model);
-        let mut grads = if self.config.zero_grad {
-            grads
-        } else {
-            accumulate(&self.model, &mut self.accumulated, grads)
-        };
+        let mut grads =
+            if self.config.zero_grad { grads } else { accumulate(&self.model, &mut self.accumulated, grads) };
 
         let mut params = Vec::new();
         let mut frozen = Vec::new();
@@ -363,11 +329,7 @@ impl Experiment {
 
         let model = self.model.clone();
         self.model = self.optim.step(self.config.lr, model, grads);
-        Ok(PendingRead {
-            transaction,
-            params,
-            probe_grads,
-        })
+        Ok(PendingRead { transaction, params, probe_grads })
     }
 
     /// Turns the read tensors into the step's record and snapshot.
@@ -378,85 +340,50 @@ impl Experiment {
         probe_grads: &[bool],
     ) -> Result<Record, StepError> {
         let step = self.next_step;
-        let mut data = data
-            .into_iter()
-            .map(|d| d.try_into_vec::<f32>().expect("every read tensor is f32"));
+        let mut data = data.into_iter().map(|d| d.try_into_vec::<f32>().expect("every read tensor is f32"));
         let row_sums = data.next().expect("row sums were registered");
         let stack = self.config.arch == Arch::Stack;
         let depth = self.model_config.depth();
-        let outputs: Vec<Vec<f32>> = if stack {
-            (0..depth).map(|_| data.next().expect("outputs")).collect()
-        } else {
-            vec![]
-        };
-        let output_grads: Vec<Option<Vec<f32>>> = probe_grads
-            .iter()
-            .map(|&has| has.then(|| data.next().expect("probe gradients")))
-            .collect();
+        let outputs: Vec<Vec<f32>> =
+            if stack { (0..depth).map(|_| data.next().expect("outputs")).collect() } else { vec![] };
+        let output_grads: Vec<Option<Vec<f32>>> =
+            probe_grads.iter().map(|&has| has.then(|| data.next().expect("probe gradients"))).collect();
         let mut params = Vec::with_capacity(names.len());
         for (name, has_grad) in names {
             let value = data.next().expect("each value was registered");
             let grad = has_grad.then(|| data.next().expect("the gradient was registered"));
-            params.push(ParamState {
-                name: name.clone(),
-                value,
-                grad,
-            });
+            params.push(ParamState { name: name.clone(), value, grad });
         }
         let snapshot = Snapshot { step, params };
 
         // `+ 0.0` turns the -0.0 of a sum of -0.0 losses into 0.
         let loss = row_sums.iter().map(|&s| s as f64).sum::<f64>() / self.config.pixels() as f64 + 0.0;
-        let finite = loss.is_finite()
-            && snapshot
-                .params
-                .iter()
-                .all(|p| p.value.iter().all(|v| v.is_finite()));
+        let finite =
+            loss.is_finite() && snapshot.params.iter().all(|p| p.value.iter().all(|v| v.is_finite()));
         if !finite {
             self.diverged_at = Some(step);
             return Err(StepError::Diverged { step });
         }
 
-        let grad_norm = |name: &str| {
-            snapshot
-                .param(name)
-                .and_then(|p| p.grad.as_deref())
-                .map_or(0.0, l2_norm)
-        };
+        let grad_norm =
+            |name: &str| snapshot.param(name).and_then(|p| p.grad.as_deref()).map_or(0.0, l2_norm);
         let weight_stats = |k: usize| {
-            mean_and_var(
-                &snapshot
-                    .param(&format!("conv{k}.weight"))
-                    .expect("every conv is read")
-                    .value,
-            )
+            mean_and_var(&snapshot.param(&format!("conv{k}.weight")).expect("every conv is read").value)
         };
         let mut values: Vec<(&'static str, Value)> = vec![("loss", Value::Scalar(loss))];
         if stack {
-            values.push((
-                "accuracy",
-                Value::Scalar(self.accuracy(outputs.last().expect("the logits"))),
-            ));
+            values.push(("accuracy", Value::Scalar(self.accuracy(outputs.last().expect("the logits")))));
             let per_layer = |f: &dyn Fn(usize) -> f64| Value::Layers((0..depth).map(f).collect());
             values.push(("conv_mean", per_layer(&|i| weight_stats(i + 1).0)));
             values.push(("conv_var", per_layer(&|i| weight_stats(i + 1).1)));
-            values.push((
-                "conv_grad_norm",
-                per_layer(&|i| grad_norm(&format!("conv{}.weight", i + 1))),
-            ));
+            values.push(("conv_grad_norm", per_layer(&|i| grad_norm(&format!("conv{}.weight", i + 1)))));
             if self.config.bias {
-                values.push((
-                    "bias_grad_norm",
-                    per_layer(&|i| grad_norm(&format!("conv{}.bias", i + 1))),
-                ));
+                values.push(("bias_grad_norm", per_layer(&|i| grad_norm(&format!("conv{}.bias", i + 1)))));
             }
             let act: Vec<(f64, f64)> = outputs.iter().map(|o| mean_and_std(o)).collect();
             values.push(("act_mean", per_layer(&|i| act[i].0)));
             values.push(("act_std", per_layer(&|i| act[i].1)));
-            values.push((
-                "act_grad_norm",
-                per_layer(&|i| output_grads[i].as_deref().map_or(0.0, l2_norm)),
-            ));
+            values.push(("act_grad_norm", per_layer(&|i| output_grads[i].as_deref().map_or(0.0, l2_norm))));
         } else {
             let ((m1, v1), (m2, v2)) = (weight_stats(1), weight_stats(2));
             values.extend([
@@ -475,12 +402,8 @@ impl Experiment {
 
     /// The share of pixels whose argmax logit (first index on ties) is their label.
     fn accuracy(&self, logits: &[f32]) -> f64 {
-        let [n, c, h, w] = [
-            self.config.batch as usize,
-            3,
-            self.config.height as usize,
-            self.config.width as usize,
-        ];
+        let [n, c, h, w] =
+            [self.config.batch as usize, 3, self.config.height as usize, self.config.width as usize];
         let plane = h * w;
         let hits = (0..n * plane)
             .filter(|&p| {
@@ -562,9 +485,7 @@ impl Experiment {
     }
 
     fn feature_maps_from(&self, data: Vec<TensorData>, has_conv1: bool) -> FeatureMaps {
-        let mut data = data
-            .into_iter()
-            .map(|d| d.try_into_vec::<f32>().expect("f32 maps"));
+        let mut data = data.into_iter().map(|d| d.try_into_vec::<f32>().expect("f32 maps"));
         let mut next = || data.next().expect("every map was registered");
         FeatureMaps {
             height: self.config.height as usize,
@@ -599,9 +520,8 @@ impl Experiment {
         let model = self.model_with(params, &device)?;
         let probes = Probes::zeros(&self.model_config, self.config.image_shape(), true, true, &device);
         let forward = model.forward_all(self.images.clone(), &self.model_config, &probes);
-        let loss = cross_entropy_rows(forward.logits(), &self.labels)
-            .sum()
-            .div_scalar(self.config.pixels() as f64);
+        let loss =
+            cross_entropy_rows(forward.logits(), &self.labels).sum().div_scalar(self.config.pixels() as f64);
         let mut grads = loss.backward();
         let first = |t: Tensor<4>| t.narrow(0, 0, 1); // [1, c, H, W]
         let zeros = |p: &Tensor<4>| p.clone().inner().zeros_like();
@@ -610,12 +530,8 @@ impl Experiment {
         let skipped = probes.convs.len() - forward.outputs.len();
         for i in 0..forward.outputs.len() {
             let (conv_probe, output_probe) = (&probes.convs[skipped + i], &probes.outputs[skipped + i]);
-            let conv_grad = conv_probe
-                .grad_remove(&mut grads)
-                .unwrap_or_else(|| zeros(conv_probe));
-            let output_grad = output_probe
-                .grad_remove(&mut grads)
-                .unwrap_or_else(|| zeros(output_probe));
+            let conv_grad = conv_probe.grad_remove(&mut grads).unwrap_or_else(|| zeros(conv_probe));
+            let output_grad = output_probe.grad_remove(&mut grads).unwrap_or_else(|| zeros(output_probe));
             transaction = transaction
                 .register(first(forward.convs[i].clone().inner()))
                 .register(first(conv_grad))
@@ -626,20 +542,11 @@ impl Experiment {
     }
 
     fn block_maps_from(&self, data: Vec<TensorData>) -> BlockMaps {
-        let mut data = data
-            .into_iter()
-            .map(|d| d.try_into_vec::<f32>().expect("f32 maps"));
+        let mut data = data.into_iter().map(|d| d.try_into_vec::<f32>().expect("f32 maps"));
         let mut next = || data.next().expect("every map was registered");
-        let used = if self.model_config.last_conv_only {
-            1
-        } else {
-            self.model_config.depth()
-        };
-        let widths = if self.model_config.last_conv_only {
-            vec![3]
-        } else {
-            self.model_config.widths[1..].to_vec()
-        };
+        let used = if self.model_config.last_conv_only { 1 } else { self.model_config.depth() };
+        let widths =
+            if self.model_config.last_conv_only { vec![3] } else { self.model_config.widths[1..].to_vec() };
         let blocks = (0..used)
             .map(|i| BlockMap {
                 channels: widths[i],
@@ -649,11 +556,7 @@ impl Experiment {
                 output_grad: next(),
             })
             .collect();
-        BlockMaps {
-            height: self.config.height as usize,
-            width: self.config.width as usize,
-            blocks,
-        }
+        BlockMaps { height: self.config.height as usize, width: self.config.width as usize, blocks }
     }
 }
 
@@ -691,11 +594,7 @@ fn accumulate(model: &Model, sum: &mut GradientsParams, new: GradientsParams) ->
             self.copy.register(id, total);
         }
     }
-    let mut visitor = Accumulate {
-        sum,
-        new,
-        copy: GradientsParams::new(),
-    };
+    let mut visitor = Accumulate { sum, new, copy: GradientsParams::new() };
     model.visit(&mut visitor);
     visitor.copy
 }

@@ -63,10 +63,7 @@ pub fn config_fields() -> Result<JsValue, JsError> {
                 Kind::Number => serde_json::json!({ "kind": "number" }),
                 Kind::Bool => serde_json::json!({ "kind": "bool" }),
             };
-            field
-                .as_object_mut()
-                .unwrap()
-                .extend(extra.as_object().unwrap().clone());
+            field.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
             field
         })
         .collect();
@@ -163,9 +160,7 @@ impl Experiment {
             None => gpu::device().await.map_err(|e| JsError::new(&e))?,
         };
         Ok(Experiment {
-            inner: Rc::new(RefCell::new(train::Experiment::new(
-                config, inputs, backend, &device,
-            ))),
+            inner: Rc::new(RefCell::new(train::Experiment::new(config, inputs, backend, &device))),
             busy: Rc::new(Cell::new(false)),
             backend,
         })
@@ -317,9 +312,7 @@ fn named_values(params: JsValue) -> Result<Vec<(String, Vec<f32>)>, String> {
 
 impl Experiment {
     fn borrow(&self) -> Result<std::cell::Ref<'_, train::Experiment>, JsError> {
-        self.inner
-            .try_borrow()
-            .map_err(|_| JsError::new("experiment: a step is in flight; await it first"))
+        self.inner.try_borrow().map_err(|_| JsError::new("experiment: a step is in flight; await it first"))
     }
 }
 
@@ -330,17 +323,11 @@ fn parse_config(value: &JsValue) -> Result<ExperimentConfig, JsError> {
         return Ok(ExperimentConfig::default());
     }
     if !value.is_object() || js_sys::Array::is_array(value) {
-        return Err(JsError::new(&format!(
-            "config: must be an object with some of the keys {}",
-            keys()
-        )));
+        return Err(JsError::new(&format!("config: must be an object with some of the keys {}", keys())));
     }
     let mut fields = Vec::new();
     for entry in Object::entries(value.unchecked_ref()).iter() {
-        let key = Reflect::get_u32(&entry, 0)
-            .ok()
-            .and_then(|k| k.as_string())
-            .unwrap_or_default();
+        let key = Reflect::get_u32(&entry, 0).ok().and_then(|k| k.as_string()).unwrap_or_default();
         let v = Reflect::get_u32(&entry, 1).unwrap_or(JsValue::UNDEFINED);
         let field = if let Some(x) = v.as_f64() {
             FieldValue::Number(x)
@@ -351,10 +338,7 @@ fn parse_config(value: &JsValue) -> Result<ExperimentConfig, JsError> {
         } else if v.is_null() || v.is_undefined() {
             FieldValue::Null
         } else {
-            FieldValue::Text(format!(
-                "a value of type {}",
-                v.js_typeof().as_string().unwrap_or_default()
-            ))
+            FieldValue::Text(format!("a value of type {}", v.js_typeof().as_string().unwrap_or_default()))
         };
         fields.push((key, field));
     }
@@ -394,9 +378,8 @@ mod gpu {
         if gpu.is_undefined() || gpu.is_null() {
             return false;
         }
-        let Some(request) = Reflect::get(&gpu, &"requestAdapter".into())
-            .ok()
-            .and_then(|f| f.dyn_into::<Function>().ok())
+        let Some(request) =
+            Reflect::get(&gpu, &"requestAdapter".into()).ok().and_then(|f| f.dyn_into::<Function>().ok())
         else {
             return false;
         };

@@ -10,14 +10,7 @@ use initlab::{
 };
 
 fn config(arch: Arch, init: Init, init_value: Option<f64>) -> ExperimentConfig {
-    ExperimentConfig {
-        arch,
-        init,
-        init_value,
-        height: 24,
-        width: 20,
-        ..Default::default()
-    }
+    ExperimentConfig { arch, init, init_value, height: 24, width: 20, ..Default::default() }
 }
 
 /// Zero init on two layers is a fixed point: every gradient is exactly 0.0 (not tiny: zero),
@@ -36,41 +29,21 @@ fn zero_init_two_layers_is_frozen_exactly() {
                     .grad
                     .as_ref()
                     .unwrap_or_else(|| panic!("{} has a gradient in two_conv", param.name));
-                assert!(
-                    grad.iter().all(|&g| g == 0.0),
-                    "{backend}: {} grad {grad:?}",
-                    param.name
-                );
+                assert!(grad.iter().all(|&g| g == 0.0), "{backend}: {} grad {grad:?}", param.name);
             }
             let get = |key: &str| record.get(key).unwrap();
             assert_eq!((get("conv1_grad_norm"), get("conv2_grad_norm")), (0.0, 0.0));
             assert_eq!(
-                (
-                    get("conv1_mean"),
-                    get("conv1_var"),
-                    get("conv2_mean"),
-                    get("conv2_var")
-                ),
+                (get("conv1_mean"), get("conv1_var"), get("conv2_mean"), get("conv2_var")),
                 (0.0, 0.0, 0.0, 0.0)
             );
             losses.push(record.loss());
         }
         assert_eq!(losses.len(), 40);
-        assert!(
-            losses.iter().all(|&l| l == losses[0]),
-            "{backend}: the loss moved: {losses:?}"
-        );
+        assert!(losses.iter().all(|&l| l == losses[0]), "{backend}: the loss moved: {losses:?}");
         // PyTorch's float32 run reports 1.098611831665039; ln 3 = 1.0986122886681098.
-        assert!(
-            (losses[0] - 3f64.ln()).abs() < 1e-6,
-            "{backend}: loss {}",
-            losses[0]
-        );
-        assert!(
-            (losses[0] - 1.098611831665039).abs() < 1e-6,
-            "{backend}: loss {}",
-            losses[0]
-        );
+        assert!((losses[0] - 3f64.ln()).abs() < 1e-6, "{backend}: loss {}", losses[0]);
+        assert!((losses[0] - 1.098611831665039).abs() < 1e-6, "{backend}: loss {}", losses[0]);
         for (name, values) in experiment.current_params() {
             if name.starts_with("conv") {
                 assert!(values.iter().all(|&w| w == 0.0), "{backend}: {name} moved");
@@ -89,12 +62,7 @@ fn zero_init_single_conv_learns() {
         let loss = t.scalar("loss");
         assert!((loss[0] - 3f64.ln()).abs() < 1e-6);
         // Slowly (a constant label from zero-mean noise), but it moves off ln 3 and keeps going.
-        assert!(
-            loss[39] < loss[0] - 1e-3,
-            "{backend}: loss {} → {}",
-            loss[0],
-            loss[39]
-        );
+        assert!(loss[39] < loss[0] - 1e-3, "{backend}: loss {} → {}", loss[0], loss[39]);
         assert!(t.scalar("conv2_var")[39] > 0.0 && t.scalar("conv2_grad_norm")[0] > 0.0);
         // conv1 is outside the graph: no gradient at all (PyTorch's .grad is None), never updated.
         let snapshot = experiment.snapshot().unwrap();
@@ -108,19 +76,12 @@ fn zero_init_single_conv_learns() {
 /// Constant init keeps conv1's three filters identical at every step.
 #[test]
 fn constant_init_stays_symmetric() {
-    let mut experiment = Experiment::from_seed(
-        config(Arch::TwoConv, Init::Constant, Some(5.0)),
-        BackendKind::Flex,
-    );
+    let mut experiment =
+        Experiment::from_seed(config(Arch::TwoConv, Init::Constant, Some(5.0)), BackendKind::Flex);
     for _ in 0..10 {
         experiment.step().unwrap();
     }
-    let conv1 = experiment
-        .current_params()
-        .into_iter()
-        .find(|(n, _)| n == "conv1.weight")
-        .unwrap()
-        .1;
+    let conv1 = experiment.current_params().into_iter().find(|(n, _)| n == "conv1.weight").unwrap().1;
     let filters: Vec<&[f32]> = conv1.chunks(27).collect();
     assert_eq!(filters[0], filters[1]);
     assert_eq!(filters[1], filters[2]);
@@ -137,12 +98,7 @@ fn conv_gradient_is_the_sum_of_upstream_gradient_times_input() {
     let upstream: [f32; 4] = [1.0, -2.0, 0.5, 3.0]; // ∂L/∂f1..f4
     let x = Tensor::<4>::from_data(TensorData::new(image.to_vec(), [1, 1, 3, 3]), &device).require_grad();
     let k = Tensor::<4>::from_data(TensorData::new(kernel.to_vec(), [1, 1, 2, 2]), &device).require_grad();
-    let f = conv2d(
-        x.clone(),
-        k.clone(),
-        None,
-        ConvOptions::new([1, 1], [0, 0], [1, 1], 1),
-    ); // [1,1,2,2]
+    let f = conv2d(x.clone(), k.clone(), None, ConvOptions::new([1, 1], [0, 0], [1, 1], 1)); // [1,1,2,2]
     let c = Tensor::<4>::from_data(TensorData::new(upstream.to_vec(), [1, 1, 2, 2]), &device);
     let grads = (f * c).sum().backward();
     let dk: Vec<f32> = k.grad(&grads).unwrap().into_data().try_to_vec().unwrap();
@@ -164,12 +120,7 @@ fn conv_gradient_is_the_sum_of_upstream_gradient_times_input() {
     // the reason conv2 cannot learn once conv1 outputs zeros.
     let zeros = Tensor::<4>::zeros([1, 1, 3, 3], &device);
     let k = Tensor::<4>::from_data(TensorData::new(kernel.to_vec(), [1, 1, 2, 2]), &device).require_grad();
-    let f = conv2d(
-        zeros,
-        k.clone(),
-        None,
-        ConvOptions::new([1, 1], [0, 0], [1, 1], 1),
-    );
+    let f = conv2d(zeros, k.clone(), None, ConvOptions::new([1, 1], [0, 0], [1, 1], 1));
     let c = Tensor::<4>::from_data(TensorData::new(upstream.to_vec(), [1, 1, 2, 2]), &device);
     let grads = (f * c).sum().backward();
     let dk: Vec<f32> = k.grad(&grads).unwrap().into_data().try_to_vec().unwrap();
@@ -180,20 +131,8 @@ fn conv_gradient_is_the_sum_of_upstream_gradient_times_input() {
 /// autodiff: outputs and both gradients.
 #[test]
 fn direct_conv_matches_burns_conv() {
-    for (n, h, w, seed) in [
-        (1, 1, 1, 1),
-        (2, 5, 7, 2),
-        (1, 16, 20, 3),
-        (3, 9, 33, 4),
-        (1, 64, 40, 5),
-    ] {
-        let c = ExperimentConfig {
-            batch: n,
-            height: h,
-            width: w,
-            seed,
-            ..Default::default()
-        };
+    for (n, h, w, seed) in [(1, 1, 1, 1), (2, 5, 7, 2), (1, 16, 20, 3), (3, 9, 33, 4), (1, 64, 40, 5)] {
+        let c = ExperimentConfig { batch: n, height: h, width: w, seed, ..Default::default() };
         let inputs = InitialTensors::from_seed(&c);
         let run = |device: Device| {
             let device = device.autodiff();
@@ -203,19 +142,12 @@ fn direct_conv_matches_burns_conv() {
                 .require_grad();
             let y = initlab::kernels::conv3x3(x.clone(), k.clone(), false);
             let weights = Tensor::<4>::from_data(
-                TensorData::new(
-                    inputs.image.iter().map(|v| v.sin()).collect::<Vec<f32>>(),
-                    c.image_shape(),
-                ),
+                TensorData::new(inputs.image.iter().map(|v| v.sin()).collect::<Vec<f32>>(), c.image_shape()),
                 &device,
             );
             let grads = (y.clone() * weights).sum().backward();
             let read = |t: Tensor<4>| t.into_data().try_to_vec::<f32>().unwrap();
-            (
-                read(y.inner()),
-                read(x.grad(&grads).unwrap()),
-                read(k.grad(&grads).unwrap()),
-            )
+            (read(y.inner()), read(x.grad(&grads).unwrap()), read(k.grad(&grads).unwrap()))
         };
         #[allow(deprecated)]
         let stock = run(Device::ndarray());
@@ -242,20 +174,10 @@ fn direct_conv_matches_burns_conv() {
 /// tail lanes.
 #[test]
 fn direct_norm_and_loss_match_burns_ops() {
-    for (n, h, w, label, seed) in [
-        (1, 1, 1, 0, 1),
-        (2, 5, 7, 1, 2),
-        (1, 3, 70, 2, 3),
-        (3, 4, 130, 2, 4),
-        (1, 9, 64, 0, 5),
-    ] {
-        let c = ExperimentConfig {
-            batch: n,
-            height: h,
-            width: w,
-            seed,
-            ..Default::default()
-        };
+    for (n, h, w, label, seed) in
+        [(1, 1, 1, 0, 1), (2, 5, 7, 1, 2), (1, 3, 70, 2, 3), (3, 4, 130, 2, 4), (1, 9, 64, 0, 5)]
+    {
+        let c = ExperimentConfig { batch: n, height: h, width: w, seed, ..Default::default() };
         let inputs = InitialTensors::from_seed(&c);
         let run = |device: Device| {
             let device = device.autodiff();
@@ -312,10 +234,7 @@ fn same_seed_same_trajectory() {
     assert_eq!(nd, nd2);
     for key in initlab::record::SEED_KEYS {
         for (step, (&x, &y)) in a.scalar(key).iter().zip(nd.scalar(key)).enumerate() {
-            assert!(
-                (x - y).abs() <= 1e-5 + 1e-4 * y.abs(),
-                "{key} step {step}: flex {x}, ndarray {y}"
-            );
+            assert!((x - y).abs() <= 1e-5 + 1e-4 * y.abs(), "{key} step {step}: flex {x}, ndarray {y}");
         }
     }
 }
@@ -324,11 +243,7 @@ fn same_seed_same_trajectory() {
 /// every record before k, all finite.
 #[test]
 fn divergence_stops_the_run_and_keeps_the_records() {
-    let c = ExperimentConfig {
-        lr: 1e20,
-        momentum: 0.9,
-        ..config(Arch::TwoConv, Init::KaimingNormal, None)
-    };
+    let c = ExperimentConfig { lr: 1e20, momentum: 0.9, ..config(Arch::TwoConv, Init::KaimingNormal, None) };
     for &backend in BackendKind::CPU {
         let mut experiment = Experiment::from_seed(c.clone(), backend);
         let (t, stopped) = experiment.run();
@@ -338,12 +253,7 @@ fn divergence_stops_the_run_and_keeps_the_records() {
         assert_eq!(t.len() as u64, step, "records 0..k are kept");
         assert!(step >= 1);
         assert!(t.scalar("loss").iter().all(|l| l.is_finite()));
-        assert!(
-            stopped
-                .unwrap()
-                .to_string()
-                .starts_with(&format!("diverged at step {step}"))
-        );
+        assert!(stopped.unwrap().to_string().starts_with(&format!("diverged at step {step}")));
         // It stays stopped.
         assert_eq!(experiment.step(), Err(StepError::Diverged { step }));
     }
@@ -351,10 +261,7 @@ fn divergence_stops_the_run_and_keeps_the_records() {
 
 #[test]
 fn finished_runs_refuse_more_steps() {
-    let c = ExperimentConfig {
-        epochs: 2,
-        ..config(Arch::TwoConv, Init::Zeros, None)
-    };
+    let c = ExperimentConfig { epochs: 2, ..config(Arch::TwoConv, Init::Zeros, None) };
     let mut experiment = Experiment::from_seed(c, BackendKind::Flex);
     assert_eq!(experiment.run().0.len(), 2);
     assert_eq!(experiment.step(), Err(StepError::Finished { epochs: 2 }));
@@ -362,18 +269,13 @@ fn finished_runs_refuse_more_steps() {
 
 #[test]
 fn snapshot_names_every_parameter() {
-    let mut experiment = Experiment::from_seed(
-        config(Arch::TwoConv, Init::KaimingNormal, None),
-        BackendKind::Flex,
-    );
+    let mut experiment =
+        Experiment::from_seed(config(Arch::TwoConv, Init::KaimingNormal, None), BackendKind::Flex);
     assert!(experiment.snapshot().is_none());
     experiment.step().unwrap();
     let snapshot = experiment.snapshot().unwrap();
     let names: Vec<&str> = snapshot.params.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, PARAM_NAMES);
     assert_eq!(snapshot.param("conv1.weight").unwrap().value.len(), 81);
-    assert_eq!(
-        snapshot.param("bn2.bias").unwrap().grad.as_ref().unwrap().len(),
-        3
-    );
+    assert_eq!(snapshot.param("bn2.bias").unwrap().grad.as_ref().unwrap().len(), 3);
 }

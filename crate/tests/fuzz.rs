@@ -25,18 +25,11 @@ fn fuzz<S: Strategy>(
 ) where
     S::Value: std::fmt::Debug,
 {
-    let seconds: u64 = std::env::var("INITLAB_FUZZ_SECONDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let seconds: u64 = std::env::var("INITLAB_FUZZ_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut total = 0u64;
     loop {
-        let mut runner = TestRunner::new(Config {
-            cases,
-            failure_persistence: None,
-            ..Config::default()
-        });
+        let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
         if let Err(e) = runner.run(&strategy, &check) {
             panic!("{name}: {e}");
         }
@@ -53,14 +46,8 @@ fn fuzz<S: Strategy>(
 fn field_value() -> impl Strategy<Value = FieldValue> {
     prop_oneof![
         any::<f64>().prop_map(FieldValue::Number),
-        prop_oneof![
-            Just(f64::NAN),
-            Just(f64::INFINITY),
-            Just(-0.0),
-            Just(1e300),
-            Just(2f64.powi(53))
-        ]
-        .prop_map(FieldValue::Number),
+        prop_oneof![Just(f64::NAN), Just(f64::INFINITY), Just(-0.0), Just(1e300), Just(2f64.powi(53))]
+            .prop_map(FieldValue::Number),
         (-5i64..300).prop_map(|n| FieldValue::Number(n as f64)),
         any::<bool>().prop_map(FieldValue::Bool),
         Just(FieldValue::Null),
@@ -94,40 +81,31 @@ fn key() -> impl Strategy<Value = String> {
 
 #[test]
 fn configs_from_any_fields_are_valid_or_named() {
-    fuzz(
-        "config fields",
-        2000,
-        proptest::collection::vec((key(), field_value()), 0..8),
-        |fields| {
-            match ExperimentConfig::from_fields(fields.clone()) {
-                Ok(config) => {
-                    prop_assert!(config.validate().is_ok());
-                    let back = ExperimentConfig::from_json(&config.to_json())
-                        .expect("an accepted config round-trips");
-                    prop_assert_eq!(back, config);
-                }
-                Err(error) => {
-                    let text = error.to_string();
-                    let shown = error.shown_field();
-                    prop_assert!(
-                        !shown.is_empty() && text.starts_with(&format!("{shown}: ")),
-                        "{}",
-                        text
-                    );
-                    prop_assert!(
-                        text.contains("must be")
-                            || text.contains("unknown field")
-                            || text.contains("needs a value")
-                            || text.contains("only for arch \"stack\"")
-                            || text.contains("needs norm \"batch\""),
-                        "{}",
-                        text
-                    );
-                }
+    fuzz("config fields", 2000, proptest::collection::vec((key(), field_value()), 0..8), |fields| {
+        match ExperimentConfig::from_fields(fields.clone()) {
+            Ok(config) => {
+                prop_assert!(config.validate().is_ok());
+                let back =
+                    ExperimentConfig::from_json(&config.to_json()).expect("an accepted config round-trips");
+                prop_assert_eq!(back, config);
             }
-            Ok(())
-        },
-    );
+            Err(error) => {
+                let text = error.to_string();
+                let shown = error.shown_field();
+                prop_assert!(!shown.is_empty() && text.starts_with(&format!("{shown}: ")), "{}", text);
+                prop_assert!(
+                    text.contains("must be")
+                        || text.contains("unknown field")
+                        || text.contains("needs a value")
+                        || text.contains("only for arch \"stack\"")
+                        || text.contains("needs norm \"batch\""),
+                    "{}",
+                    text
+                );
+            }
+        }
+        Ok(())
+    });
 }
 
 #[test]
@@ -163,12 +141,7 @@ fn configs_from_any_json_text_never_panic() {
 
 /// A valid file to start mutating from, and the config it matches.
 fn valid_file() -> (Vec<u8>, ExperimentConfig) {
-    let config = ExperimentConfig {
-        batch: 2,
-        height: 5,
-        width: 4,
-        ..Default::default()
-    };
+    let config = ExperimentConfig { batch: 2, height: 5, width: 4, ..Default::default() };
     (InitialTensors::from_seed(&config).to_safetensors(&config), config)
 }
 
@@ -199,59 +172,34 @@ fn safetensors_loader_never_panics() {
             ..Default::default()
         }),
     ];
-    fuzz(
-        "safetensors",
-        3000,
-        (proptest::collection::vec(mutation, 1..4), configs),
-        |(mutations, config)| {
-            let mut bytes = file.clone();
-            for m in mutations {
-                match m {
-                    Mutation::Flip(i, b) if i < bytes.len() => bytes[i] ^= b,
-                    Mutation::Truncate(n) => bytes.truncate(n),
-                    Mutation::Insert(i, v) if i <= bytes.len() => {
-                        bytes.splice(i..i, v);
-                    }
-                    Mutation::HeaderLength(n) if bytes.len() >= 8 => {
-                        bytes[..8].copy_from_slice(&n.to_le_bytes())
-                    }
-                    _ => {}
+    fuzz("safetensors", 3000, (proptest::collection::vec(mutation, 1..4), configs), |(mutations, config)| {
+        let mut bytes = file.clone();
+        for m in mutations {
+            match m {
+                Mutation::Flip(i, b) if i < bytes.len() => bytes[i] ^= b,
+                Mutation::Truncate(n) => bytes.truncate(n),
+                Mutation::Insert(i, v) if i <= bytes.len() => {
+                    bytes.splice(i..i, v);
                 }
+                Mutation::HeaderLength(n) if bytes.len() >= 8 => bytes[..8].copy_from_slice(&n.to_le_bytes()),
+                _ => {}
             }
-            if let Ok(inputs) = InitialTensors::from_safetensors(&bytes, &config) {
-                prop_assert_eq!(
-                    inputs.image.len() as u64,
-                    config.batch * 3 * config.height * config.width
-                );
-                prop_assert_eq!(inputs.weights.len(), 2);
-                prop_assert!(inputs.weights.iter().all(|w| w.len() == 81));
-                prop_assert!(
-                    inputs
-                        .image
-                        .iter()
-                        .chain(inputs.weights.iter().flatten())
-                        .all(|v| v.is_finite())
-                );
-            }
-            Ok(())
-        },
-    );
+        }
+        if let Ok(inputs) = InitialTensors::from_safetensors(&bytes, &config) {
+            prop_assert_eq!(inputs.image.len() as u64, config.batch * 3 * config.height * config.width);
+            prop_assert_eq!(inputs.weights.len(), 2);
+            prop_assert!(inputs.weights.iter().all(|w| w.len() == 81));
+            prop_assert!(inputs.image.iter().chain(inputs.weights.iter().flatten()).all(|v| v.is_finite()));
+        }
+        Ok(())
+    });
 }
 
 #[test]
 fn arbitrary_bytes_are_not_safetensors() {
-    let config = ExperimentConfig {
-        height: 2,
-        width: 2,
-        ..Default::default()
-    };
-    fuzz(
-        "random bytes",
-        3000,
-        proptest::collection::vec(any::<u8>(), 0..512),
-        |bytes| {
-            prop_assert!(InitialTensors::from_safetensors(&bytes, &config).is_err());
-            Ok(())
-        },
-    );
+    let config = ExperimentConfig { height: 2, width: 2, ..Default::default() };
+    fuzz("random bytes", 3000, proptest::collection::vec(any::<u8>(), 0..512), |bytes| {
+        prop_assert!(InitialTensors::from_safetensors(&bytes, &config).is_err());
+        Ok(())
+    });
 }

@@ -9,10 +9,7 @@ use initlab::{BackendKind, Experiment, reference::Fixture};
 #[test]
 fn every_fixture_on_every_cpu_backend() {
     let fixtures = common::fixtures();
-    assert!(
-        fixtures.len() >= 14,
-        "the five seed and nine stack fixtures are in tests/fixtures"
-    );
+    assert!(fixtures.len() >= 14, "the five seed and nine stack fixtures are in tests/fixtures");
     let mut failures = Vec::new();
     for path in &fixtures {
         let loaded = Fixture::load(path).unwrap();
@@ -24,21 +21,11 @@ fn every_fixture_on_every_cpu_backend() {
             assert!(stopped.is_none(), "{}: stopped early: {stopped:?}", fixture.name);
             let worst = fixture.worst_ratio(&trajectory);
             println!("{:<28} {backend:<8} worst |ours-ref|/tol: {worst}", fixture.name);
-            failures.extend(
-                fixture
-                    .compare(&trajectory, 1.0)
-                    .into_iter()
-                    .map(|f| format!("{backend}: {f}")),
-            );
+            failures.extend(fixture.compare(&trajectory, 1.0).into_iter().map(|f| format!("{backend}: {f}")));
             failures.extend(final_mismatches(fixture, &experiment, backend));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} values out of tolerance:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} values out of tolerance:\n{}", failures.len(), failures.join("\n"));
 }
 
 /// Parameters after the last update, against PyTorch's `final`: the same formula, with the
@@ -49,19 +36,13 @@ fn final_mismatches(fixture: &Fixture, experiment: &Experiment, backend: Backend
     let ours = experiment.current_params();
     for (name, reference) in &fixture.final_params {
         let Some((_, values)) = ours.iter().find(|(n, _)| n == name) else {
-            out.push(format!(
-                "{backend}: {} final {name}: we have no such parameter",
-                fixture.name
-            ));
+            out.push(format!("{backend}: {} final {name}: we have no such parameter", fixture.name));
             continue;
         };
         for (k, (&x, &r)) in values.iter().zip(reference).enumerate() {
             let tol = 1e-6 + 10.0 * noise + 1e-4 * r.abs();
             if (x as f64 - r).abs() > tol {
-                out.push(format!(
-                    "{backend}: {} final {name}[{k}]: ours {x:e}, PyTorch {r:e}",
-                    fixture.name
-                ));
+                out.push(format!("{backend}: {} final {name}[{k}]: ours {x:e}, PyTorch {r:e}", fixture.name));
             }
         }
     }

@@ -73,10 +73,7 @@ fn zero_init_freezes_every_weight_when_act_of_zero_is_zero() {
                                     .all(|&w| w == 0.0)
                             );
                         }
-                        assert!(
-                            record.layers("conv_grad_norm").unwrap().iter().all(|&g| g == 0.0),
-                            "{what}"
-                        );
+                        assert!(record.layers("conv_grad_norm").unwrap().iter().all(|&g| g == 0.0), "{what}");
                         // Below the top block the output gradient is exactly 0 too: zero weights above.
                         let act_grad = record.layers("act_grad_norm").unwrap();
                         assert!(
@@ -92,19 +89,13 @@ fn zero_init_freezes_every_weight_when_act_of_zero_is_zero() {
 
 #[test]
 fn tanh_with_biases_and_no_norm_learns_only_the_last_bias() {
-    let config = ExperimentConfig {
-        bias: true,
-        epochs: 12,
-        ..stack(4, Activation::Tanh, Norm::None)
-    };
+    let config = ExperimentConfig { bias: true, epochs: 12, ..stack(4, Activation::Tanh, Norm::None) };
     for &backend in BackendKind::CPU {
         let mut losses = Vec::new();
         each_step(config.clone(), backend, |snapshot, record| {
             for k in 1..=4 {
                 assert!(
-                    grad(snapshot, &format!("conv{k}.weight"))
-                        .iter()
-                        .all(|&x| x == 0.0),
+                    grad(snapshot, &format!("conv{k}.weight")).iter().all(|&x| x == 0.0),
                     "{backend}: conv{k}.weight"
                 );
                 if k < 4 {
@@ -123,10 +114,7 @@ fn tanh_with_biases_and_no_norm_learns_only_the_last_bias() {
             assert!(bias_norms[3] > 0.0);
             losses.push(record.loss());
         });
-        assert!(
-            losses[11] < losses[0] - 1e-3,
-            "{backend}: the loss falls: {losses:?}"
-        );
+        assert!(losses[11] < losses[0] - 1e-3, "{backend}: the loss falls: {losses:?}");
     }
 }
 
@@ -145,18 +133,12 @@ fn sigmoid_from_zero_gives_the_top_layer_a_gradient_at_step_0() {
 
 #[test]
 fn depth_one_linear_without_norm_learns_from_zero() {
-    let config = ExperimentConfig {
-        head_activation: false,
-        epochs: 20,
-        ..stack(1, Activation::Linear, Norm::None)
-    };
+    let config =
+        ExperimentConfig { head_activation: false, epochs: 20, ..stack(1, Activation::Linear, Norm::None) };
     let mut experiment = Experiment::from_seed(config, BackendKind::Flex);
     let (t, stopped) = experiment.run();
     assert!(stopped.is_none());
-    assert!(
-        t.series("conv_grad_norm").unwrap().at(0)[0] > 0.0,
-        "its input is the image"
-    );
+    assert!(t.series("conv_grad_norm").unwrap().at(0)[0] > 0.0, "its input is the image");
     assert!(t.series("conv_var").unwrap().at(19)[0] > 0.0, "its weights move");
     assert!(t.scalar("loss")[19] < t.scalar("loss")[0]);
 }
@@ -165,32 +147,18 @@ fn depth_one_linear_without_norm_learns_from_zero() {
 /// noise: a stack's convs are summed in f64) on every CPU backend.
 #[test]
 fn two_conv_is_a_stack_preset() {
-    let seed = ExperimentConfig {
-        height: 12,
-        width: 10,
-        epochs: 5,
-        ..Default::default()
-    };
-    let as_stack = ExperimentConfig {
-        arch: Arch::Stack,
-        ..seed.clone()
-    };
+    let seed = ExperimentConfig { height: 12, width: 10, epochs: 5, ..Default::default() };
+    let as_stack = ExperimentConfig { arch: Arch::Stack, ..seed.clone() };
     for &backend in BackendKind::CPU {
         let a = Experiment::from_seed(seed.clone(), backend).run().0;
         let b = Experiment::from_seed(as_stack.clone(), backend).run().0;
         for step in 0..5 {
             let close = |x: f64, y: f64| (x - y).abs() <= 1e-6 * (1.0 + y.abs());
-            assert!(
-                close(a.scalar("loss")[step], b.scalar("loss")[step]),
-                "{backend} loss step {step}"
-            );
+            assert!(close(a.scalar("loss")[step], b.scalar("loss")[step]), "{backend} loss step {step}");
             for (k, key) in [(0, "conv1"), (1, "conv2")] {
                 let var = b.series("conv_var").unwrap().at(step)[k];
                 let norm = b.series("conv_grad_norm").unwrap().at(step)[k];
-                assert!(
-                    close(a.scalar(&format!("{key}_var"))[step], var),
-                    "{backend} {key}_var step {step}"
-                );
+                assert!(close(a.scalar(&format!("{key}_var"))[step], var), "{backend} {key}_var step {step}");
                 assert!(
                     close(a.scalar(&format!("{key}_grad_norm"))[step], norm),
                     "{backend} {key}_grad_norm step {step}"
@@ -203,10 +171,7 @@ fn two_conv_is_a_stack_preset() {
 #[test]
 fn frozen_parameters_keep_their_values_and_still_get_gradients() {
     let loaded = Fixture::load(&common::fixture("stack_norm_only_constant5")).unwrap();
-    let config = ExperimentConfig {
-        epochs: 5,
-        ..loaded.fixture.config.clone()
-    };
+    let config = ExperimentConfig { epochs: 5, ..loaded.fixture.config.clone() };
     assert_eq!(config.trainable, Trainable::NormOnly);
     let device = BackendKind::Flex.device().unwrap();
     let mut experiment = Experiment::new(config, &loaded.inputs, BackendKind::Flex, &device);
@@ -225,42 +190,21 @@ fn frozen_parameters_keep_their_values_and_still_get_gradients() {
 #[test]
 fn block_maps_show_where_the_gradient_stops() {
     for (init, zero) in [(Init::Zeros, true), (Init::KaimingNormal, false)] {
-        let config = ExperimentConfig {
-            arch: Arch::Stack,
-            init,
-            height: 8,
-            width: 6,
-            batch: 2,
-            ..Default::default()
-        };
+        let config =
+            ExperimentConfig { arch: Arch::Stack, init, height: 8, width: 6, batch: 2, ..Default::default() };
         let mut experiment = Experiment::from_seed(config, BackendKind::Flex);
         experiment.step().unwrap();
-        let params: Vec<(String, Vec<f32>)> = experiment
-            .snapshot()
-            .unwrap()
-            .params
-            .iter()
-            .map(|p| (p.name.clone(), p.value.clone()))
-            .collect();
+        let params: Vec<(String, Vec<f32>)> =
+            experiment.snapshot().unwrap().params.iter().map(|p| (p.name.clone(), p.value.clone())).collect();
         let maps = experiment.block_maps(&params).unwrap();
         assert_eq!(maps.blocks.len(), 2);
         let all_zero = |map: &[f32]| map.iter().all(|&g| g == 0.0);
         for (i, block) in maps.blocks.iter().enumerate() {
             assert_eq!(block.conv.len(), 3 * 8 * 6);
             // ∂L/∂f at both convs: exactly 0 from zero (the ReLUs pass nothing at 0).
-            assert_eq!(
-                all_zero(&block.conv_grad),
-                zero,
-                "{} block {i} ∂L/∂f",
-                init.name()
-            );
+            assert_eq!(all_zero(&block.conv_grad), zero, "{} block {i} ∂L/∂f", init.name());
         }
-        assert_eq!(
-            all_zero(&maps.blocks[0].output_grad),
-            zero,
-            "{} ∂L/∂(block 1 output)",
-            init.name()
-        );
+        assert_eq!(all_zero(&maps.blocks[0].output_grad), zero, "{} ∂L/∂(block 1 output)", init.name());
         // ∂L/∂logits = softmax − one-hot is never 0: the gradient dies inside the last block.
         assert!(!all_zero(&maps.blocks[1].output_grad));
     }
@@ -279,22 +223,14 @@ fn block_maps_of_single_conv() {
     };
     let mut experiment = Experiment::from_seed(config, BackendKind::Flex);
     experiment.step().unwrap();
-    let params: Vec<(String, Vec<f32>)> = experiment
-        .snapshot()
-        .unwrap()
-        .params
-        .iter()
-        .map(|p| (p.name.clone(), p.value.clone()))
-        .collect();
+    let params: Vec<(String, Vec<f32>)> =
+        experiment.snapshot().unwrap().params.iter().map(|p| (p.name.clone(), p.value.clone())).collect();
     let maps = experiment.block_maps(&params).unwrap();
     assert_eq!(maps.blocks.len(), 1);
     let block = &maps.blocks[0];
     assert_eq!(block.channels, 3);
     assert!(block.conv.iter().all(|&v| v == 0.0), "zero weights: f = 0");
-    assert!(
-        block.conv_grad.iter().any(|&g| g != 0.0),
-        "the logits' gradient reaches f"
-    );
+    assert!(block.conv_grad.iter().any(|&g| g != 0.0), "the logits' gradient reaches f");
     assert_eq!(block.conv_grad, block.output_grad);
 }
 

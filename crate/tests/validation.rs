@@ -52,10 +52,7 @@ fn library_rejects_each_bad_field_by_name() {
         assert_eq!(error.field, field, "{field} = {value}: named {}", error.field);
         let text = error.to_string();
         assert!(text.starts_with(&format!("{}: ", error.shown_field())), "{text}");
-        assert!(
-            text.contains(expect),
-            "{field} = {value}: {text:?} lacks {expect:?}"
-        );
+        assert!(text.contains(expect), "{field} = {value}: {text:?} lacks {expect:?}");
     }
 }
 
@@ -87,56 +84,25 @@ fn stack_fields_are_checked() {
         (vec![stack(), ("depth", Number(33.0))], "depth", "1 to 32"),
         (vec![stack(), ("channels", Number(0.0))], "channels", "1 to 32"),
         (vec![stack(), ("channels", Number(33.0))], "channels", "1 to 32"),
-        (
-            vec![stack(), ("norm", Text("layer".into()))],
-            "norm",
-            "\"batch\", \"none\"",
-        ),
+        (vec![stack(), ("norm", Text("layer".into()))], "norm", "\"batch\", \"none\""),
         (
             vec![stack(), ("activation", Text("gelu".into()))],
             "activation",
             "\"relu\", \"tanh\", \"sigmoid\", \"linear\"",
         ),
+        (vec![stack(), ("target", Text("random".into()))], "target", "\"input_argmax\""),
+        (vec![stack(), ("trainable", Text("bn".into()))], "trainable", "\"norm_only\""),
         (
-            vec![stack(), ("target", Text("random".into()))],
-            "target",
-            "\"input_argmax\"",
-        ),
-        (
-            vec![stack(), ("trainable", Text("bn".into()))],
-            "trainable",
-            "\"norm_only\"",
-        ),
-        (
-            vec![
-                stack(),
-                ("norm", Text("none".into())),
-                ("trainable", Text("norm_only".into())),
-            ],
+            vec![stack(), ("norm", Text("none".into())), ("trainable", Text("norm_only".into()))],
             "trainable",
             "needs norm \"batch\"",
         ),
-        (
-            vec![stack(), ("init_noise", Number(-0.1))],
-            "init_noise",
-            "from 0",
-        ),
-        (
-            vec![stack(), ("init_noise", Number(f64::NAN))],
-            "init_noise",
-            "from 0",
-        ),
-        (
-            vec![stack(), ("bias", Text("yes".into()))],
-            "bias",
-            "true or false",
-        ),
+        (vec![stack(), ("init_noise", Number(-0.1))], "init_noise", "from 0"),
+        (vec![stack(), ("init_noise", Number(f64::NAN))], "init_noise", "from 0"),
+        (vec![stack(), ("bias", Text("yes".into()))], "bias", "true or false"),
         (vec![("depth", Number(3.0))], "depth", "only for arch \"stack\""),
         (
-            vec![
-                ("arch", Text("single_conv".into())),
-                ("activation", Text("tanh".into())),
-            ],
+            vec![("arch", Text("single_conv".into())), ("activation", Text("tanh".into()))],
             "activation",
             "only for arch \"stack\"",
         ),
@@ -146,12 +112,7 @@ fn stack_fields_are_checked() {
             "reduce batch, height, width, depth or channels",
         ),
         (
-            vec![
-                stack(),
-                ("channels", Number(32.0)),
-                ("height", Number(1024.0)),
-                ("width", Number(1024.0)),
-            ],
+            vec![stack(), ("channels", Number(32.0)), ("height", Number(1024.0)), ("width", Number(1024.0))],
             "channels",
             "16777216 activations",
         ),
@@ -160,16 +121,10 @@ fn stack_fields_are_checked() {
         let error =
             ExperimentConfig::from_fields(fields.clone()).expect_err(&format!("{fields:?} was accepted"));
         assert_eq!(error.field, named, "{fields:?}: named {}", error.field);
-        assert!(
-            error.to_string().contains(expect),
-            "{fields:?}: {error} lacks {expect:?}"
-        );
+        assert!(error.to_string().contains(expect), "{fields:?}: {error} lacks {expect:?}");
     }
     // A struct literal goes through the same rules.
-    let literal = ExperimentConfig {
-        depth: 5,
-        ..Default::default()
-    };
+    let literal = ExperimentConfig { depth: 5, ..Default::default() };
     assert_eq!(literal.validate().unwrap_err().field, "depth");
     // At the bounds: accepted.
     ExperimentConfig::from_fields([
@@ -195,47 +150,29 @@ fn stack_safetensors_are_checked_against_the_config() {
     .unwrap();
     let bytes = InitialTensors::from_seed(&config).to_safetensors(&config);
     let inputs = InitialTensors::from_safetensors(&bytes, &config).unwrap();
-    assert_eq!(
-        inputs.weights.iter().map(Vec::len).collect::<Vec<_>>(),
-        [4 * 3 * 9, 4 * 4 * 9, 3 * 4 * 9]
-    );
+    assert_eq!(inputs.weights.iter().map(Vec::len).collect::<Vec<_>>(), [4 * 3 * 9, 4 * 4 * 9, 3 * 4 * 9]);
     // A file without conv3.weight ("conv9.weight" instead: the same header length).
     let mut renamed = bytes.clone();
     let at = renamed.windows(12).position(|w| w == b"conv3.weight").unwrap();
     renamed[at + 4] = b'9';
     let error = InitialTensors::from_safetensors(&renamed, &config).unwrap_err();
+    assert!(error.to_string().contains("has no tensor \"conv3.weight\""), "{error}");
     assert!(
-        error.to_string().contains("has no tensor \"conv3.weight\""),
-        "{error}"
-    );
-    assert!(
-        error
-            .to_string()
-            .contains("expected image, conv1.weight, conv2.weight, conv3.weight"),
+        error.to_string().contains("expected image, conv1.weight, conv2.weight, conv3.weight"),
         "{error}"
     );
     // One block more than the file holds: the first tensor that differs is named.
-    let deeper = ExperimentConfig {
-        depth: 4,
-        ..config.clone()
-    };
+    let deeper = ExperimentConfig { depth: 4, ..config.clone() };
     let error = InitialTensors::from_safetensors(&bytes, &deeper).unwrap_err();
     assert!(
-        error
-            .to_string()
-            .contains("tensor \"conv3.weight\" has shape [3, 4, 3, 3]; expected [4, 4, 3, 3]"),
+        error.to_string().contains("tensor \"conv3.weight\" has shape [3, 4, 3, 3]; expected [4, 4, 3, 3]"),
         "{error}"
     );
     // Other widths.
-    let wider = ExperimentConfig {
-        channels: 5,
-        ..config.clone()
-    };
+    let wider = ExperimentConfig { channels: 5, ..config.clone() };
     let error = InitialTensors::from_safetensors(&bytes, &wider).unwrap_err();
     assert!(
-        error
-            .to_string()
-            .contains("tensor \"conv1.weight\" has shape [4, 3, 3, 3]; expected [5, 3, 3, 3]"),
+        error.to_string().contains("tensor \"conv1.weight\" has shape [4, 3, 3, 3]; expected [5, 3, 3, 3]"),
         "{error}"
     );
 }
@@ -250,10 +187,7 @@ fn good_fields_are_accepted_from_text_too() {
         ("init_value", Text("0.1".into())),
     ])
     .unwrap();
-    assert_eq!(
-        (c.lr, c.epochs, c.zero_grad, c.init_value),
-        (0.5, 12, true, Some(0.1))
-    );
+    assert_eq!((c.lr, c.epochs, c.zero_grad, c.init_value), (0.5, 12, true, Some(0.1)));
 }
 
 #[test]
@@ -261,11 +195,7 @@ fn bad_safetensors_are_named() {
     let config = ExperimentConfig::default();
     let good = std::fs::read(common::fixture_dir().join("seed_kaiming.safetensors")).unwrap();
     InitialTensors::from_safetensors(&good, &config).unwrap();
-    let small = ExperimentConfig {
-        height: 16,
-        width: 20,
-        ..Default::default()
-    };
+    let small = ExperimentConfig { height: 16, width: 20, ..Default::default() };
     let renamed = {
         let mut bytes = InitialTensors::from_seed(&small).to_safetensors(&small);
         let at = bytes.windows(12).position(|w| w == b"conv2.weight").unwrap();
@@ -274,21 +204,9 @@ fn bad_safetensors_are_named() {
     };
     for (bytes, config, expect) in [
         (Vec::new(), &config, "not a readable safetensors file"),
-        (
-            good[..good.len() / 2].to_vec(),
-            &config,
-            "not a readable safetensors file",
-        ),
-        (
-            b"{\"not\": \"safetensors\"}".to_vec(),
-            &config,
-            "not a readable safetensors file",
-        ),
-        (
-            good.clone(),
-            &small,
-            "tensor \"image\" has shape [1, 3, 224, 224]; expected [1, 3, 16, 20]",
-        ),
+        (good[..good.len() / 2].to_vec(), &config, "not a readable safetensors file"),
+        (b"{\"not\": \"safetensors\"}".to_vec(), &config, "not a readable safetensors file"),
+        (good.clone(), &small, "tensor \"image\" has shape [1, 3, 224, 224]; expected [1, 3, 16, 20]"),
         (renamed, &small, "has no tensor \"conv2.weight\""),
     ] {
         let error = InitialTensors::from_safetensors(&bytes, config).unwrap_err();
@@ -297,10 +215,7 @@ fn bad_safetensors_are_named() {
 }
 
 fn cli(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_initlab"))
-        .args(args)
-        .output()
-        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_initlab")).args(args).output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into(),
@@ -324,10 +239,7 @@ fn cli_rejects_bad_input_with_code_2_and_one_line() {
         (vec!["run", "--label", "5"], "label: "),
         (vec!["run", "--arch", "resnet"], "arch: "),
         (vec!["run", "--init", "constant"], "init_value: "),
-        (
-            vec!["run", "--init", "constant", "--init-value", "inf"],
-            "init_value: ",
-        ),
+        (vec!["run", "--init", "constant", "--init-value", "inf"], "init_value: "),
         (vec!["run", "--seed", "-4"], "seed: "),
         (vec!["run", "--backend", "cuda"], "backend: "),
         (vec!["run", "--format", "xml"], "xml"),
@@ -337,31 +249,11 @@ fn cli_rejects_bad_input_with_code_2_and_one_line() {
         (vec!["run", "--arch", "stack", "--depth", "33"], "depth: "),
         (vec!["run", "--arch", "stack", "--channels", "33"], "channels: "),
         (vec!["run", "--arch", "stack", "--norm", "layer"], "norm: "),
-        (
-            vec!["run", "--arch", "stack", "--activation", "gelu"],
-            "activation: ",
-        ),
+        (vec!["run", "--arch", "stack", "--activation", "gelu"], "activation: "),
         (vec!["run", "--arch", "stack", "--target", "random"], "target: "),
-        (
-            vec!["run", "--arch", "stack", "--trainable", "some"],
-            "trainable: ",
-        ),
-        (
-            vec![
-                "run",
-                "--arch",
-                "stack",
-                "--norm",
-                "none",
-                "--trainable",
-                "norm_only",
-            ],
-            "trainable: ",
-        ),
-        (
-            vec!["run", "--arch", "stack", "--init-noise", "-1"],
-            "init_noise: ",
-        ),
+        (vec!["run", "--arch", "stack", "--trainable", "some"], "trainable: "),
+        (vec!["run", "--arch", "stack", "--norm", "none", "--trainable", "norm_only"], "trainable: "),
+        (vec!["run", "--arch", "stack", "--init-noise", "-1"], "init_noise: "),
         (vec!["run", "--depth", "3"], "only for arch \"stack\""),
         (vec!["run", "--bias"], "only for arch \"stack\""),
         (
@@ -370,14 +262,8 @@ fn cli_rejects_bad_input_with_code_2_and_one_line() {
         ),
         (vec!["bench", "--height", "0"], "height: "),
         (vec!["replay", missing.to_str().unwrap()], "cannot read"),
-        (
-            vec!["replay", not_json.to_str().unwrap()],
-            "not a reference fixture",
-        ),
-        (
-            vec!["replay", readme.to_str().unwrap()],
-            "not a reference fixture",
-        ),
+        (vec!["replay", not_json.to_str().unwrap()], "not a reference fixture"),
+        (vec!["replay", readme.to_str().unwrap()], "not a reference fixture"),
     ]
     .into_iter()
     .map(|(args, expect)| (args.into_iter().map(String::from).collect(), expect))
@@ -414,36 +300,22 @@ fn cli_replay_reports_broken_tensor_files() {
     std::fs::write(dir.join("seed_zeros.safetensors"), &tensors).unwrap();
     let (code, _, stderr) = cli(&["replay", dir.join("seed_zeros.json").to_str().unwrap()]);
     assert_eq!(code, 2, "{stderr}");
-    assert!(
-        stderr.contains("has shape [1, 3, 224, 224]; expected [1, 3, 100, 224]"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("has shape [1, 3, 224, 224]; expected [1, 3, 100, 224]"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn cli_seed_json_has_the_four_experiments() {
-    let (code, stdout, stderr) = cli(&[
-        "seed", "--height", "16", "--width", "16", "--epochs", "5", "--format", "json",
-    ]);
+    let (code, stdout, stderr) =
+        cli(&["seed", "--height", "16", "--width", "16", "--epochs", "5", "--format", "json"]);
     assert_eq!(code, 0, "{stderr}");
     let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     for key in ["zeros", "single_conv_zeros", "constant5", "kaiming"] {
         for series in initlab::record::SEED_KEYS {
-            assert_eq!(
-                json[key][series].as_array().map(Vec::len),
-                Some(5),
-                "{key}.{series}"
-            );
+            assert_eq!(json[key][series].as_array().map(Vec::len), Some(5), "{key}.{series}");
         }
     }
-    assert!(
-        json["zeros"]["conv1_var"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|v| v.as_f64() == Some(0.0))
-    );
+    assert!(json["zeros"]["conv1_var"].as_array().unwrap().iter().all(|v| v.as_f64() == Some(0.0)));
 }
 
 #[test]

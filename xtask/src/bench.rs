@@ -30,15 +30,9 @@ pub fn bench(webgpu: bool, python: &str) -> Result<()> {
         stack.push(out.trim().to_string());
     }
     println!("\"native_stack\": [{}],", stack.join(", "));
-    println!(
-        "\"browser_stack\": {},",
-        capture(Command::new("node").args(["bench/stack.mjs"]))?.trim()
-    );
+    println!("\"browser_stack\": {},", capture(Command::new("node").args(["bench/stack.mjs"]))?.trim());
     // The depth lab's lessons in the page, against the page's seed run in the same tabs.
-    println!(
-        "\"lab\": {},",
-        capture(Command::new("node").args(["bench/lab.mjs"]))?.trim()
-    );
+    println!("\"lab\": {},", capture(Command::new("node").args(["bench/lab.mjs"]))?.trim());
 
     let mut browser = Command::new("node");
     browser.args(["bench/browser.mjs", "--sizes", SIZES]);
@@ -48,10 +42,7 @@ pub fn bench(webgpu: bool, python: &str) -> Result<()> {
     println!("\"browser\": {},", capture(&mut browser)?.trim());
 
     // PyTorch, if this Python has it: the same workload, one thread, in the same run.
-    let has_torch = Command::new(python)
-        .args(["-c", "import torch"])
-        .stderr(Stdio::null())
-        .status();
+    let has_torch = Command::new(python).args(["-c", "import torch"]).stderr(Stdio::null()).status();
     let mut pytorch = Vec::new();
     if has_torch.as_ref().is_ok_and(|s| s.success()) {
         for size in SIZES.split(',') {
@@ -63,9 +54,7 @@ pub fn bench(webgpu: bool, python: &str) -> Result<()> {
         }
     }
     let pytorch_stack = if has_torch.as_ref().is_ok_and(|s| s.success()) {
-        capture(Command::new(python).args(["bench/pytorch_stack.py"]))?
-            .trim()
-            .to_string()
+        capture(Command::new(python).args(["bench/pytorch_stack.py"]))?.trim().to_string()
     } else {
         "null".to_string()
     };

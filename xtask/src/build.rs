@@ -22,15 +22,7 @@ pub fn wasm() -> Result<()> {
 
 fn module(name: &str, features: &[&str], default_features: bool) -> Result<()> {
     let mut cargo = Command::new(env!("CARGO"));
-    cargo.args([
-        "rustc",
-        "--package",
-        "initlab",
-        "--lib",
-        "--release",
-        "--target",
-        "wasm32-unknown-unknown",
-    ]);
+    cargo.args(["rustc", "--package", "initlab", "--lib", "--release", "--target", "wasm32-unknown-unknown"]);
     if !default_features {
         cargo.arg("--no-default-features");
     }
@@ -52,10 +44,7 @@ fn module(name: &str, features: &[&str], default_features: bool) -> Result<()> {
         .generate(&out)
         .with_context(|| format!("wasm-bindgen on {}", input.display()))?;
     let size = std::fs::metadata(out.join(format!("{name}_bg.wasm")))?.len();
-    eprintln!(
-        "built www/pkg/{name}.js and {name}_bg.wasm ({:.1} MB)",
-        size as f64 / 1e6
-    );
+    eprintln!("built www/pkg/{name}.js and {name}_bg.wasm ({:.1} MB)", size as f64 / 1e6);
     Ok(())
 }
 
@@ -71,18 +60,13 @@ pub fn vendor() -> Result<()> {
     for file in ["uPlot.iife.min.js", "uPlot.min.css"] {
         std::fs::copy(dist.join(file), vendor.join(file)).with_context(|| format!("copy {file}"))?;
     }
-    std::fs::copy(
-        root().join("node_modules/uplot/LICENSE"),
-        vendor.join("uPlot.LICENSE"),
-    )?;
+    std::fs::copy(root().join("node_modules/uplot/LICENSE"), vendor.join("uPlot.LICENSE"))?;
     Ok(())
 }
 
 /// A fresh rustup install lacks the wasm32 target; add it rather than fail.
 fn ensure_wasm_target() -> Result<()> {
-    let installed = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output();
+    let installed = Command::new("rustup").args(["target", "list", "--installed"]).output();
     match installed {
         Ok(out) if String::from_utf8_lossy(&out.stdout).contains("wasm32-unknown-unknown") => Ok(()),
         Ok(_) => run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"])),

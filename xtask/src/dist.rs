@@ -58,12 +58,7 @@ fn single_file(root: &Path) -> Result<String> {
     );
     let styles = [read("www/vendor/uPlot.min.css")?, read("www/style.css")?];
     // first.js runs before the chart library (see there), here as on the site.
-    let scripts = [
-        read("www/first.js")?,
-        read("www/vendor/uPlot.iife.min.js")?,
-        boot,
-        app,
-    ];
+    let scripts = [read("www/first.js")?, read("www/vendor/uPlot.iife.min.js")?, boot, app];
     let hash = |text: &str| {
         format!(
             "'sha256-{}'",
@@ -84,9 +79,7 @@ fn single_file(root: &Path) -> Result<String> {
         *html = html.replacen(from, to, 1);
         Ok(())
     };
-    let meta_start = html
-        .find("<meta http-equiv=\"Content-Security-Policy\"")
-        .context("CSP meta")?;
+    let meta_start = html.find("<meta http-equiv=\"Content-Security-Policy\"").context("CSP meta")?;
     let meta_end = meta_start + html[meta_start..].find('>').unwrap() + 1;
     html.replace_range(
         meta_start..meta_end,
@@ -135,9 +128,7 @@ fn single_file(root: &Path) -> Result<String> {
 /// The wasm-bindgen glue's `import.meta.url` only locates the module when no bytes are given,
 /// which never happens here, so esbuild's warning about it in iife output is silenced.
 fn bundle(root: &Path, entry: &str, format: &str) -> Result<String> {
-    let out = root
-        .join("target/dist-bundle")
-        .join(Path::new(entry).file_name().unwrap());
+    let out = root.join("target/dist-bundle").join(Path::new(entry).file_name().unwrap());
     run(Command::new(root.join("node_modules/.bin/esbuild")).args([
         entry,
         "--bundle",

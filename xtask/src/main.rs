@@ -68,19 +68,13 @@ fn main() -> Result<()> {
 
 /// The repository root (the workspace holding xtask/).
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in the workspace")
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
 }
 
 /// Runs a command in the repository root, failing with its command line if it fails.
 pub fn run(command: &mut Command) -> Result<()> {
     let line = format!("{command:?}");
-    let status = command
-        .current_dir(root())
-        .status()
-        .with_context(|| format!("cannot start {line}"))?;
+    let status = command.current_dir(root()).status().with_context(|| format!("cannot start {line}"))?;
     if !status.success() {
         bail!("{line} failed ({status})");
     }

@@ -30,11 +30,7 @@ fn file_for(root: &Path, url: &str) -> Option<PathBuf> {
         return None;
     }
     let full = root.join(relative);
-    Some(if full.is_dir() {
-        full.join("index.html")
-    } else {
-        full
-    })
+    Some(if full.is_dir() { full.join("index.html") } else { full })
 }
 
 fn content_type(path: &Path) -> Header {

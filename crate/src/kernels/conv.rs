@@ -123,9 +123,8 @@ fn conv_block<const B: usize>(
 ) {
     let (w, plane) = (s.width, s.plane());
     // taps[t][b]: weight of output channel o0 + b at tap t = (i·3 + ky)·3 + kx.
-    let taps: Vec<[f32x8; B]> = (0..cin * 9)
-        .map(|t| std::array::from_fn(|b| f32x8::splat(weight[(o0 + b) * cin * 9 + t])))
-        .collect();
+    let taps: Vec<[f32x8; B]> =
+        (0..cin * 9).map(|t| std::array::from_fn(|b| f32x8::splat(weight[(o0 + b) * cin * 9 + t]))).collect();
     // The zero-padded windows of an edge chunk, one per (i, ky).
     let mut edge = vec![[0.0; LANES + 2]; cin * 3];
     let interior = interior_chunks(w);
@@ -219,11 +218,7 @@ pub fn conv3x3_input_grad(grad: &[f32], weight: &[f32], cin: usize, cout: usize,
 /// float32-vs-float64 gap) measures: on 33 PyTorch fixtures of deep ReLU stacks, 32 pass in
 /// f64 against 29 with the f32 sums. Rows are summed with plain loops the compiler vectorises.
 pub fn conv3x3_exact_sums(x: &[f32], weight: &[f32], cin: usize, cout: usize, s: Shape) -> Vec<f32> {
-    assert_eq!(
-        x.len(),
-        s.batch * cin * s.plane(),
-        "conv3x3_exact_sums: input size"
-    );
+    assert_eq!(x.len(), s.batch * cin * s.plane(), "conv3x3_exact_sums: input size");
     assert_eq!(weight.len(), cout * cin * 9, "conv3x3_exact_sums: weight size");
     let (h, w, plane) = (s.height, s.width, s.plane());
     let mut out = vec![0.0f32; s.batch * cout * plane];
@@ -305,16 +300,8 @@ const ROWS_PER_BAND: usize = 8;
 /// [`ROWS_PER_BAND`] row sums are added in f32, and the band totals in f64.
 /// `x` `[N, cin, H, W]`, `grad` `[N, cout, H, W]` → `[cout, cin, 3, 3]`.
 pub fn conv3x3_weight_grad(x: &[f32], grad: &[f32], cin: usize, cout: usize, s: Shape) -> Vec<f32> {
-    assert_eq!(
-        x.len(),
-        s.batch * cin * s.plane(),
-        "conv3x3_weight_grad: input size"
-    );
-    assert_eq!(
-        grad.len(),
-        s.batch * cout * s.plane(),
-        "conv3x3_weight_grad: grad size"
-    );
+    assert_eq!(x.len(), s.batch * cin * s.plane(), "conv3x3_weight_grad: input size");
+    assert_eq!(grad.len(), s.batch * cout * s.plane(), "conv3x3_weight_grad: grad size");
     let mut totals = vec![0.0f64; cout * cin * 9];
     for o0 in (0..cout).step_by(BLOCK) {
         match cout - o0 {
@@ -436,10 +423,7 @@ mod tests {
     fn close(a: &[f32], b: &[f64], what: &str) {
         assert_eq!(a.len(), b.len(), "{what}: length");
         for (k, (&x, &y)) in a.iter().zip(b).enumerate() {
-            assert!(
-                (x as f64 - y).abs() <= 1e-5 * (1.0 + y.abs()),
-                "{what}[{k}]: {x} vs {y}"
-            );
+            assert!((x as f64 - y).abs() <= 1e-5 * (1.0 + y.abs()), "{what}[{k}]: {x} vs {y}");
         }
     }
 
@@ -457,33 +441,18 @@ mod tests {
         .into_iter()
         .enumerate()
         {
-            let s = Shape {
-                batch: n,
-                height: h,
-                width: w,
-            };
+            let s = Shape { batch: n, height: h, width: w };
             let x = values(n * cin * h * w, seed as u32);
             let wt = values(cout * cin * 9, 100 + seed as u32);
             let g = values(n * cout * h * w, 200 + seed as u32);
-            close(
-                &conv3x3(&x, &wt, cin, cout, s),
-                &naive(&x, &wt, cin, cout, s),
-                "forward",
-            );
+            close(&conv3x3(&x, &wt, cin, cout, s), &naive(&x, &wt, cin, cout, s), "forward");
             // The f64-summed kernels are the definition rounded once.
             let exact: Vec<f32> = naive(&x, &wt, cin, cout, s).iter().map(|&v| v as f32).collect();
-            assert_eq!(
-                conv3x3_exact_sums(&x, &wt, cin, cout, s),
-                exact,
-                "forward, f64 sums"
-            );
+            assert_eq!(conv3x3_exact_sums(&x, &wt, cin, cout, s), exact, "forward, f64 sums");
             let g_exact = conv3x3_input_grad_exact_sums(&g, &wt, cin, cout, s);
             close(
                 &g_exact,
-                &conv3x3_input_grad(&g, &wt, cin, cout, s)
-                    .iter()
-                    .map(|&v| v as f64)
-                    .collect::<Vec<_>>(),
+                &conv3x3_input_grad(&g, &wt, cin, cout, s).iter().map(|&v| v as f64).collect::<Vec<_>>(),
                 "input grad, f64 sums",
             );
 
@@ -495,38 +464,22 @@ mod tests {
                 let mut e = vec![0.0; x.len()];
                 e[k] = 1.0;
                 let expect = dot(&naive(&e, &wt, cin, cout, s), &g);
-                assert!(
-                    (dx[k] as f64 - expect).abs() < 1e-4,
-                    "dx[{k}]: {} vs {expect}",
-                    dx[k]
-                );
+                assert!((dx[k] as f64 - expect).abs() < 1e-4, "dx[{k}]: {} vs {expect}", dx[k]);
             }
             for k in 0..wt.len() {
                 let mut e = vec![0.0; wt.len()];
                 e[k] = 1.0;
                 let expect = dot(&naive(&x, &e, cin, cout, s), &g);
-                assert!(
-                    (dw[k] as f64 - expect).abs() < 1e-4,
-                    "dw[{k}]: {} vs {expect}",
-                    dw[k]
-                );
+                assert!((dw[k] as f64 - expect).abs() < 1e-4, "dw[{k}]: {} vs {expect}", dw[k]);
             }
         }
     }
 
     #[test]
     fn zero_weights_give_exact_zeros() {
-        let s = Shape {
-            batch: 1,
-            height: 6,
-            width: 9,
-        };
+        let s = Shape { batch: 1, height: 6, width: 9 };
         let x = values(3 * 54, 7);
         assert!(conv3x3(&x, &[0.0; 81], 3, 3, s).iter().all(|&v| v == 0.0));
-        assert!(
-            conv3x3_weight_grad(&[0.0; 162], &x, 3, 3, s)
-                .iter()
-                .all(|&v| v == 0.0)
-        );
+        assert!(conv3x3_weight_grad(&[0.0; 162], &x, 3, 3, s).iter().all(|&v| v == 0.0));
     }
 }

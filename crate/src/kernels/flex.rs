@@ -16,12 +16,7 @@ fn values(t: &FlexTensor) -> Option<Cow<'_, [f32]>> {
     }
     Some(match t.as_slice::<f32>() {
         Some(s) if t.is_contiguous() => Cow::Borrowed(s),
-        _ => Cow::Owned(
-            t.to_contiguous()
-                .as_slice::<f32>()
-                .expect("contiguous f32")
-                .to_vec(),
-        ),
+        _ => Cow::Owned(t.to_contiguous().as_slice::<f32>().expect("contiguous f32").to_vec()),
     })
 }
 
@@ -35,11 +30,7 @@ impl LayerOps for Flex {
         match (values(&x), values(&weight)) {
             (Some(xs), Some(ws)) => {
                 let [n, cin, h, w] = dims;
-                let conv = if exact_sums {
-                    conv::conv3x3_exact_sums
-                } else {
-                    conv::conv3x3
-                };
+                let conv = if exact_sums { conv::conv3x3_exact_sums } else { conv::conv3x3 };
                 tensor(conv(&xs, &ws, cin, cout, conv::Shape::of(dims)), [n, cout, h, w])
             }
             _ => stock::conv3x3::<Flex>(x, weight),
@@ -53,11 +44,8 @@ impl LayerOps for Flex {
         exact_sums: bool,
     ) -> FloatTensor<Self> {
         let (dims, cout) = (x.shape().dims::<4>(), weight.shape().dims::<4>()[0]);
-        let input_grad = if exact_sums {
-            conv::conv3x3_input_grad_exact_sums
-        } else {
-            conv::conv3x3_input_grad
-        };
+        let input_grad =
+            if exact_sums { conv::conv3x3_input_grad_exact_sums } else { conv::conv3x3_input_grad };
         match (values(&weight), values(&grad)) {
             (Some(ws), Some(gs)) => tensor(input_grad(&gs, &ws, dims[1], cout, conv::Shape::of(dims)), dims),
             _ => stock::conv3x3_input_grad::<Flex>(x, weight, grad),
@@ -116,11 +104,7 @@ impl LayerOps for Flex {
                 } else {
                     norm::batch_norm_backward::<false>(&xs, &g, &b, &gs, plane, BN_EPS)
                 };
-                NormGrads {
-                    x: tensor(dx, dims),
-                    gamma: tensor(dg, [dims[1]]),
-                    beta: tensor(db, [dims[1]]),
-                }
+                NormGrads { x: tensor(dx, dims), gamma: tensor(dg, [dims[1]]), beta: tensor(db, [dims[1]]) }
             }
             _ => stock::batch_norm_backward::<Flex>(x, gamma, beta, grad, relu),
         }
@@ -154,10 +138,9 @@ impl LayerOps for Flex {
     ) -> FloatTensor<Self> {
         let [_, c, h, w] = softmax.shape().dims::<4>();
         match (values(&softmax), values(&grad)) {
-            (Some(s), Some(g)) => tensor(
-                loss::pixel_nll_rows_backward(&s, c, h, w, label, &g),
-                softmax.shape().dims::<4>(),
-            ),
+            (Some(s), Some(g)) => {
+                tensor(loss::pixel_nll_rows_backward(&s, c, h, w, label, &g), softmax.shape().dims::<4>())
+            }
             _ => stock::pixel_nll_rows_backward::<Flex>(softmax, label, grad),
         }
     }

@@ -27,12 +27,9 @@ fn exp_nonpositive(x: f32x8) -> f32x8 {
     let c = |v: f32| f32x8::splat(v);
     let r2 = r * r;
     let r4 = r2 * r2;
-    let p = c(1.0 / 120.0).mul_add(r, c(1.0 / 24.0)).mul_add(
-        r2,
-        c(1.0 / 5040.0)
-            .mul_add(r, c(1.0 / 720.0))
-            .mul_add(r4, c(1.0 / 6.0).mul_add(r, c(0.5))),
-    );
+    let p = c(1.0 / 120.0)
+        .mul_add(r, c(1.0 / 24.0))
+        .mul_add(r2, c(1.0 / 5040.0).mul_add(r, c(1.0 / 720.0)).mul_add(r4, c(1.0 / 6.0).mul_add(r, c(0.5))));
     let e = p.mul_add(r2, r) + f32x8::ONE;
     let scale: f32x8 = cast((n.round_int() + i32x8::splat(127)) << 23);
     e * scale
@@ -101,10 +98,7 @@ pub fn pixel_nll_rows(
     width: usize,
     label: usize,
 ) -> (Vec<f32>, Vec<f32>) {
-    assert!(
-        (1..=MAX_CLASSES).contains(&classes) && label < classes,
-        "pixel_nll_rows: classes and label"
-    );
+    assert!((1..=MAX_CLASSES).contains(&classes) && label < classes, "pixel_nll_rows: classes and label");
     let plane = height * width;
     let batch = logits.len() / (classes * plane);
     let mut rows = Vec::with_capacity(batch * height);
@@ -126,8 +120,7 @@ pub fn pixel_nll_rows(
                     sum
                 } else {
                     // Past the row every logit is 0 and the sum is `classes`: count it as 1.
-                    lane.simd_lt(f32x8::splat(chunk.len as f32))
-                        .blend(sum, f32x8::ONE)
+                    lane.simd_lt(f32x8::splat(chunk.len as f32)).blend(sum, f32x8::ONE)
                 };
                 if (k + 1) % CHUNKS_PER_LN == 0 {
                     logs += product.ln();

@@ -209,17 +209,9 @@ pub mod stock {
         relu: bool,
     ) -> NormGrads<B> {
         let forward = B::batch_norm_train(x.clone(), gamma.clone(), beta, BN_EPS);
-        let grad = if relu {
-            B::relu_backward(B::relu(forward.output), grad)
-        } else {
-            grad
-        };
+        let grad = if relu { B::relu_backward(B::relu(forward.output), grad) } else { grad };
         let g = B::batch_norm_train_backward(x, gamma, forward.mean, forward.variance, BN_EPS, grad);
-        NormGrads {
-            x: g.x_grad,
-            gamma: g.gamma_grad,
-            beta: g.beta_grad,
-        }
+        NormGrads { x: g.x_grad, gamma: g.gamma_grad, beta: g.beta_grad }
     }
 
     pub fn pixel_nll_rows<B: Backend>(logits: FloatTensor<B>, label: usize) -> FloatTensor<B> {
@@ -250,12 +242,7 @@ pub mod stock {
 
     /// The slice of one channel of an `[N, C, H, W]` tensor.
     fn channel(label: usize, n: usize, h: usize, w: usize) -> [Slice; 4] {
-        [
-            Slice::from(0..n),
-            Slice::from(label..label + 1),
-            Slice::from(0..h),
-            Slice::from(0..w),
-        ]
+        [Slice::from(0..n), Slice::from(label..label + 1), Slice::from(0..h), Slice::from(0..w)]
     }
 
     /// log_softmax over dim 1: `z − max − ln Σ exp(z − max)`.
@@ -292,10 +279,7 @@ pub fn batch_norm(x: Tensor<4>, gamma: Tensor<1>, beta: Tensor<1>, relu: bool) -
 /// Per-pixel cross-entropy of `logits` `[N, C, H, W]` against `label` everywhere, summed along
 /// each image row: `[N, H]`.
 pub fn pixel_nll_rows(logits: Tensor<4>, label: usize) -> Tensor<2> {
-    Tensor::from_dispatch(<Dispatch as LayerOps>::pixel_nll_rows(
-        logits.into_dispatch(),
-        label,
-    ))
+    Tensor::from_dispatch(<Dispatch as LayerOps>::pixel_nll_rows(logits.into_dispatch(), label))
 }
 
 // ---- backends ---------------------------------------------------------------------------------
@@ -378,11 +362,9 @@ fn host<B: Backend>(t: FloatTensor<B>) -> Vec<f32> {
     let mut read = std::pin::pin!(B::float_into_data(t));
     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
     match read.as_mut().poll(&mut cx) {
-        std::task::Poll::Ready(data) => data
-            .expect("a CPU read")
-            .convert::<f32>()
-            .into_vec::<f32>()
-            .expect("f32 values"),
+        std::task::Poll::Ready(data) => {
+            data.expect("a CPU read").convert::<f32>().into_vec::<f32>().expect("f32 values")
+        }
         std::task::Poll::Pending => panic!("a CPU backend's read is never pending"),
     }
 }
@@ -428,23 +410,14 @@ impl<B: LayerOps, C: CheckpointStrategy> LayerOps for Autodiff<B, C> {
             }
         }
 
-        match Conv3x3Backward
-            .prepare::<C>([x.node(), weight.node()])
-            .compute_bound()
-            .stateful()
-        {
+        match Conv3x3Backward.prepare::<C>([x.node(), weight.node()]).compute_bound().stateful() {
             OpsKind::Tracked(mut prep) => {
                 let state = (prep.checkpoint(&x), prep.checkpoint(&weight), exact_sums);
-                prep.finish(
-                    state,
-                    B::conv3x3(x.into_primitive(), weight.into_primitive(), exact_sums),
-                )
+                prep.finish(state, B::conv3x3(x.into_primitive(), weight.into_primitive(), exact_sums))
             }
-            OpsKind::UnTracked(prep) => prep.finish(B::conv3x3(
-                x.into_primitive(),
-                weight.into_primitive(),
-                exact_sums,
-            )),
+            OpsKind::UnTracked(prep) => {
+                prep.finish(B::conv3x3(x.into_primitive(), weight.into_primitive(), exact_sums))
+            }
         }
     }
 
@@ -484,24 +457,11 @@ impl<B: LayerOps, C: CheckpointStrategy> LayerOps for Autodiff<B, C> {
             }
         }
 
-        match BatchNormBackward
-            .prepare::<C>([x.node(), gamma.node(), beta.node()])
-            .compute_bound()
-            .stateful()
+        match BatchNormBackward.prepare::<C>([x.node(), gamma.node(), beta.node()]).compute_bound().stateful()
         {
             OpsKind::Tracked(mut prep) => {
-                let state = (
-                    prep.checkpoint(&x),
-                    prep.checkpoint(&gamma),
-                    prep.checkpoint(&beta),
-                    relu,
-                );
-                let out = B::bn_act(
-                    x.into_primitive(),
-                    gamma.into_primitive(),
-                    beta.into_primitive(),
-                    relu,
-                );
+                let state = (prep.checkpoint(&x), prep.checkpoint(&gamma), prep.checkpoint(&beta), relu);
+                let out = B::bn_act(x.into_primitive(), gamma.into_primitive(), beta.into_primitive(), relu);
                 prep.finish(state, out)
             }
             OpsKind::UnTracked(prep) => prep.finish(B::bn_act(
@@ -531,11 +491,7 @@ impl<B: LayerOps, C: CheckpointStrategy> LayerOps for Autodiff<B, C> {
             }
         }
 
-        match PixelNllRowsBackward
-            .prepare::<C>([logits.node()])
-            .compute_bound()
-            .stateful()
-        {
+        match PixelNllRowsBackward.prepare::<C>([logits.node()]).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {
                 let (rows, softmax) = B::pixel_nll_rows_with_softmax(logits.into_primitive(), label);
                 prep.finish((softmax, label), rows)
@@ -551,11 +507,7 @@ impl<B: LayerOps, C: CheckpointStrategy> LayerOps for Autodiff<B, C> {
 /// ~4 ms. Calling this right after the module loads gets the hot kernels optimised (in the
 /// background) before the first real step.
 pub fn warm_up() {
-    let s = conv::Shape {
-        batch: 1,
-        height: 16,
-        width: 24,
-    };
+    let s = conv::Shape { batch: 1, height: 16, width: 24 };
     let n = 3 * s.height * s.width;
     let x: Vec<f32> = (0..n).map(|i| ((i * 37) % 17) as f32 / 8.0 - 1.0).collect();
     let w: Vec<f32> = (0..81).map(|i| ((i * 13) % 11) as f32 / 10.0 - 0.5).collect();

@@ -58,20 +58,12 @@ impl Stats {
         let batch = x.len() / (channels * plane);
         let count = (batch * plane) as f64;
         let planes = |c: usize| (0..batch).map(move |n| &x[(n * channels + c) * plane..][..plane]);
-        let mut s = Stats {
-            mean: vec![],
-            inv_std: vec![],
-            scale: vec![],
-            shift: vec![],
-        };
+        let mut s = Stats { mean: vec![], inv_std: vec![], scale: vec![], shift: vec![] };
         for c in 0..channels {
             let mean = planes(c).map(|p| sums(p, p, |v, _| [v])[0]).sum::<f64>() / count;
             let m = f32x8::splat(mean as f32);
             // Two passes: the variance from the centred values, as PyTorch does.
-            let var = planes(c)
-                .map(|p| sums(p, p, |v, _| [(v - m) * (v - m)])[0])
-                .sum::<f64>()
-                / count;
+            let var = planes(c).map(|p| sums(p, p, |v, _| [(v - m) * (v - m)])[0]).sum::<f64>() / count;
             let inv_std = 1.0 / (var + eps).sqrt();
             let scale = inv_std * gamma[c] as f64;
             s.mean.push(mean);
@@ -108,10 +100,7 @@ pub fn batch_norm<const RELU: bool>(
     let s = Stats::new(x, gamma, beta, plane, eps);
     let write = |out: &mut [MaybeUninit<f32>]| {
         for (k, (src, dst)) in x.chunks(plane).zip(out.chunks_mut(plane)).enumerate() {
-            let (a, b) = (
-                f32x8::splat(s.scale[k % channels]),
-                f32x8::splat(s.shift[k % channels]),
-            );
+            let (a, b) = (f32x8::splat(s.scale[k % channels]), f32x8::splat(s.shift[k % channels]));
             // fast_max: the plain vector max (no NaN bookkeeping); ReLU of a finite value is exact.
             if RELU {
                 map8(src, src, dst, |v, _| (v * a + b).fast_max(f32x8::ZERO));
@@ -148,11 +137,7 @@ pub fn batch_norm_backward<const RELU: bool>(
             // forward's own expression, so the same pixels), else 0. Never stored: both passes
             // below recompute it.
             let gy = |v: f32x8, g: f32x8| {
-                if RELU {
-                    (v * a + b).simd_gt(f32x8::ZERO).blend(g, f32x8::ZERO)
-                } else {
-                    g
-                }
+                if RELU { (v * a + b).simd_gt(f32x8::ZERO).blend(g, f32x8::ZERO) } else { g }
             };
             let (mean, inv) = (s.mean[c], s.inv_std[c]);
             let m = f32x8::splat(mean as f32);
@@ -170,9 +155,7 @@ pub fn batch_norm_backward<const RELU: bool>(
             let c0 = (-k * mean_g + k * inv * mean_gxhat * mean) as f32;
             let (kg, cx, c0) = (f32x8::splat(k as f32), f32x8::splat(cx), f32x8::splat(c0));
             for at in planes(c) {
-                map8(&x[at.clone()], &grad[at.clone()], &mut dx[at], |v, g| {
-                    gy(v, g) * kg + v * cx + c0
-                });
+                map8(&x[at.clone()], &grad[at.clone()], &mut dx[at], |v, g| gy(v, g) * kg + v * cx + c0);
             }
         }
     };

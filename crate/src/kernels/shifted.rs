@@ -18,12 +18,7 @@ pub fn weight_grad<B: Backend>(x: FloatTensor<B>, grad: FloatTensor<B>) -> Float
         for kx in 0..3 {
             let window = B::float_slice(
                 padded.clone(),
-                &[
-                    Slice::from(0..n),
-                    Slice::from(0..cin),
-                    Slice::from(ky..ky + h),
-                    Slice::from(kx..kx + w),
-                ],
+                &[Slice::from(0..n), Slice::from(0..cin), Slice::from(ky..ky + h), Slice::from(kx..kx + w)],
             );
             let window = B::float_reshape(window, Shape::new([n, 1, cin, h, w]));
             let product = B::float_mul(grad.clone(), window); // [N, cout, cin, H, W]
