@@ -39,6 +39,11 @@ fn each_step(
     }
 }
 
+/// The last snapshot's parameter values, as `blockMaps` takes them.
+fn snapshot_params(experiment: &Experiment) -> Vec<(String, Vec<f32>)> {
+    experiment.snapshot().unwrap().params.iter().map(|p| (p.name.clone(), p.value.clone())).collect()
+}
+
 fn grad<'a>(snapshot: &'a Snapshot, name: &str) -> &'a [f32] {
     snapshot
         .param(name)
@@ -194,9 +199,7 @@ fn block_maps_show_where_the_gradient_stops() {
             ExperimentConfig { arch: Arch::Stack, init, height: 8, width: 6, batch: 2, ..Default::default() };
         let mut experiment = Experiment::from_seed(config, BackendKind::Flex);
         experiment.step().unwrap();
-        let params: Vec<(String, Vec<f32>)> =
-            experiment.snapshot().unwrap().params.iter().map(|p| (p.name.clone(), p.value.clone())).collect();
-        let maps = experiment.block_maps(&params).unwrap();
+        let maps = experiment.block_maps(&snapshot_params(&experiment)).unwrap();
         assert_eq!(maps.blocks.len(), 2);
         let all_zero = |map: &[f32]| map.iter().all(|&g| g == 0.0);
         for (i, block) in maps.blocks.iter().enumerate() {
@@ -223,9 +226,7 @@ fn block_maps_of_single_conv() {
     };
     let mut experiment = Experiment::from_seed(config, BackendKind::Flex);
     experiment.step().unwrap();
-    let params: Vec<(String, Vec<f32>)> =
-        experiment.snapshot().unwrap().params.iter().map(|p| (p.name.clone(), p.value.clone())).collect();
-    let maps = experiment.block_maps(&params).unwrap();
+    let maps = experiment.block_maps(&snapshot_params(&experiment)).unwrap();
     assert_eq!(maps.blocks.len(), 1);
     let block = &maps.blocks[0];
     assert_eq!(block.channels, 3);
