@@ -272,7 +272,13 @@ impl ExactRows<'_> {
     #[inline(always)]
     fn block<const B: usize>(&self, n: usize, o0: usize, out: &mut [f32], plane: impl Fn(usize) -> usize) {
         let (cin, h, w, stride) = (self.cin, self.h, self.w, self.stride);
-        let load = |row: &[f64], at: usize| f64x4::new([row[at], row[at + 1], row[at + 2], row[at + 3]]);
+        // This block's taps as [input channel][ky·3 + kx][B]: the B taps of one step side by side.
+        let mut taps = vec![0.0f64; cin * 9 * B];
+        for b in 0..B {
+            for (k, &tap) in self.taps[(o0 + b) * cin * 9..][..cin * 9].iter().enumerate() {
+                taps[k * B + b] = tap;
+            }
+        }
         for y in 0..h {
             for c0 in (0..self.cols).step_by(EXACT_CHUNK) {
                 let mut acc = [[f64x4::splat(0.0); 2]; B];
@@ -281,12 +287,17 @@ impl ExactRows<'_> {
                         let Some(r) = (y + ky).checked_sub(1).filter(|&r| r < h) else {
                             continue;
                         };
-                        let row = &self.padded[((n * cin + i) * h + r) * stride..][..stride];
+                        // The chunk's window: output column c0 + j reads padded column c0 + j + kx.
+                        let at = ((n * cin + i) * h + r) * stride + c0;
+                        let window: &[f64; EXACT_CHUNK + 2] =
+                            self.padded[at..at + EXACT_CHUNK + 2].try_into().expect("a window");
                         for kx in 0..3 {
-                            // Output column c reads padded column c + kx (input column c + kx − 1).
-                            let (v0, v1) = (load(row, c0 + kx), load(row, c0 + kx + 4));
-                            for (b, acc) in acc.iter_mut().enumerate() {
-                                let tap = f64x4::splat(self.taps[((o0 + b) * cin + i) * 9 + ky * 3 + kx]);
+                            let v0 = f64x4::new(std::array::from_fn(|j| window[kx + j]));
+                            let v1 = f64x4::new(std::array::from_fn(|j| window[kx + 4 + j]));
+                            let step: &[f64; B] =
+                                taps[((i * 3 + ky) * 3 + kx) * B..][..B].try_into().expect("B taps");
+                            for (acc, &tap) in acc.iter_mut().zip(step) {
+                                let tap = f64x4::splat(tap);
                                 acc[0] = tap.mul_add(v0, acc[0]);
                                 acc[1] = tap.mul_add(v1, acc[1]);
                             }
@@ -295,12 +306,11 @@ impl ExactRows<'_> {
                 }
                 let take = w.saturating_sub(c0).min(EXACT_CHUNK);
                 for (b, acc) in acc.iter().enumerate() {
-                    let lanes: [f64; EXACT_CHUNK] = {
-                        let (lo, hi) = (acc[0].to_array(), acc[1].to_array());
-                        std::array::from_fn(|k| if k < 4 { lo[k] } else { hi[k - 4] })
-                    };
+                    let (lo, hi) = (acc[0].to_array(), acc[1].to_array());
                     let dst = &mut out[plane(o0 + b) + y * w + c0..][..take];
-                    dst.iter_mut().zip(lanes).for_each(|(d, v)| *d = v as f32);
+                    for (k, d) in dst.iter_mut().enumerate() {
+                        *d = if k < 4 { lo[k] } else { hi[k - 4] } as f32;
+                    }
                 }
             }
         }
