@@ -73,7 +73,9 @@ async function start() {
       settings,
       fields: info.fields,
       engine: {
-        create: (key, config) => engine.create(key, config, backendOf()),
+        // The lab's deep runs keep their snapshots in the worker (see worker.js create).
+        create: (key, config) => engine.create(key, config, backendOf(), undefined, { keepSnapshots: true }),
+        snapshotAt: (key, step) => engine.request("snapshotAt", { run: key, step }),
         advance: (key, steps) => engine.advance(key, steps),
         free: (key) => engine.free(key),
         validate: (config) => engine.validate(config),
@@ -89,6 +91,8 @@ async function start() {
     else view.status(readyText);
     document.getElementById("app").setAttribute("aria-busy", "false");
     performance.mark("initlab:ready");
+    // The other workers of the pool, once the page is idle (each compiles its own module).
+    (window.requestIdleCallback ?? setTimeout)(() => engine.openAll());
     if (settings.autoplay && settings.section === "lab") lab.guard(settings["lab.preset"] ? lab.runPreset(settings["lab.preset"]) : lab.runSettings());
     else if (settings.autoplay) actions.runAll();
   } catch (error) {

@@ -10,14 +10,15 @@
 import { errorOf } from "./outcome.js";
 
 /**
- * How many workers to train in: one per core the browser reports, at most 4, and at most 2
- * where the device says it has under 4 GB (navigator.deviceMemory, Chromium only): each
- * worker holds its own module instance (see the memory figures in BENCHMARKS.md).
+ * How many workers to train in: one per core the browser reports but one, which the page keeps
+ * for drawing (with every core training, the page's tasks on a 2-core machine stretch past
+ * 50 ms), at most 4, and at most 2 where the device says it has under 4 GB
+ * (navigator.deviceMemory, Chromium only): each worker holds its own module instance.
  */
 export function poolSize(nav = navigator) {
   const cores = Math.max(1, nav.hardwareConcurrency || 1);
   const memoryCap = (nav.deviceMemory ?? 8) < 4 ? 2 : 4;
-  return Math.min(cores, memoryCap);
+  return Math.max(1, Math.min(cores - 1, memoryCap));
 }
 
 export class Engine {
@@ -51,6 +52,15 @@ export class Engine {
   async start() {
     this.info = await this.open(0);
     return this.info;
+  }
+
+  /**
+   * Starts the rest of the pool now (the page calls it once it is idle): a worker started in
+   * the middle of a lesson would compile its module while the page is drawing.
+   */
+  openAll() {
+    for (let i = 1; i < this.size; i++) if (!this.slots[i]) this.open(i);
+    return Promise.all(this.slots.map((slot) => slot.ready));
   }
 
   get recovering() {
@@ -142,11 +152,11 @@ export class Engine {
   }
 
   /** Creates (or re-creates) a run in its worker. Resolves to `{config, backend}`. */
-  async create(run, config, backend, tensors) {
+  async create(run, config, backend, tensors, { keepSnapshots = false } = {}) {
     const slot = this.assign(run, backend);
     try {
       await slot.ready;
-      const result = await this.send(slot, "create", { run, config, backend, tensors });
+      const result = await this.send(slot, "create", { run, config, backend, tensors, keepSnapshots });
       this.recipes.set(run, { config, backend: result.backend, tensors, done: 0 });
       return result;
     } catch (error) {

@@ -64,7 +64,12 @@ const handlers = {
     return wasm.validateConfig(config);
   },
 
-  async create({ run, config, backend, tensors }) {
+  /**
+   * `keepSnapshots`: keep the run's snapshots here and hand them out on request (snapshotAt),
+   * instead of sending one with each record: a deep stack's parameters and gradients in every
+   * record cost the page tens of ms a message to take in (the depth lab's runs).
+   */
+  async create({ run, config, backend, tensors, keepSnapshots = false }) {
     release(run);
     const module = await moduleFor(backend);
     const experiment = tensors
@@ -81,6 +86,7 @@ const handlers = {
       pending: [],
       stopped: false,
       queue: Promise.resolve(),
+      history: keepSnapshots ? new Map() : null,
     });
     return { config: full, backend: experiment.backend };
   },
@@ -108,6 +114,14 @@ const handlers = {
   pause({ run }) {
     for (const [id, r] of runs) if (run === undefined || id === run) r.target = r.done;
     return null;
+  },
+
+  /** A kept run's snapshot at the last recorded step not after `step` (Infinity: the last). */
+  snapshotAt({ run, step }) {
+    const r = mustGet(run);
+    let best = null;
+    for (const at of r.history?.keys() ?? []) if (at <= step && (best === null || at > best)) best = at;
+    return best === null ? null : r.history.get(best);
   },
 
   snapshot({ run }) {
@@ -204,10 +218,12 @@ async function pump() {
             // Every parameter and gradient of the step, for the explanation's table, heatmaps
             // and feature maps (the depth lab's backward view too); thinned out past 1,000
             // steps, or past ~2 million numbers for a wide deep stack, to keep long runs light.
-            const stride = Math.max(1, Math.ceil(r.epochs / 1000), Math.ceil((r.epochs * (r.snapshotSize ?? 0)) / 2e6));
+            const stride = Math.max(1, Math.ceil(r.epochs / 1000), Math.ceil((r.epochs * (r.snapshotSize ?? 0)) / 2.5e5));
             if (record.step % stride === 0 || record.step === r.epochs - 1) {
-              record.snapshot = r.experiment.snapshot();
-              r.snapshotSize ??= record.snapshot.params.reduce((n, p) => n + 2 * p.value.length, 0);
+              const snapshot = r.experiment.snapshot();
+              r.snapshotSize ??= snapshot.params.reduce((n, p) => n + 2 * p.value.length, 0);
+              if (r.history) r.history.set(record.step, snapshot);
+              else record.snapshot = snapshot;
             }
             return record;
           });

@@ -11,11 +11,12 @@ import { brief, exact } from "../chart.js";
 
 export class BackwardView {
   /**
-   * @param {{labels: {block, output, grad, zero, channel, run, epoch}, request: (run, params) => Promise<any>, onError}} options
-   *   `request` asks the engine for a run's block maps at a snapshot's parameters
+   * @param {{labels: {block, output, grad, zero, channel, run, epoch}, request: (run, params) => Promise<any>,
+   *   snapshotAt: (run, step) => Promise<any>, onError}} options
+   *   `snapshotAt` gives a run's snapshot at (or before) a step, `request` the block maps at its parameters
    */
-  constructor(container, { labels, request, onError }) {
-    Object.assign(this, { labels, request, onError });
+  constructor(container, { labels, request, snapshotAt, onError }) {
+    Object.assign(this, { labels, request, snapshotAt, onError });
     this.runSelect = el("select", { id: "lab-back-run" });
     this.stepInput = el("input", { type: "range", id: "lab-back-step", min: "0", max: "0", value: "0" });
     this.stepOut = el("output", { for: "lab-back-step" }, "0");
@@ -73,15 +74,13 @@ export class BackwardView {
 
   /** Draws `run`'s maps at the recorded snapshot nearest to (not after) `step`; resolves to that step. */
   async show(run, step) {
-    const steps = [...run.snapshots.keys()].filter((s) => s <= step);
-    if (steps.length === 0) return null;
-    const at = Math.max(...steps);
     const token = ++this.token;
-    const params = run.snapshots.get(at).params.map(({ name, value }) => ({ name, value }));
-    const maps = await this.request(run.key, params);
-    if (token !== this.token) return at; // a newer request superseded this one
+    const snapshot = await this.snapshotAt(run.key, step);
+    if (!snapshot) return null;
+    const maps = await this.request(run.key, snapshot.params.map(({ name, value }) => ({ name, value })));
+    if (token !== this.token) return snapshot.step; // a newer request superseded this one
     this.render(maps);
-    return at;
+    return snapshot.step;
   }
 
   render({ height, width, blocks }) {

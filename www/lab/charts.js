@@ -13,13 +13,15 @@ const HEATMAPS = [["conv_grad_norm", "lab.heat.grad"], ["act_std", "lab.heat.std
 export class LabCharts {
   constructor({ legend, charts, maps, onError }) {
     Object.assign(this, { legend, maps, onError });
-    this.heatmaps = new Map();
+    /** Heatmap rows by position: `{element, title, maps, run, lang}`. */
+    this.rows = [];
     this.loss = new LineChart(charts.appendChild(el("div", { class: "chart" })), { title: t("chart.loss"), syncKey: "lab", height: 200 });
     this.accuracy = new LineChart(charts.appendChild(el("div", { class: "chart" })), { title: t("lab.chart.accuracy"), syncKey: "lab", height: 200 });
     // Build the (empty) charts while the page is idle: a uPlot chart costs tens of ms to build,
     // which would otherwise land in the first frame of the first run.
     const idle = window.requestIdleCallback ?? ((f) => setTimeout(f, 16));
     idle(() => this.safely(() => this.drawCharts([], null)));
+
   }
 
   safely(draw) {
@@ -30,11 +32,23 @@ export class LabCharts {
     }
   }
 
-  /** Redraws everything for `runs` (RunStore runs), named by `labelOf`. */
+  /**
+   * Redraws everything for `runs` (RunStore runs), named by `labelOf`. Resolves to false when
+   * it left the line charts for the next frame: building new heatmaps and updating the charts
+   * in one frame would make a task over 50 ms.
+   */
   update(runs, labelOf) {
     this.drawLegend(runs, labelOf);
+    // While runs train, the heatmaps follow once a second (their canvases are the costly part
+    // of a frame to paint); once every run has stopped, at once.
+    const training = runs.some((r) => r.status === "running" || r.status === "ready" || r.status === "starting");
+    const now = performance.now();
+    if (!training || !(now - (this.heatmapsAt ?? -Infinity) < 1000)) {
+      this.heatmapsAt = now;
+      if (this.drawHeatmaps(runs, labelOf)) return false;
+    }
     this.drawCharts(runs, labelOf);
-    this.drawHeatmaps(runs, labelOf);
+    return true;
   }
 
   drawLegend(runs, labelOf) {
@@ -56,33 +70,48 @@ export class LabCharts {
     this.accuracy.update(series("accuracy"), { title: t("lab.chart.accuracy"), xLabel: t("epoch") });
   }
 
+  /**
+   * One row of heatmaps per run, by position: the rows of a finished lesson are reused by the
+   * next one (new canvases and their first layout are what a lesson's first frame would
+   * otherwise pay for). Rows beyond the runs on screen are hidden, not removed.
+   */
   drawHeatmaps(runs, labelOf) {
-    const labels = { zero: t("lab.zero"), notFinite: t("lab.notFinite"), cell: (v) => t("lab.heat.cell", v), axes: (v) => t("lab.heat.axes", v) };
-    for (const run of runs) {
-      let entry = this.heatmaps.get(run.key);
-      if (!entry || entry.lang !== lang()) {
-        entry?.row.remove();
-        const row = el("div", { class: "lab-heatrow", "data-run": run.key }, el("h4", {}, labelOf(run)));
-        const maps = Object.fromEntries(HEATMAPS.map(([key, title]) => [key, new Heatmap(row, { title: t(title), labels })]));
-        entry = { row, maps, lang: lang() };
-        this.heatmaps.set(run.key, entry);
+    let built = false;
+    runs.forEach((run, i) => {
+      let row = this.rows[i];
+      if (!row || row.lang !== lang()) {
+        row = this.buildRow(i);
+        built = true;
       }
-      this.maps.append(entry.row); // keeps the runs' order
-    }
+      row.run = run.key;
+      row.element.dataset.run = run.key;
+      row.element.hidden = false;
+      const label = labelOf(run);
+      if (row.title.textContent !== label) row.title.textContent = label;
+    });
+    for (const row of this.rows.slice(runs.length)) if (row) row.element.hidden = true;
     for (const [key] of HEATMAPS) {
       const values = runs.flatMap((run) => (run.records[key] ?? []).flat());
-      for (const run of runs) this.heatmaps.get(run.key).maps[key].update(run.records[key] ?? [], { values });
+      runs.forEach((run, i) => this.rows[i].maps[key].update(run.records[key] ?? [], { values }));
     }
-    for (const [key, entry] of this.heatmaps) {
-      if (!runs.some((r) => r.key === key)) {
-        entry.row.remove();
-        this.heatmaps.delete(key);
-      }
-    }
+    return built;
+  }
+
+  /** Builds (or rebuilds, in a new language) the heatmap row at position `i`, hidden. */
+  buildRow(i) {
+    const labels = { zero: t("lab.zero"), notFinite: t("lab.notFinite"), cell: (v) => t("lab.heat.cell", v), axes: (v) => t("lab.heat.axes", v) };
+    this.rows[i]?.element.remove();
+    const title = el("h4");
+    const element = el("div", { class: "lab-heatrow", hidden: "" }, title);
+    const maps = Object.fromEntries(HEATMAPS.map(([key, name]) => [key, new Heatmap(element, { title: t(name), labels })]));
+    this.rows[i] = { element, title, maps, lang: lang() };
+    this.maps.append(element);
+    return this.rows[i];
   }
 
   /** Per run and quantity, the matrix each heatmap draws (for tests: the engine's records). */
   heatmapData() {
-    return Object.fromEntries([...this.heatmaps].map(([key, e]) => [key, Object.fromEntries(Object.entries(e.maps).map(([k, m]) => [k, m.data()]))]));
+    const shown = this.rows.filter((row) => row && !row.element.hidden);
+    return Object.fromEntries(shown.map((row) => [row.run, Object.fromEntries(Object.entries(row.maps).map(([k, m]) => [k, m.data()]))]));
   }
 }

@@ -32,7 +32,7 @@ export class Heatmap {
       const width = Math.round(entry.contentRect.width);
       if (width > 0 && width !== this.width) {
         this.width = width;
-        this.draw();
+        drawSoon(this);
       }
     }).observe(this.root);
     this.canvas.addEventListener("mousemove", (e) => this.hover(e));
@@ -47,8 +47,12 @@ export class Heatmap {
   update(rows, { title, values = rows.flat() } = {}) {
     this.rows = rows;
     this.scale = logScale(values);
-    if (title) this.caption.textContent = title;
-    this.draw();
+    if (title && this.caption.textContent !== title) this.caption.textContent = title;
+    // Records only ever grow: the same number of epochs on the same scale is the same picture
+    // (a finished run beside a training one is not redrawn ten times a second).
+    const signature = `${rows.length}|${this.scale.min}|${this.scale.max}|${this.width}|${this.labels.zero}`;
+    if (signature === this.drawn) return;
+    drawSoon(this);
   }
 
   /** What is drawn (for tests: it must equal the engine's records). */
@@ -58,6 +62,7 @@ export class Heatmap {
 
   draw() {
     if (this.width === 0) return;
+    this.drawn = `${this.rows.length}|${this.scale.min}|${this.scale.max}|${this.width}|${this.labels.zero}`;
     const epochs = this.rows.length;
     const layers = this.rows[0]?.length ?? 0;
     const width = Math.max(160, this.width);
@@ -81,11 +86,18 @@ export class Heatmap {
         for (let l = 0; l < layers; l++) {
           const v = this.rows[e][l];
           if (v === 0) zeros.push([e, l]);
-          const colour = v === 0 ? [0, 0, 0, 0] : Number.isFinite(v) ? [...viridisRgb(this.scale.at(v)), 255] : [...NOT_FINITE, 255];
-          cells.data.set(colour, 4 * ((layers - 1 - l) * epochs + e));
+          const at = 4 * ((layers - 1 - l) * epochs + e);
+          if (v === 0) continue; // transparent: hatched below
+          const [r, g, b] = Number.isFinite(v) ? viridisRgb(this.scale.at(v)) : NOT_FINITE;
+          cells.data[at] = r;
+          cells.data[at + 1] = g;
+          cells.data[at + 2] = b;
+          cells.data[at + 3] = 255;
         }
       }
-      const small = Object.assign(document.createElement("canvas"), { width: epochs, height: layers });
+      // One small canvas per heatmap, reused: a new canvas per draw costs a backing store.
+      const small = (this.small ??= document.createElement("canvas"));
+      if (small.width !== epochs || small.height !== layers) Object.assign(small, { width: epochs, height: layers });
       small.getContext("2d").putImageData(cells, 0, 0);
       ctx.imageSmoothingEnabled = false;
       ctx.drawImage(small, 0, 0, w, h);
@@ -107,16 +119,9 @@ export class Heatmap {
     const signature = JSON.stringify([min, max, notFinite, this.labels.zero]);
     if (signature === this.legendSignature) return;
     this.legendSignature = signature;
-    const bar = el("canvas", { class: "heatmap-bar", width: "120", height: "10", "aria-hidden": "true" });
-    const ctx = bar.getContext("2d");
-    for (let x = 0; x < 120; x++) {
-      ctx.fillStyle = viridis(x / 119);
-      ctx.fillRect(x, 0, 1, 10);
-    }
-    const swatch = el("canvas", { class: "heatmap-swatch", width: "14", height: "10", "aria-hidden": "true" });
-    const sctx = swatch.getContext("2d");
-    sctx.fillStyle = zeroPattern(sctx);
-    sctx.fillRect(0, 0, 14, 10);
+    // The colour bar and the "exactly 0" swatch are CSS (style.css): no canvases to build.
+    const bar = el("span", { class: "heatmap-bar", "aria-hidden": "true" });
+    const swatch = el("span", { class: "heatmap-swatch", "aria-hidden": "true" });
     const parts = [];
     if (max > 0) parts.push(el("span", { title: exact(min) }, brief(min)), bar, el("span", { title: exact(max) }, `${brief(max)} (log)`));
     parts.push(el("span", { class: "heatmap-zero" }, swatch, ` ${this.labels.zero}`));
@@ -156,6 +161,30 @@ export class Heatmap {
   }
 }
 
+// Heatmaps are drawn in animation frames, a few milliseconds' worth per frame: a lesson's
+// first frame would otherwise draw four fresh canvases at once, a task over 50 ms here.
+const waiting = new Set();
+let flushing = false;
+
+function drawSoon(heatmap) {
+  waiting.add(heatmap);
+  if (!flushing) {
+    flushing = true;
+    requestAnimationFrame(flush);
+  }
+}
+
+function flush() {
+  const start = performance.now();
+  for (const heatmap of waiting) {
+    waiting.delete(heatmap);
+    heatmap.draw();
+    if (performance.now() - start > 8) break;
+  }
+  flushing = waiting.size > 0;
+  if (flushing) requestAnimationFrame(flush);
+}
+
 /** Positive finite values mapped to [0, 1] by their log between the smallest and the largest. */
 function logScale(values) {
   let min = Infinity;
@@ -177,10 +206,6 @@ function viridisRgb(t) {
   const i = Math.min(VIRIDIS.length - 2, Math.floor(x));
   const [a, b] = [VIRIDIS_RGB[i], VIRIDIS_RGB[i + 1]];
   return a.map((c, k) => Math.round(c + (b[k] - c) * (x - i)));
-}
-
-function viridis(t) {
-  return `rgb(${viridisRgb(t).join(",")})`;
 }
 
 /** Light grey with dark diagonal hatching: "exactly 0", told apart without colour. */

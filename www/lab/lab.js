@@ -85,6 +85,7 @@ export class DepthLab {
     this.buttons.clear.addEventListener("click", () => this.guard(this.clear()));
     this.backward = new BackwardView(backHolder, {
       request: (key, params) => this.engine.blockMaps(key, params),
+      snapshotAt: (key, step) => this.engine.snapshotAt(key, step),
       labels: this.backwardLabels(),
       onError: (error) => (this.message.textContent = error.message),
     });
@@ -189,7 +190,15 @@ export class DepthLab {
   async finish(keys) {
     const done = (key) => ["finished", "diverged", "error", undefined].includes(this.store.get(key)?.status);
     await Promise.all(keys.map((key) => (done(key) ? null : new Promise((resolve) => this.waiters.set(key, resolve)))));
-    this.render();
+    // The claims read the last snapshot (kept in the worker): fetch it once the runs are done.
+    await Promise.all(keys.map(async (key) => {
+      const run = this.store.get(key);
+      const last = run && (await this.engine.snapshotAt(key, Infinity).catch(() => null));
+      if (last) run.snapshots.set(last.step, last);
+    }));
+    if (this.lesson?.keys === keys) this.lesson.settled = true;
+    // Drawn in the next frame, not in the task of the worker's last message.
+    await new Promise((resolve) => requestAnimationFrame(() => resolve(this.render())));
     return Object.fromEntries(keys.map((key) => [key, this.store.trajectory(key)]));
   }
 
@@ -232,18 +241,19 @@ export class DepthLab {
     Promise.resolve(promise).catch((error) => (this.message.textContent = error.message));
   }
 
+  /** Redraws five times a second at most while records stream in: each redraw lays the lab out. */
   scheduleRender() {
     if (this.pending) return;
     this.pending = setTimeout(() => requestAnimationFrame(() => {
       this.pending = null;
       this.render();
-    }), 100);
+    }), 200);
   }
 
   render() {
     try {
       const start = performance.now();
-      this.drawn.update(this.store.runs, (run) => this.labelOf(run));
+      if (!this.drawn.update(this.store.runs, (run) => this.labelOf(run))) this.scheduleRender();
       this.renderClaim();
       this.backward.sync(this.store.runs, (run) => this.labelOf(run));
       performance.measure("initlab:lab:render", { start });
@@ -265,7 +275,7 @@ export class DepthLab {
     if (!lesson) return ["", ""];
     const runs = lesson.keys.map((key) => this.store.get(key));
     if (runs.some((r) => !r || r.status === "diverged" || r.status === "error")) return ["stopped", `✗ ${t("lab.claim.stopped")}`];
-    if (runs.some((r) => r.status !== "finished")) return ["pending", t("lab.claim.pending")];
+    if (runs.some((r) => r.status !== "finished") || !lesson.settled) return ["pending", t("lab.claim.pending")];
     const id = lesson.preset.id;
     const { holds, values } = lesson.preset.claim(runs);
     this.lastClaim = { id, holds, values };

@@ -163,6 +163,7 @@ export function presetConfigs(preset, settings) {
  * layers 1..depth−1 (each `channels` wide), from a snapshot's parameters; `relative` divides by the largest |weight|.
  */
 export function hiddenFilterSpread(snapshot, { depth, channels }) {
+  if (!snapshot) return { max: NaN, relative: NaN }; // no parameters seen: no claim can hold
   let max = 0;
   let scale = 0;
   for (let layer = 1; layer < depth; layer++) {
