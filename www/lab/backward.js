@@ -91,6 +91,19 @@ export class BackwardView {
       outputMax: maxAbs(b.output),
       gradMax: maxAbs(b.output_grad),
     }));
+    // The same shape as on screen (another epoch, the same lesson again): repaint the tiles in
+    // place; a new grid of canvases costs a layout of the lab.
+    const shape = JSON.stringify([height, width, blocks.length, this.labels.zero]);
+    if (shape === this.shape) {
+      blocks.forEach((b, i) => {
+        for (const [kind, values, zero, max] of [["output", b.output, this.summary[i].outputZero, this.summary[i].outputMax], ["grad", b.output_grad, this.summary[i].gradZero, this.summary[i].gradMax]]) {
+          const old = this.root.querySelector(`.backward-tile[data-block="${i + 1}"][data-kind="${kind}"]`);
+          old.replaceWith(tile(values, height, width, zero, max, this.labels, i + 1, kind, old.querySelector("canvas")));
+        }
+      });
+      return;
+    }
+    this.shape = shape;
     // One column per block, block 1 (the image's side) on the left; outputs above, their
     // gradients below, so the eye follows the backward pass from right to left.
     const grid = el("div", { class: "backward-grid" });
@@ -110,8 +123,8 @@ export class BackwardView {
   }
 }
 
-function tile(values, height, width, zero, max, labels, block, kind) {
-  const canvas = el("canvas", { class: "backward-map", width: String(width), height: String(height), role: "img" });
+/** One map with its badge; `canvas` is reused when given (same size). */
+function tile(values, height, width, zero, max, labels, block, kind, canvas = el("canvas", { class: "backward-map", width: String(width), height: String(height), role: "img" })) {
   const title = kind === "output" ? labels.output : labels.grad;
   canvas.setAttribute("aria-label", `${labels.block({ n: block, channels: "" })} ${title}: ${zero ? labels.zero : `max |v| ${exact(max)}`}`);
   paint(canvas, values, height * width, max);
@@ -119,15 +132,18 @@ function tile(values, height, width, zero, max, labels, block, kind) {
   return el("figure", { class: `backward-tile${zero ? " is-zero" : ""}`, "data-block": String(block), "data-kind": kind }, canvas, badge);
 }
 
-
 /** Channel 1 of a [C, H, W] map: blue below 0, red above, white at 0, scaled by the map's max |v|. */
 function paint(canvas, values, pixels, max) {
   const ctx = canvas.getContext("2d");
   const image = ctx.createImageData(canvas.width, canvas.height);
+  const data = image.data;
   for (let i = 0; i < pixels; i++) {
     const v = max > 0 ? values[i] / max : 0;
-    const [r, g, b] = v >= 0 ? [255, 255 * (1 - v), 255 * (1 - v)] : [255 * (1 + v), 255 * (1 + v), 255];
-    image.data.set([r, g, b, 255], 4 * i);
+    const fade = 255 * (1 - Math.abs(v)); // white at 0
+    data[4 * i] = v >= 0 ? 255 : fade;
+    data[4 * i + 1] = fade;
+    data[4 * i + 2] = v >= 0 ? fade : 255;
+    data[4 * i + 3] = 255;
   }
   ctx.putImageData(image, 0, 0);
 }
