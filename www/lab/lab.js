@@ -142,6 +142,7 @@ export class DepthLab {
     const keys = await this.serially(async () => {
       await this.clear();
       this.lesson = { preset, keys: [] };
+      this.lastClaim = null; // the last lesson's verdict is not this one's
       this.lesson.keys = await this.start(configs, labels);
       return this.lesson.keys;
     });
@@ -153,6 +154,7 @@ export class DepthLab {
     const config = labConfigOf(this.settings);
     const keys = await this.serially(() => {
       this.lesson = null;
+      this.lastClaim = null;
       return this.start([config], [null]);
     });
     return this.finish(keys);
