@@ -1,33 +1,64 @@
 //! The wasm build: cargo for wasm32, then wasm-bindgen (as a library, pinned to the version
 //! in Cargo.lock, so there is no CLI to install or to get out of step).
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::UNIX_EPOCH;
 
 use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
 use wasm_bindgen_cli_support::Bindgen;
 
 use crate::{root, run};
 
-/// Builds the two wasm modules into `www/pkg/`, and copies the page's vendored chart library
-/// out of node_modules:
-/// - `initlab.js` + `initlab_bg.wasm`: every backend (flex, ndarray, WebGPU), the module API;
-/// - `initlab_flex.js` + `initlab_flex_bg.wasm`: flex alone, a fifth of the size, which the page
-///   loads first so that it is ready at once (the full module follows only when asked for).
-pub fn wasm() -> Result<()> {
-    vendor()?;
-    ensure_wasm_target()?;
-    module("initlab_flex", &[], false)?;
-    module("initlab", &["webgpu"], true)
+/// One of the page's two wasm modules in `www/pkg/`:
+/// - `initlab.js` + `initlab_bg.wasm` ([`FULL`]): every backend (flex, ndarray, WebGPU), the module API;
+/// - `initlab_flex.js` + `initlab_flex_bg.wasm` ([`FLEX`]): flex alone, a fifth of the size, which
+///   the page loads first so that it is ready at once (the full module follows only when asked for).
+pub struct Module {
+    /// The file names: `{name}.js` and `{name}_bg.wasm`.
+    pub name: &'static str,
+    features: &'static [&'static str],
+    default_features: bool,
 }
 
-fn module(name: &str, features: &[&str], default_features: bool) -> Result<()> {
+pub const FLEX: Module = Module { name: "initlab_flex", features: &[], default_features: false };
+pub const FULL: Module = Module { name: "initlab", features: &["webgpu"], default_features: true };
+
+/// Builds the two wasm modules into `www/pkg/`, and copies the page's vendored chart library
+/// out of node_modules. A module whose inputs have not changed since its last build is not
+/// built again (see [`Stamp`]).
+pub fn wasm() -> Result<()> {
+    prepare()?;
+    module(&FLEX)?;
+    module(&FULL)
+}
+
+/// What every module build needs first: the vendored chart library and the wasm32 target.
+pub fn prepare() -> Result<()> {
+    vendor()?;
+    ensure_wasm_target()
+}
+
+/// Builds one module (cargo for wasm32, then wasm-bindgen) unless it is up to date.
+///
+/// Both modules are the same crate with other features, and cargo keeps one output file and
+/// one fingerprint for a path crate's cdylib, so it recompiles the crate (and wasm-bindgen runs
+/// again) whenever the other module was built last, changed or not: the stamp saves that.
+pub fn module(module: &Module) -> Result<()> {
+    let stamp = Stamp::of(module)?;
+    let name = module.name;
+    if stamp.is_current() {
+        eprintln!("www/pkg/{name}.js is up to date");
+        return Ok(());
+    }
     let mut cargo = Command::new(env!("CARGO"));
     cargo.args(["rustc", "--package", "initlab", "--lib", "--release", "--target", "wasm32-unknown-unknown"]);
-    if !default_features {
+    if !module.default_features {
         cargo.arg("--no-default-features");
     }
-    if !features.is_empty() {
-        cargo.args(["--features", &features.join(",")]);
+    if !module.features.is_empty() {
+        cargo.args(["--features", &module.features.join(",")]);
     }
     run(cargo.args(["--crate-type", "cdylib"]))?;
     let input = root().join("target/wasm32-unknown-unknown/release/initlab.wasm");
@@ -45,6 +76,84 @@ fn module(name: &str, features: &[&str], default_features: bool) -> Result<()> {
         .with_context(|| format!("wasm-bindgen on {}", input.display()))?;
     let size = std::fs::metadata(out.join(format!("{name}_bg.wasm")))?.len();
     eprintln!("built www/pkg/{name}.js and {name}_bg.wasm ({:.1} MB)", size as f64 / 1e6);
+    stamp.save()
+}
+
+/// A digest of what a module's build depends on: the crate's sources and manifests, the lock
+/// file, cargo's config, this file, the toolchain (`rustc -vV`), the module's features and the
+/// environment variables that change the output. It is saved in `target/wasm-stamps/` after a
+/// build, and the module is current while the digest is the same and its two files are in
+/// `www/pkg/`. Files count by path, size and modification time, as cargo's own checks do.
+struct Stamp {
+    path: PathBuf,
+    outputs: [PathBuf; 2],
+    digest: String,
+}
+
+impl Stamp {
+    fn of(module: &Module) -> Result<Stamp> {
+        let root = root();
+        let mut hash = Sha256::new();
+        let mut add = |bytes: &[u8]| {
+            hash.update((bytes.len() as u64).to_le_bytes());
+            hash.update(bytes);
+        };
+        add(module.name.as_bytes());
+        add(module.features.join(",").as_bytes());
+        add(&[module.default_features as u8]);
+        for var in ["INITLAB_KEEP_NAMES", "RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_PROFILE_RELEASE_LTO"] {
+            add(std::env::var_os(var).unwrap_or_default().as_encoded_bytes());
+        }
+        let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+        add(&Command::new(rustc).arg("-vV").output().map(|o| o.stdout).unwrap_or_default());
+        let mut files = Vec::new();
+        walk(&root.join("crate/src"), &mut files)?;
+        for file in ["crate/Cargo.toml", "Cargo.toml", "Cargo.lock", ".cargo/config.toml", "xtask/Cargo.toml", "xtask/src/build.rs"] {
+            files.push(root.join(file));
+        }
+        files.sort();
+        for file in &files {
+            add(file.strip_prefix(&root).unwrap_or(file).to_string_lossy().as_bytes());
+            match std::fs::metadata(file) {
+                Ok(meta) => {
+                    let modified = meta.modified()?.duration_since(UNIX_EPOCH).unwrap_or_default();
+                    add(&meta.len().to_le_bytes());
+                    add(&modified.as_nanos().to_le_bytes());
+                }
+                Err(_) => add(b"missing"),
+            }
+        }
+        let digest = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        let pkg = root.join("www/pkg");
+        Ok(Stamp {
+            path: root.join("target/wasm-stamps").join(module.name),
+            outputs: [pkg.join(format!("{}.js", module.name)), pkg.join(format!("{}_bg.wasm", module.name))],
+            digest,
+        })
+    }
+
+    fn is_current(&self) -> bool {
+        self.outputs.iter().all(|p| p.is_file()) && std::fs::read_to_string(&self.path).is_ok_and(|d| d == self.digest)
+    }
+
+    /// Saves the digest taken before the build: a file edited while it ran changes the digest,
+    /// so the next build sees the edit.
+    fn save(&self) -> Result<()> {
+        std::fs::create_dir_all(self.path.parent().expect("a stamp lives in a folder"))?;
+        std::fs::write(&self.path, &self.digest).with_context(|| format!("write {}", self.path.display()))
+    }
+}
+
+/// Every file under `dir`, recursively.
+fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("read {}", dir.display()))? {
+        let path = entry?.path();
+        if path.is_dir() {
+            walk(&path, files)?;
+        } else {
+            files.push(path);
+        }
+    }
     Ok(())
 }
 

@@ -23,7 +23,8 @@ struct Cli {
 enum Task {
     /// Build the wasm module into www/pkg (release, wasm-bindgen pinned to Cargo.lock).
     Build,
-    /// Build, then serve the repository root on 127.0.0.1.
+    /// Build the flex module, serve the repository root on 127.0.0.1 at once, and build the
+    /// ndarray and WebGPU module in the background (the page offers them once it is built).
     Serve {
         #[arg(long, default_value_t = 8000)]
         port: u16,
@@ -46,10 +47,7 @@ enum Task {
 fn main() -> Result<()> {
     match Cli::parse().command {
         Task::Build => build::wasm(),
-        Task::Serve { port } => {
-            build::wasm()?;
-            serve::serve(&root(), port)
-        }
+        Task::Serve { port } => serve::serve(&root(), port),
         Task::Test => {
             // House style first (rustfmt.toml): a second or two, before the long builds.
             run(Command::new(env!("CARGO")).args(["fmt", "--all", "--check"]))?;

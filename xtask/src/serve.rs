@@ -1,25 +1,78 @@
-//! A static file server for the repository root, for `cargo xtask serve`.
+//! `cargo xtask serve`: build the flex module, serve the repository root on 127.0.0.1 at once,
+//! and build the full module (ndarray, WebGPU) in the background.
+//!
+//! The page needs only the flex module to run (every default run is on flex), and on a fresh
+//! clone the full module takes three times as long to build. Until it is built, requests for
+//! its files (`www/pkg/initlab.js`, `initlab_bg.wasm` and their `.d.ts`) get `503 Service
+//! Unavailable`: the worker's probe (www/worker.js) reads that as "still being built", offers
+//! flex alone, shows it, and asks again every few seconds. A stale copy from an earlier build is
+//! not served while the new one is being built, nor after a failed build (404).
 
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Instant;
 
 use anyhow::{Result, anyhow};
 use tiny_http::{Header, Response, Server};
 
+use crate::build;
+
+const BUILDING: u8 = 0;
+const BUILT: u8 = 1;
+const FAILED: u8 = 2;
+
 pub fn serve(root: &Path, port: u16) -> Result<()> {
-    let server =
-        Server::http(("127.0.0.1", port)).map_err(|e| anyhow!("cannot listen on port {port}: {e}"))?;
-    println!("Init Lab: http://127.0.0.1:{port}/");
+    let start = Instant::now();
+    build::prepare()?;
+    build::module(&build::FLEX)?;
+    let server = Server::http(("127.0.0.1", port)).map_err(|e| anyhow!("cannot listen on port {port}: {e}"))?;
+    println!("Init Lab: http://127.0.0.1:{port}/ (flex module ready after {:.0} s)", start.elapsed().as_secs_f64());
+    let full = Arc::new(AtomicU8::new(BUILDING));
+    let state = Arc::clone(&full);
+    std::thread::spawn(move || {
+        let began = Instant::now();
+        eprintln!("serving on flex now; building the ndarray and WebGPU module (www/pkg/initlab.js) in the background");
+        let outcome = build::module(&build::FULL);
+        state.store(if outcome.is_ok() { BUILT } else { FAILED }, Ordering::SeqCst);
+        match outcome {
+            Ok(()) => println!(
+                "ndarray and WebGPU are ready ({:.0} s): the page offers them within a few seconds (a new page at once)",
+                began.elapsed().as_secs_f64()
+            ),
+            Err(e) => eprintln!("the ndarray and WebGPU module failed to build ({e:#}); the page keeps running on flex"),
+        }
+    });
     for request in server.incoming_requests() {
-        let response = match file_for(root, request.url()) {
-            Some(path) => match std::fs::read(&path) {
-                Ok(bytes) => Response::from_data(bytes).with_header(content_type(&path)),
-                Err(_) => Response::from_string("not found").with_status_code(404),
-            },
-            None => Response::from_string("not found").with_status_code(404),
+        let state = full.load(Ordering::SeqCst);
+        let response = if is_full_module(request.url()) && state == BUILDING {
+            let retry = Header::from_bytes("Retry-After", "5").expect("a valid header");
+            Response::from_string("ndarray and WebGPU are still being built").with_status_code(503).with_header(retry)
+        } else if is_full_module(request.url()) && state == FAILED {
+            // Not a stale copy: the page then fails to load it and says so if a run asks for it.
+            Response::from_string("the ndarray and WebGPU module failed to build: see the terminal").with_status_code(404)
+        } else {
+            match file_for(root, request.url()) {
+                Some(path) => match std::fs::read(&path) {
+                    Ok(bytes) => Response::from_data(bytes).with_header(content_type(&path)),
+                    Err(_) => Response::from_string("not found").with_status_code(404),
+                },
+                None => Response::from_string("not found").with_status_code(404),
+            }
         };
         let _ = request.respond(response);
     }
     Ok(())
+}
+
+/// Whether a URL names one of the full module's files in www/pkg/.
+fn is_full_module(url: &str) -> bool {
+    let path = url.split(['?', '#']).next().unwrap_or("");
+    let file = path.trim_start_matches('/');
+    let name = build::FULL.name;
+    [format!("www/pkg/{name}.js"), format!("www/pkg/{name}_bg.wasm"), format!("www/pkg/{name}.d.ts"), format!("www/pkg/{name}_bg.wasm.d.ts")]
+        .iter()
+        .any(|f| f == file)
 }
 
 /// The file a URL names under `root`, refusing `..` and absolute paths.
@@ -45,4 +98,19 @@ fn content_type(path: &Path) -> Header {
         _ => "application/octet-stream",
     };
     Header::from_bytes("Content-Type", mime).expect("a valid header")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_full_modules_files_wait_for_its_build() {
+        for url in ["/www/pkg/initlab.js", "/www/pkg/initlab_bg.wasm?v=2", "/www/pkg/initlab.d.ts", "www/pkg/initlab_bg.wasm.d.ts"] {
+            assert!(is_full_module(url), "{url}");
+        }
+        for url in ["/www/pkg/initlab_flex.js", "/www/pkg/initlab_flex_bg.wasm", "/", "/www/worker.js", "/www/pkg/initlab.json"] {
+            assert!(!is_full_module(url), "{url}");
+        }
+    }
 }
