@@ -26,6 +26,8 @@ const backends = {
   // Until the worker answers: what it offers without a GPU.
   offered: BACKENDS.all.filter((b) => b !== "webgpu"),
   fallback: BACKENDS.cpu,
+  /** `cargo xtask serve` is still building the ndarray and WebGPU module. */
+  building: false,
 };
 /** The backend new runs use: the chosen one, else the default for this browser. */
 const backendOf = () => settings.backend || backends.fallback;
@@ -46,7 +48,8 @@ const boot = window.__initlabBoot ?? {
 async function start() {
   performance.mark("initlab:start");
   setLang(initialLang(settings.lang));
-  view = new View({ store, extra, settings, actions, backends: () => backends.offered, backend: backendOf });
+  view = new View({ store, extra, settings, actions, backends: () => backends.offered, backend: backendOf,
+    building: () => backends.building });
   view.status(t("loading"));
   engine = new Engine(boot, {
     onRecords: (run, records) => {
@@ -65,7 +68,8 @@ async function start() {
   try {
     const info = await engine.start();
     performance.mark("initlab:engine");
-    const backendProblem = offerBackends(info.backends, info.gpu);
+    const backendProblem = offerBackends(info);
+    if (info.building) watchBackends();
     const urlProblems = await sanitizeSettings();
     if (backendProblem) urlProblems.push(backendProblem);
     view.render();
@@ -129,8 +133,8 @@ async function sanitizeSettings() {
  * Takes the worker's backends; a backend the URL asks for that this browser lacks gives way
  * to the default, and the page says so (the message is returned).
  */
-function offerBackends(offered, gpu) {
-  Object.assign(backends, { offered, fallback: defaultBackend(offered, gpu) });
+function offerBackends({ backends: offered, gpu, building = false }) {
+  Object.assign(backends, { offered, fallback: defaultBackend(offered, gpu), building });
   let problem = null;
   if (settings.backend && !offered.includes(settings.backend)) {
     problem = t("backendUnavailable", { backend: settings.backend, fallback: backends.fallback });
@@ -138,6 +142,16 @@ function offerBackends(offered, gpu) {
   }
   view.form.build();
   return problem;
+}
+
+/** While `cargo xtask serve` still builds the ndarray and WebGPU module, ask every 5 s. */
+function watchBackends() {
+  const timer = setInterval(async () => {
+    const info = await engine.request("backends").catch(() => null);
+    if (!info || info.building) return;
+    clearInterval(timer);
+    offerBackends(info);
+  }, 5000);
 }
 
 const actions = {

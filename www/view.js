@@ -17,9 +17,10 @@ export class View {
   /**
    * @param {{store, extra, settings, actions, backends: () => string[], backend: () => string}} deps
    *   `store`: the reader's runs; `extra`: the explanation's; `backends`: what the worker
-   *   offers; `backend`: what new runs use (both app.js's, see defaultBackend in state.js)
+   *   offers; `backend`: what new runs use (both app.js's, see defaultBackend in state.js);
+   *   `building`: whether the server is still building the ndarray and WebGPU module
    */
-  constructor({ store, extra, settings, actions, backends, backend }) {
+  constructor({ store, extra, settings, actions, backends, backend, building }) {
     this.store = store;
     this.settings = settings;
     /** Parts of the view that failed (part → message); they are not drawn again. */
@@ -32,7 +33,7 @@ export class View {
     const safely = (part, draw) => this.safely(part, draw);
     this.controls = new Controls({ $, settings, actions, guard, relabel: () => this.relabel() });
     this.share = new SharePanel({ $, store, settings, actions });
-    this.form = new SettingsForm($("settings"), { settings, actions, backends, backend });
+    this.form = new SettingsForm($("settings"), { settings, actions, backends, backend, building });
     this.form.build();
     if (settings.embed) this.controls.embedLayout();
     this.charts = new Charts({

@@ -43,6 +43,28 @@ function fullModule() {
   return full;
 }
 
+// `cargo xtask serve` serves the page as soon as the flex module is built and answers 503 for the
+// full module until it is: then the page offers flex alone, says the rest is still being built,
+// and asks again ("backends") until it is there. Anything else (200, 404) changes nothing.
+const fullProbe = inline ? Promise.resolve(false) : fullStillBuilding();
+let gpuFound = null;
+
+async function fullStillBuilding() {
+  try {
+    const response = await fetch(new URL("./pkg/initlab_bg.wasm", import.meta.url), { method: "HEAD", cache: "no-store" });
+    return response.status === 503;
+  } catch {
+    return false;
+  }
+}
+
+/** The backends on offer: the single-file build and a module still building have flex alone. */
+function backendsNow(building) {
+  const fullToo = !inline && !building;
+  const backends = BACKENDS.all.filter((b) => (fullToo || !BACKENDS.full.includes(b)) && (b !== "webgpu" || gpuFound));
+  return { backends, gpu: inline ? null : gpuFound, building };
+}
+
 async function moduleFor(backend) {
   return BACKENDS.full.includes(backend) ? fullModule() : wasm;
 }
@@ -51,13 +73,18 @@ const handlers = {
   /** `gpu`: what the page found (see probeGpu in engine.js); null when it found no adapter. */
   async hello({ wasmBytes, gpu }) {
     flexExports = await (wasmBytes ? init({ module_or_path: wasmBytes }) : fetching ?? init());
-    // The single-file build has the flex module alone; WebGPU only where the page found an adapter.
-    const backends = BACKENDS.all.filter((b) => !(inline && BACKENDS.full.includes(b)) && (b !== "webgpu" || gpu));
+    // WebGPU only where the page found an adapter.
+    gpuFound = gpu;
     // Once the page has its answer: run the kernels on a tiny image so that V8 optimises them
     // (in the background) before the first real step, which would otherwise run ~75 ms in
     // baseline code instead of ~4.
     setTimeout(() => wasm.warmUp(), 0);
-    return { backends, gpu: inline ? null : gpu, fields: wasm.configFields() };
+    return { ...backendsNow(await fullProbe), fields: wasm.configFields() };
+  },
+
+  /** The backends on offer now: `{backends, gpu, building}` (see fullProbe). */
+  async backends() {
+    return backendsNow(!inline && (await fullStillBuilding()));
   },
 
   validate({ config }) {

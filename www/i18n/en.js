@@ -21,6 +21,7 @@ export const EN = {
   dataTables: "Chart data as tables",
   loading: "Loading the engine…",
   ready: "Ready. Backend: {backend}.",
+  backendsBuilding: "ndarray and WebGPU are still being built.",
   loadFailed: "The engine could not start: {message}",
   statusStep: "{run}: step {step} of {epochs}, loss {loss}",
   statusDone: "{run}: finished {epochs} epochs, last loss {loss}",

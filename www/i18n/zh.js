@@ -20,6 +20,7 @@ export const ZH = {
   dataTables: "以表格查看图表数据",
   loading: "正在加载引擎……",
   ready: "就绪。后端：{backend}。",
+  backendsBuilding: "ndarray 和 WebGPU 仍在构建中。",
   loadFailed: "引擎无法启动：{message}",
   statusStep: "{run}：第 {step} 步，共 {epochs} 步，损失 {loss}",
   statusDone: "{run}：已完成 {epochs} 个 epoch，最终损失 {loss}",

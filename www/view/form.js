@@ -14,10 +14,11 @@ export class SettingsForm {
   /**
    * @param {HTMLFormElement} form
    * @param {{settings, actions, backends: () => string[], backend: () => string}} deps
-   *   `backends`: the ones the worker offers; `backend`: the one new runs use
+   *   `backends`: the ones the worker offers; `backend`: the one new runs use; `building`:
+   *   whether the server still builds the module that has the others (a note under the field)
    */
-  constructor(form, { settings, actions, backends, backend }) {
-    Object.assign(this, { form, settings, actions, backends, backend });
+  constructor(form, { settings, actions, backends, backend, building = () => false }) {
+    Object.assign(this, { form, settings, actions, backends, backend, building });
   }
 
   build() {
@@ -34,6 +35,10 @@ export class SettingsForm {
       input.setAttribute("aria-describedby", message.id);
       if (setting.kind === "bool") row.append(input, label, message);
       else row.append(label, input, message);
+      if (key === "backend" && this.building()) {
+        const note = { class: "field-note", id: "backends-building", role: "status", "data-i18n": "backendsBuilding" };
+        row.append(el("p", note, t("backendsBuilding")));
+      }
       form.append(row);
     }
     form.onsubmit = (event) => event.preventDefault();
