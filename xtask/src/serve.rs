@@ -8,13 +8,14 @@
 //! flex alone, shows it, and asks again every few seconds. A stale copy from an earlier build is
 //! not served while the new one is being built, nor after a failed build (404).
 
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use anyhow::{Result, anyhow};
-use tiny_http::{Header, Response, Server};
+use anyhow::{Context, Result};
 
 use crate::build;
 
@@ -26,7 +27,7 @@ pub fn serve(root: &Path, port: u16) -> Result<()> {
     let start = Instant::now();
     build::prepare()?;
     build::module(&build::FLEX)?;
-    let server = Server::http(("127.0.0.1", port)).map_err(|e| anyhow!("cannot listen on port {port}: {e}"))?;
+    let listener = TcpListener::bind(("127.0.0.1", port)).with_context(|| format!("cannot listen on port {port}"))?;
     println!("Init Lab: http://127.0.0.1:{port}/ (flex module ready after {:.0} s)", start.elapsed().as_secs_f64());
     let full = Arc::new(AtomicU8::new(BUILDING));
     let state = Arc::clone(&full);
@@ -43,26 +44,56 @@ pub fn serve(root: &Path, port: u16) -> Result<()> {
             Err(e) => eprintln!("the ndarray and WebGPU module failed to build ({e:#}); the page keeps running on flex"),
         }
     });
-    for request in server.incoming_requests() {
-        let state = full.load(Ordering::SeqCst);
-        let response = if is_full_module(request.url()) && state == BUILDING {
-            let retry = Header::from_bytes("Retry-After", "5").expect("a valid header");
-            Response::from_string("ndarray and WebGPU are still being built").with_status_code(503).with_header(retry)
-        } else if is_full_module(request.url()) && state == FAILED {
-            // Not a stale copy: the page then fails to load it and says so if a run asks for it.
-            Response::from_string("the ndarray and WebGPU module failed to build: see the terminal").with_status_code(404)
-        } else {
-            match file_for(root, request.url()) {
-                Some(path) => match std::fs::read(&path) {
-                    Ok(bytes) => Response::from_data(bytes).with_header(content_type(&path)),
-                    Err(_) => Response::from_string("not found").with_status_code(404),
-                },
-                None => Response::from_string("not found").with_status_code(404),
-            }
-        };
-        let _ = request.respond(response);
+    for stream in listener.incoming() {
+        let Ok(stream) = stream else { continue };
+        let (root, full) = (root.to_path_buf(), Arc::clone(&full));
+        std::thread::spawn(move || {
+            let _ = answer(stream, &root, full.load(Ordering::SeqCst));
+        });
     }
     Ok(())
+}
+
+/// One request per connection (`Connection: close`), each on its own thread. tiny_http's
+/// keep-alive connections, which this replaced, left Chromium's module requests pending for
+/// good now and then (the page never finished loading).
+fn answer(mut stream: TcpStream, root: &Path, full: u8) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut reader = BufReader::new(stream.try_clone()?.take(1 << 16));
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let mut words = line.split_whitespace();
+    let (method, url) = (words.next().unwrap_or(""), words.next().unwrap_or("/").to_string());
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header)? == 0 || header.trim().is_empty() {
+            break;
+        }
+    }
+    let (status, path, body): (&str, Option<PathBuf>, Vec<u8>) = if method != "GET" && method != "HEAD" {
+        ("405 Method Not Allowed", None, b"GET or HEAD".to_vec())
+    } else if is_full_module(&url) && full == BUILDING {
+        ("503 Service Unavailable", None, b"ndarray and WebGPU are still being built".to_vec())
+    } else if is_full_module(&url) && full == FAILED {
+        // Not a stale copy: the page then fails to load it and says so if a run asks for it.
+        ("404 Not Found", None, b"the ndarray and WebGPU module failed to build: see the terminal".to_vec())
+    } else {
+        match file_for(root, &url).and_then(|path| std::fs::read(&path).ok().map(|bytes| (path, bytes))) {
+            Some((path, bytes)) => ("200 OK", Some(path), bytes),
+            None => ("404 Not Found", None, b"not found".to_vec()),
+        }
+    };
+    let mime = path.as_deref().map_or("text/plain; charset=utf-8", content_type);
+    let retry = if status.starts_with("503") { "Retry-After: 5\r\n" } else { "" };
+    write!(
+        stream,
+        "HTTP/1.1 {status}\r\nContent-Type: {mime}\r\nContent-Length: {}\r\nCache-Control: no-cache\r\n{retry}Connection: close\r\n\r\n",
+        body.len()
+    )?;
+    if method != "HEAD" {
+        stream.write_all(&body)?;
+    }
+    stream.flush()
 }
 
 /// Whether a URL names one of the full module's files in www/pkg/.
@@ -86,8 +117,8 @@ fn file_for(root: &Path, url: &str) -> Option<PathBuf> {
     Some(if full.is_dir() { full.join("index.html") } else { full })
 }
 
-fn content_type(path: &Path) -> Header {
-    let mime = match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
+fn content_type(path: &Path) -> &'static str {
+    match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
         "html" => "text/html; charset=utf-8",
         "js" | "mjs" => "text/javascript; charset=utf-8",
         "css" => "text/css; charset=utf-8",
@@ -96,8 +127,7 @@ fn content_type(path: &Path) -> Header {
         "svg" => "image/svg+xml",
         "png" => "image/png",
         _ => "application/octet-stream",
-    };
-    Header::from_bytes("Content-Type", mime).expect("a valid header")
+    }
 }
 
 #[cfg(test)]
