@@ -8,6 +8,7 @@
 //! - [`record`]: what each step reports;
 //! - [`reference`]: the PyTorch fixtures and the parity tolerance;
 //! - [`seed`]: the blog's four experiments;
+//! - `plot` (native only): the seed's five charts and the per-layer gradient heatmap, as SVG or PNG;
 //! - `web` (wasm only): the JavaScript API.
 
 pub mod backend;
@@ -16,6 +17,8 @@ pub mod diagnostics;
 pub mod inputs;
 pub mod kernels;
 pub mod model;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod plot;
 pub mod record;
 pub mod reference;
 pub mod seed;
