@@ -3,16 +3,19 @@
 //! Bad input exits with code 2 and one line on stderr naming the field or the file;
 //! a run that diverges prints its records, says "diverged at step k" on stderr and exits 1.
 
-use std::path::PathBuf;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Map, Value, json};
 
 use initlab::{
     Arch, BackendKind, Experiment, ExperimentConfig, FieldValue, Series, StepError, Trajectory,
     config::{FIELDS, Field, Kind},
+    plot,
     reference::Fixture,
     seed::PRESETS,
 };
@@ -161,6 +164,10 @@ struct OutputArgs {
     backend: String,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
+    /// Also draw the seed's five charts (loss, conv weight means and variances) to FILE:
+    /// .svg or .png.
+    #[arg(long, value_name = "FILE")]
+    plot: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -223,23 +230,33 @@ fn execute(command: Command) -> Result<(), Failure> {
         Command::Run { config, out } => {
             let config = config.build()?;
             let backend = parse_backend(&out.backend)?;
+            check_plot_path(out.plot.as_deref())?;
+            let bar = progress_bar(config.epochs, "run");
             let mut experiment = Experiment::from_seed(config, backend);
-            let (trajectory, stopped) = experiment.run();
+            let (trajectory, stopped) = run_with_progress(&mut experiment, &bar);
+            bar.finish_and_clear();
             print_run(experiment.config(), backend, &trajectory, stopped.as_ref(), out.format);
+            plot(out.plot.as_deref(), &[(run_label(experiment.config()).as_str(), &trajectory)])?;
             stopped.map_or(Ok(()), |e| Err(Failure::Stopped(e.to_string())))
         }
         Command::Seed { config, out } => {
             let base = config.build()?;
             let backend = parse_backend(&out.backend)?;
+            check_plot_path(out.plot.as_deref())?;
+            let bar = progress_bar(base.epochs * PRESETS.len() as u64, "seed");
             let mut runs = Vec::new();
             for preset in &PRESETS {
                 let config = preset.config(&base);
                 config.validate().map_err(|e| Failure::Input(e.to_string()))?;
+                bar.set_message(format!(" {}", preset.key));
                 let mut experiment = Experiment::from_seed(config, backend);
-                let (trajectory, stopped) = experiment.run();
+                let (trajectory, stopped) = run_with_progress(&mut experiment, &bar);
                 runs.push((preset.key, trajectory, stopped));
             }
+            bar.finish_and_clear();
             print_seed(&runs, out.format);
+            let figure: Vec<(&str, &Trajectory)> = runs.iter().map(|(key, t, _)| (*key, t)).collect();
+            plot(out.plot.as_deref(), &figure)?;
             match runs.iter().find_map(|(key, _, s)| s.as_ref().map(|s| (key, s))) {
                 Some((key, stopped)) => Err(Failure::Stopped(format!("{key}: {stopped}"))),
                 None => Ok(()),
@@ -338,13 +355,16 @@ fn bench(config: &ExperimentConfig, backend: BackendKind, steps: usize) -> Value
     for _ in 0..3 {
         experiment.step().expect("warm-up step");
     }
+    let bar = progress_bar(steps as u64, "bench");
     let mut times: Vec<f64> = (0..steps)
         .map(|_| {
             let start = Instant::now();
             experiment.step().expect("timed step");
+            bar.inc(1);
             start.elapsed().as_secs_f64() * 1e3
         })
         .collect();
+    bar.finish_and_clear();
     times.sort_by(f64::total_cmp);
     json!({
         "backend": backend.name(),
@@ -354,6 +374,59 @@ fn bench(config: &ExperimentConfig, backend: BackendKind, steps: usize) -> Value
         "median_ms": times[times.len() / 2],
         "min_ms": times[0],
     })
+}
+
+/// A progress bar on stderr for `len` steps, drawn only when stderr is a terminal (piped or
+/// redirected output stays exactly what it was) and cleared when the work is done.
+fn progress_bar(len: u64, what: &'static str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    let style = ProgressStyle::with_template("{prefix}{msg} [{bar:40}] {pos}/{len} steps, {per_sec}, {eta} left")
+        .expect("a valid template")
+        .progress_chars("=> ");
+    bar.set_style(style);
+    bar.set_prefix(what);
+    bar
+}
+
+/// [`Experiment::run`], one step at a time, ticking `bar`.
+fn run_with_progress(experiment: &mut Experiment, bar: &ProgressBar) -> (Trajectory, Option<StepError>) {
+    let mut trajectory = Trajectory::default();
+    loop {
+        match experiment.step() {
+            Ok(record) => trajectory.push(&record),
+            Err(StepError::Finished { .. }) => return (trajectory, None),
+            Err(e) => return (trajectory, Some(e)),
+        }
+        bar.inc(1);
+    }
+}
+
+/// Refuses a `--plot` file name that is neither .svg nor .png before any run starts.
+fn check_plot_path(path: Option<&Path>) -> Result<(), Failure> {
+    match path {
+        Some(path) => plot::Format::of(path).map(|_| ()).map_err(|e| Failure::Input(format!("plot: {e}"))),
+        None => Ok(()),
+    }
+}
+
+/// A single run's name in the figure's legend: "two_conv kaiming_normal", "two_conv constant 5".
+fn run_label(config: &ExperimentConfig) -> String {
+    let mut label = format!("{} {}", config.arch.name(), config.init.name());
+    if let Some(value) = config.init_value {
+        label.push_str(&format!(" {value}"));
+    }
+    label
+}
+
+/// Draws the seed's figure for `runs` to `--plot`'s file, if one was given.
+fn plot(path: Option<&Path>, runs: &[(&str, &Trajectory)]) -> Result<(), Failure> {
+    match path {
+        Some(path) => plot::write_seed_figure(path, runs).map_err(|e| Failure::Input(format!("plot: {e}"))),
+        None => Ok(()),
+    }
 }
 
 fn trajectory_json(t: &Trajectory) -> Map<String, Value> {
