@@ -236,7 +236,18 @@ fn execute(command: Command) -> Result<(), Failure> {
             let (trajectory, stopped) = run_with_progress(&mut experiment, &bar);
             bar.finish_and_clear();
             print_run(experiment.config(), backend, &trajectory, stopped.as_ref(), out.format);
-            plot(out.plot.as_deref(), &[(run_label(experiment.config()).as_str(), &trajectory)])?;
+            match (out.plot.as_deref(), experiment.config().arch) {
+                // A stack has no conv1/conv2: its figure is the per-layer heatmap of ‖∂L/∂W‖.
+                (Some(path), Arch::Stack) => {
+                    let norms = trajectory
+                        .series("conv_grad_norm")
+                        .map_or(Vec::new(), |s| (0..s.len()).map(|step| s.at(step).to_vec()).collect());
+                    let title = format!("{}: |dL/dW| per layer", run_label(experiment.config()));
+                    plot::write_layer_heatmap(path, &title, &norms)
+                        .map_err(|e| Failure::Input(format!("plot: {e}")))?;
+                }
+                (path, _) => plot(path, &[(run_label(experiment.config()).as_str(), &trajectory)])?,
+            }
             stopped.map_or(Ok(()), |e| Err(Failure::Stopped(e.to_string())))
         }
         Command::Seed { config, out } => {
@@ -383,9 +394,10 @@ fn progress_bar(len: u64, what: &'static str) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
-    let style = ProgressStyle::with_template("{prefix}{msg} [{bar:40}] {pos}/{len} steps, {per_sec}, {eta} left")
-        .expect("a valid template")
-        .progress_chars("=> ");
+    let style =
+        ProgressStyle::with_template("{prefix}{msg} [{bar:40}] {pos}/{len} steps, {per_sec}, {eta} left")
+            .expect("a valid template")
+            .progress_chars("=> ");
     bar.set_style(style);
     bar.set_prefix(what);
     bar
@@ -414,7 +426,17 @@ fn check_plot_path(path: Option<&Path>) -> Result<(), Failure> {
 
 /// A single run's name in the figure's legend: "two_conv kaiming_normal", "two_conv constant 5".
 fn run_label(config: &ExperimentConfig) -> String {
-    let mut label = format!("{} {}", config.arch.name(), config.init.name());
+    let mut label = match config.arch {
+        Arch::Stack => format!(
+            "stack of {} ({} channels, {}, {}) {}",
+            config.depth,
+            config.channels,
+            config.norm.name(),
+            config.activation.name(),
+            config.init.name()
+        ),
+        _ => format!("{} {}", config.arch.name(), config.init.name()),
+    };
     if let Some(value) = config.init_value {
         label.push_str(&format!(" {value}"));
     }

@@ -197,7 +197,10 @@ where
 
 // ---- the seed's figure --------------------------------------------------------------------
 
-fn draw_figure<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, runs: &[(&str, &Trajectory)]) -> Result<(), PlotError>
+fn draw_figure<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    runs: &[(&str, &Trajectory)],
+) -> Result<(), PlotError>
 where
     DB::ErrorType: 'static,
 {
@@ -211,17 +214,15 @@ where
     for entry in &legend {
         let color = PALETTE[entry.index % PALETTE.len()];
         let y = LEGEND_TOP / 2 + LEGEND_ROW * entry.row as i32 + LEGEND_ROW / 2;
-        header.draw(&PathElement::new(vec![(entry.x, y), (entry.x + LEGEND_LINE, y)], color.stroke_width(3)))?;
+        header
+            .draw(&PathElement::new(vec![(entry.x, y), (entry.x + LEGEND_LINE, y)], color.stroke_width(3)))?;
         let style = (FONT, 15).into_font().color(&BLACK).pos(Pos::new(HPos::Left, VPos::Center));
         header.draw(&Text::new(entry.name.to_string(), (entry.x + LEGEND_LINE + 6, y), style))?;
     }
     let steps = runs.iter().map(|(_, t)| t.len()).max().unwrap_or(0);
     let x_max = steps.saturating_sub(1).max(1) as f64;
     for (area, (key, title)) in body.split_evenly((PANELS.len(), 1)).iter().zip(PANELS) {
-        let series: Vec<&[f64]> = runs
-            .iter()
-            .map(|(_, t)| t.series(key).map(Vec::as_slice).unwrap_or(&[]))
-            .collect();
+        let series: Vec<&[f64]> = runs.iter().map(|(_, t)| t.scalar(key)).collect();
         let (lo, hi) = value_range(series.iter().flat_map(|s| s.iter().copied()));
         let mut chart = ChartBuilder::on(area)
             .caption(title, (FONT, 20))
@@ -319,7 +320,8 @@ fn tick_label(v: f64, span: f64) -> String {
     if !(1e-3..1e5).contains(&magnitude) || span < 1e-4 * magnitude {
         // Enough significant digits that ticks a span apart differ (weights near 5 that move
         // by 1e-6 need seven).
-        let digits = if span > 0.0 { ((magnitude / span).log10().ceil().max(0.0) as usize + 2).min(15) } else { 3 };
+        let digits =
+            if span > 0.0 { ((magnitude / span).log10().ceil().max(0.0) as usize + 2).min(15) } else { 3 };
         return format!("{v:.digits$e}");
     }
     let decimals = (2.0 - span.log10().floor()).clamp(0.0, 6.0) as usize;
@@ -381,7 +383,9 @@ impl Grid {
     fn new(norms: &[Vec<f64>]) -> Result<Grid, PlotError> {
         let layers = norms.first().map_or(0, Vec::len);
         if layers == 0 {
-            return Err(PlotError("nothing to plot: the gradient norms need at least one step and one layer".into()));
+            return Err(PlotError(
+                "nothing to plot: the gradient norms need at least one step and one layer".into(),
+            ));
         }
         if let Some(step) = norms.iter().position(|row| row.len() != layers) {
             return Err(PlotError(format!(
@@ -436,7 +440,11 @@ pub fn heat_color(norm: f64, log_range: Option<(f64, f64)>) -> RGBColor {
     }
 }
 
-fn draw_heatmap<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, grid: &Grid) -> Result<(), PlotError>
+fn draw_heatmap<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    grid: &Grid,
+) -> Result<(), PlotError>
 where
     DB::ErrorType: 'static,
 {
@@ -467,7 +475,11 @@ where
         main.draw(&Text::new(format!("{}", layer + 1), (x - base.0 - 8, y - base.1), style))?;
     }
     let (x, y) = chart.backend_coord(&(0.0, layers / 2.0));
-    let style = (FONT, 13).into_font().color(&BLACK).transform(FontTransform::Rotate270).pos(Pos::new(HPos::Center, VPos::Center));
+    let style = (FONT, 13)
+        .into_font()
+        .color(&BLACK)
+        .transform(FontTransform::Rotate270)
+        .pos(Pos::new(HPos::Center, VPos::Center));
     main.draw(&Text::new("layer", (x - base.0 - 50, y - base.1), style))?;
     chart.draw_series(grid.columns.iter().flat_map(|(from, to, peak)| {
         peak.iter().enumerate().map(move |(layer, &norm)| {
@@ -499,7 +511,8 @@ where
         .draw()?;
     const BANDS: usize = 64;
     scale.draw_series((0..BANDS).map(|i| {
-        let (a, b) = (lo + (hi - lo) * i as f64 / BANDS as f64, lo + (hi - lo) * (i + 1) as f64 / BANDS as f64);
+        let (a, b) =
+            (lo + (hi - lo) * i as f64 / BANDS as f64, lo + (hi - lo) * (i + 1) as f64 / BANDS as f64);
         let color = ViridisRGB::get_color_normalized((a + b) / 2.0, lo, hi);
         Rectangle::new([(0.0, b), (1.0, a)], color.filled())
     }))?;
@@ -543,7 +556,17 @@ mod tests {
 
     #[test]
     fn thinning_keeps_peaks_and_troughs() {
-        let values: Vec<f64> = (0..100_000).map(|i| if i == 77_777 { 50.0 } else if i == 123 { -9.0 } else { (i as f64).sin() }).collect();
+        let values: Vec<f64> = (0..100_000)
+            .map(|i| {
+                if i == 77_777 {
+                    50.0
+                } else if i == 123 {
+                    -9.0
+                } else {
+                    (i as f64).sin()
+                }
+            })
+            .collect();
         let s = finite_segments(&values);
         assert_eq!(s.len(), 1);
         assert!(s[0].len() <= MAX_POINTS, "{} points", s[0].len());

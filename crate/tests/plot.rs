@@ -12,8 +12,9 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::Command;
 
-use initlab::Trajectory;
 use initlab::plot::{self, FIGURE_SIZE, HEATMAP_MAX_COLUMNS, HEATMAP_SIZE};
+use initlab::record::SEED_KEYS;
+use initlab::{Record, Trajectory, Value};
 
 const SEED: [&str; 4] = ["zeros", "single_conv_zeros", "constant5", "kaiming"];
 
@@ -56,15 +57,21 @@ struct Polyline {
 }
 
 fn polylines(svg: &str) -> Vec<Polyline> {
-    svg.split("<polyline").skip(1).map(|rest| {
-        let element = &rest[..rest.find("/>").unwrap()];
-        let points = attr(element, "points").unwrap().split_whitespace().map(|p| {
-            let (x, y) = p.split_once(',').unwrap();
-            (x.parse().unwrap(), y.parse().unwrap())
-        });
-        Polyline { stroke: attr(element, "stroke").unwrap().to_string(), width: num(element, "stroke-width"), points: points.collect() }
-    })
-    .collect()
+    svg.split("<polyline")
+        .skip(1)
+        .map(|rest| {
+            let element = &rest[..rest.find("/>").unwrap()];
+            let points = attr(element, "points").unwrap().split_whitespace().map(|p| {
+                let (x, y) = p.split_once(',').unwrap();
+                (x.parse().unwrap(), y.parse().unwrap())
+            });
+            Polyline {
+                stroke: attr(element, "stroke").unwrap().to_string(),
+                width: num(element, "stroke-width"),
+                points: points.collect(),
+            }
+        })
+        .collect()
 }
 
 /// Every `<text>`: (x, y, content).
@@ -74,12 +81,19 @@ fn texts(svg: &str) -> Vec<(f64, f64, String)> {
 
 /// Every `<text>`: (x, y, text-anchor, content).
 fn labels(svg: &str) -> Vec<(f64, f64, String, String)> {
-    svg.split("<text").skip(1).map(|rest| {
-        let (element, body) = rest.split_once('>').unwrap();
-        let content = body[..body.find("</text>").unwrap()].trim().to_string();
-        (num(element, "x"), num(element, "y"), attr(element, "text-anchor").unwrap_or("").to_string(), content)
-    })
-    .collect()
+    svg.split("<text")
+        .skip(1)
+        .map(|rest| {
+            let (element, body) = rest.split_once('>').unwrap();
+            let content = body[..body.find("</text>").unwrap()].trim().to_string();
+            (
+                num(element, "x"),
+                num(element, "y"),
+                attr(element, "text-anchor").unwrap_or("").to_string(),
+                content,
+            )
+        })
+        .collect()
 }
 
 struct Rect {
@@ -90,11 +104,18 @@ struct Rect {
 }
 
 fn rects(svg: &str) -> Vec<Rect> {
-    svg.split("<rect").skip(1).map(|rest| {
-        let element = &rest[..rest.find("/>").unwrap()];
-        Rect { x: num(element, "x"), y: num(element, "y"), width: num(element, "width"), fill: attr(element, "fill").unwrap().to_string() }
-    })
-    .collect()
+    svg.split("<rect")
+        .skip(1)
+        .map(|rest| {
+            let element = &rest[..rest.find("/>").unwrap()];
+            Rect {
+                x: num(element, "x"),
+                y: num(element, "y"),
+                width: num(element, "width"),
+                fill: attr(element, "fill").unwrap().to_string(),
+            }
+        })
+        .collect()
 }
 
 /// Least squares `pixel = a + b * value`: (a, b, the largest residual in pixels).
@@ -136,7 +157,9 @@ fn check_figure(svg: &str, runs: &[(&str, &Trajectory)]) -> f64 {
         assert!(*y < title_y[0], "the legend is above the panels");
         let line = legend
             .iter()
-            .find(|l| l.points.len() == 2 && (l.points[1].0 - x).abs() <= 8.0 && (l.points[1].1 - y).abs() <= 1.0)
+            .find(|l| {
+                l.points.len() == 2 && (l.points[1].0 - x).abs() <= 8.0 && (l.points[1].1 - y).abs() <= 1.0
+            })
             .unwrap_or_else(|| panic!("no legend line beside {name}"));
         colour_of.insert(line.stroke.clone(), *name);
     }
@@ -148,27 +171,41 @@ fn check_figure(svg: &str, runs: &[(&str, &Trajectory)]) -> f64 {
     let mut worst = 0.0f64;
     for (panel, (key, title)) in PANELS.iter().enumerate() {
         let bottom = title_y.get(panel + 1).copied().unwrap_or(FIGURE_SIZE.1 as f64);
-        let mine: Vec<&&Polyline> = data
-            .iter()
-            .filter(|l| l.points.iter().all(|p| p.1 > title_y[panel] && p.1 < bottom))
-            .collect();
+        let mine: Vec<&&Polyline> =
+            data.iter().filter(|l| l.points.iter().all(|p| p.1 > title_y[panel] && p.1 < bottom)).collect();
         assert_eq!(mine.len(), runs.len(), "{title}: one line per run");
         // The axes: y tick labels right-aligned left of the plot, x tick labels (steps) centred below.
-        let ticks: Vec<_> = labels(svg).into_iter().filter(|t| t.1 > title_y[panel] && t.1 < bottom).collect();
+        let ticks: Vec<_> =
+            labels(svg).into_iter().filter(|t| t.1 > title_y[panel] && t.1 < bottom).collect();
         let y_ticks: Vec<(f64, f64)> = ticks
             .iter()
             .filter(|t| t.2 == "end")
             .map(|t| (t.3.parse::<f64>().unwrap_or_else(|_| panic!("{title}: y tick {:?}", t.3)), t.1))
             .collect();
-        let x_ticks: Vec<(f64, f64)> = ticks.iter().filter(|t| t.2 == "middle").filter_map(|t| Some((t.3.parse::<f64>().ok()?, t.0))).collect();
-        assert!(y_ticks.len() >= 3 && x_ticks.len() >= 3, "{title}: {} y ticks, {} x ticks", y_ticks.len(), x_ticks.len());
+        let x_ticks: Vec<(f64, f64)> = ticks
+            .iter()
+            .filter(|t| t.2 == "middle")
+            .filter_map(|t| Some((t.3.parse::<f64>().ok()?, t.0)))
+            .collect();
+        assert!(
+            y_ticks.len() >= 3 && x_ticks.len() >= 3,
+            "{title}: {} y ticks, {} x ticks",
+            y_ticks.len(),
+            x_ticks.len()
+        );
         let (ay, by, ry) = affine_fit(&y_ticks);
         let (ax, bx, rx) = affine_fit(&x_ticks);
-        assert!(ry <= 0.75 && rx <= 0.75 && by < 0.0 && bx > 0.0, "{title}: the ticks are not one linear axis each");
+        assert!(
+            ry <= 0.75 && rx <= 0.75 && by < 0.0 && bx > 0.0,
+            "{title}: the ticks are not one linear axis each"
+        );
         for line in &mine {
-            let name = colour_of.get(&line.stroke).unwrap_or_else(|| panic!("{title}: a line in {} is not in the legend", line.stroke));
+            let name = colour_of
+                .get(&line.stroke)
+                .unwrap_or_else(|| panic!("{title}: a line in {} is not in the legend", line.stroke));
             let t = runs.iter().find(|(n, _)| n == name).unwrap().1;
-            let values = t.series(key).unwrap();
+            let values = t.scalar(key);
+            assert!(!values.is_empty(), "{title}, {name}: no {key} in the run");
             assert_eq!(line.points.len(), values.len(), "{title}, {name}: one point per step");
             for (step, (&v, &(px, py))) in values.iter().zip(&line.points).enumerate() {
                 worst = worst.max((ax + bx * step as f64 - px).abs()).max((ay + by * v - py).abs());
@@ -183,7 +220,10 @@ fn the_seed_figure_draws_five_panels_of_the_runs_values() {
     let runs = seed_trajectories();
     let refs: Vec<(&str, &Trajectory)> = runs.iter().map(|(n, t)| (*n, t)).collect();
     let svg = plot::seed_figure_svg(&refs).unwrap();
-    assert!(svg.starts_with("<svg") && svg.contains(&format!("width=\"{}\" height=\"{}\"", FIGURE_SIZE.0, FIGURE_SIZE.1)));
+    assert!(
+        svg.starts_with("<svg")
+            && svg.contains(&format!("width=\"{}\" height=\"{}\"", FIGURE_SIZE.0, FIGURE_SIZE.1))
+    );
     let residual = check_figure(&svg, &refs);
     assert!(residual <= 1.0, "a drawn line is {residual} px off the run's values");
 
@@ -227,7 +267,8 @@ fn the_seed_figure_as_png_has_its_size_lines_and_text() {
     // Each run's colour is drawn: its legend line (28 x 3 px), and the lines of the runs that
     // no later run covers (zeros lies under single_conv_zeros in every panel, as in the seed).
     let svg = plot::seed_figure_svg(&refs).unwrap();
-    let colours: Vec<String> = polylines(&svg).iter().filter(|l| l.width == 3.0).map(|l| l.stroke.clone()).collect();
+    let colours: Vec<String> =
+        polylines(&svg).iter().filter(|l| l.width == 3.0).map(|l| l.stroke.clone()).collect();
     let counts: Vec<usize> = colours.iter().map(|c| count_colour(&pixels, c)).collect();
     assert_eq!(colours.len(), 4);
     assert!(counts[0] >= 84 && counts[1..].iter().all(|&n| n > 2000), "{colours:?}: {counts:?} pixels");
@@ -262,16 +303,37 @@ fn plot_files_by_extension_and_bad_names_are_refused() {
 #[test]
 fn a_diverged_run_breaks_its_line_instead_of_stretching_the_axis() {
     let (_, kaiming) = seed_trajectories().pop().unwrap();
-    let mut broken = kaiming.clone();
-    broken.loss[20] = f64::NAN;
-    broken.loss[30] = f64::INFINITY;
+    // The same run with its loss at steps 20 and 30 not finite, rebuilt record by record.
+    let keys: Vec<&'static str> = SEED_KEYS.to_vec();
+    let broken: Trajectory = (0..kaiming.len())
+        .map(|step| {
+            let values = keys
+                .iter()
+                .map(|&k| {
+                    let v = kaiming.scalar(k)[step];
+                    let v = match (k, step) {
+                        ("loss", 20) => f64::NAN,
+                        ("loss", 30) => f64::INFINITY,
+                        _ => v,
+                    };
+                    (k, Value::Scalar(v))
+                })
+                .collect();
+            Record { step: step as u64, values }
+        })
+        .collect();
     let svg = plot::seed_figure_svg(&[("broken", &broken)]).unwrap();
     let lines = polylines(&svg);
     let loss: Vec<&Polyline> = lines.iter().filter(|l| l.width == 2.0).take(3).collect();
-    assert_eq!(loss.iter().map(|l| l.points.len()).collect::<Vec<_>>(), vec![20, 9, 9], "steps 0-19, 21-29, 31-39");
+    assert_eq!(
+        loss.iter().map(|l| l.points.len()).collect::<Vec<_>>(),
+        vec![20, 9, 9],
+        "steps 0-19, 21-29, 31-39"
+    );
     // The axis is the finite values' range: the loss (0.3..1.22) spans most of the panel.
     let ys: Vec<f64> = loss.iter().flat_map(|l| l.points.iter().map(|p| p.1)).collect();
-    let span = ys.iter().cloned().fold(f64::NEG_INFINITY, f64::max) - ys.iter().cloned().fold(f64::INFINITY, f64::min);
+    let span = ys.iter().cloned().fold(f64::NEG_INFINITY, f64::max)
+        - ys.iter().cloned().fold(f64::INFINITY, f64::min);
     assert!(span > 150.0, "loss spans {span} px");
 }
 
@@ -279,7 +341,11 @@ fn a_diverged_run_breaks_its_line_instead_of_stretching_the_axis() {
 
 fn cli(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_initlab")).args(args).output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 fn tmp(name: &str) -> String {
@@ -291,12 +357,14 @@ fn initlab_seed_plot_draws_the_runs_it_printed() {
     let (svg_path, png_path) = (tmp("cli_seed.svg"), tmp("cli_seed.png"));
     let _ = std::fs::remove_file(&svg_path);
     let small = ["--height", "16", "--width", "16", "--epochs", "25"];
-    let (code, stdout, stderr) = cli(&[&["seed", "--format", "json", "--plot", &svg_path][..], &small].concat());
+    let (code, stdout, stderr) =
+        cli(&[&["seed", "--format", "json", "--plot", &svg_path][..], &small].concat());
     assert_eq!(code, 0, "{stderr}");
     // Piped: no progress bar, no other noise on stderr.
     assert_eq!(stderr, "");
     let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    let runs: Vec<(&str, Trajectory)> = SEED.iter().map(|&n| (n, serde_json::from_value(json[n].clone()).unwrap())).collect();
+    let runs: Vec<(&str, Trajectory)> =
+        SEED.iter().map(|&n| (n, serde_json::from_value(json[n].clone()).unwrap())).collect();
     assert!(runs.iter().all(|(_, t)| t.len() == 25));
     let refs: Vec<(&str, &Trajectory)> = runs.iter().map(|(n, t)| (*n, t)).collect();
     let residual = check_figure(&std::fs::read_to_string(&svg_path).unwrap(), &refs);
@@ -308,13 +376,35 @@ fn initlab_seed_plot_draws_the_runs_it_printed() {
     assert_eq!((w, h), FIGURE_SIZE);
 }
 
+/// The series of `initlab run --format json` (which also prints its config and backend).
+fn trajectory_of(stdout: &str) -> Trajectory {
+    let mut json: serde_json::Map<String, serde_json::Value> = serde_json::from_str(stdout).unwrap();
+    json.retain(|_, v| v.is_array());
+    serde_json::from_value(json.into()).unwrap()
+}
+
 #[test]
 fn initlab_run_plot_draws_one_run_and_bad_names_exit_2_before_running() {
     let path = tmp("cli_run.svg");
-    let (code, stdout, stderr) =
-        cli(&["run", "--init", "constant", "--init-value", "5", "--height", "12", "--width", "12", "--epochs", "9", "--format", "json", "--plot", &path]);
+    let (code, stdout, stderr) = cli(&[
+        "run",
+        "--init",
+        "constant",
+        "--init-value",
+        "5",
+        "--height",
+        "12",
+        "--width",
+        "12",
+        "--epochs",
+        "9",
+        "--format",
+        "json",
+        "--plot",
+        &path,
+    ]);
     assert_eq!((code, stderr.as_str()), (0, ""));
-    let t: Trajectory = serde_json::from_str(&stdout).unwrap();
+    let t = trajectory_of(&stdout);
     let label = "two_conv constant 5";
     let residual = check_figure(&std::fs::read_to_string(&path).unwrap(), &[(label, &t)]);
     assert!(residual <= 1.0, "{residual} px");
@@ -326,7 +416,8 @@ fn initlab_run_plot_draws_one_run_and_bad_names_exit_2_before_running() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.starts_with("initlab: plot: figure.jpg") && stderr.contains(".svg or .png"), "{stderr}");
     // A file that cannot be written: exit 2 after the run, naming the file.
-    let (code, _, stderr) = cli(&["run", "--height", "8", "--width", "8", "--epochs", "2", "--plot", "/no/such/dir/x.svg"]);
+    let (code, _, stderr) =
+        cli(&["run", "--height", "8", "--width", "8", "--epochs", "2", "--plot", "/no/such/dir/x.svg"]);
     assert_eq!(code, 2);
     assert!(stderr.starts_with("initlab: plot: /no/such/dir/x.svg: cannot write"), "{stderr}");
 }
@@ -352,7 +443,9 @@ fn the_heatmap_colours_each_layer_by_its_gradient_norm() {
     // 30 steps x 4 layers: layer 1 never gets a gradient, layer 2 grows from 1e-6 to 1,
     // layer 3 stays at 1e-3, layer 4 is 1e-3 but diverges (NaN) at step 10.
     let norms: Vec<Vec<f64>> = (0..30)
-        .map(|s| vec![0.0, 10f64.powf(-6.0 + 6.0 * s as f64 / 29.0), 1e-3, if s == 10 { f64::NAN } else { 1e-3 }])
+        .map(|s| {
+            vec![0.0, 10f64.powf(-6.0 + 6.0 * s as f64 / 29.0), 1e-3, if s == 10 { f64::NAN } else { 1e-3 }]
+        })
         .collect();
     let svg = plot::layer_heatmap_svg("stack: |dL/dW| per layer", &norms).unwrap();
     assert!(texts(&svg).iter().any(|t| t.2 == "stack: |dL/dW| per layer"));
@@ -380,8 +473,12 @@ fn the_heatmap_colours_each_layer_by_its_gradient_norm() {
     // 1e-3 is half way in log10 between 1e-6 and 1: one colour for the whole row.
     let flat: Vec<&str> = row(2).iter().map(|c| c.fill.as_str()).collect();
     assert!(flat.iter().all(|&f| f == flat[0]), "{flat:?}");
-    assert!(growing[14] < luminance(flat[0]) && luminance(flat[0]) < growing[15], "1e-3 between steps 14 and 15 of 1e-6..1");
-    let diverged: Vec<usize> = row(3).iter().enumerate().filter(|(_, c)| c.fill == "#E00000").map(|(i, _)| i).collect();
+    assert!(
+        growing[14] < luminance(flat[0]) && luminance(flat[0]) < growing[15],
+        "1e-3 between steps 14 and 15 of 1e-6..1"
+    );
+    let diverged: Vec<usize> =
+        row(3).iter().enumerate().filter(|(_, c)| c.fill == "#E00000").map(|(i, _)| i).collect();
     assert_eq!(diverged, vec![10], "the NaN step is red");
     assert!(row(3).iter().enumerate().all(|(i, c)| i == 10 || c.fill == flat[0]));
 }
@@ -396,7 +493,8 @@ fn a_long_heatmap_is_binned_by_the_largest_norm() {
     let brightest: Vec<&Rect> = cells.iter().filter(|c| c.fill == "#FEE825").collect();
     assert_eq!(brightest.len(), 1, "the spike survives binning, in one column");
     // ...at its step's place along the time axis: 2345/5000 of the way across the cells.
-    let (x0, x1) = cells.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), c| (a.min(c.x), b.max(c.x + c.width)));
+    let (x0, x1) =
+        cells.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), c| (a.min(c.x), b.max(c.x + c.width)));
     let at = (brightest[0].x - x0) / (x1 - x0);
     assert!((at - 0.469).abs() < 0.01, "the spike is drawn at {at} of the axis");
 }
@@ -415,4 +513,57 @@ fn heatmap_input_is_checked_and_the_png_has_its_size() {
     let path = tmp("heat.svg");
     plot::write_layer_heatmap(path.as_ref(), "file", &norms).unwrap();
     assert_eq!(cells(&std::fs::read_to_string(&path).unwrap()).len(), 40 * 3);
+}
+
+#[test]
+fn initlab_run_plot_of_a_stack_is_its_gradient_heatmap() {
+    // Sigmoid from zero, no BN: at step 0 only the top block's weights get a gradient (its input
+    // is sigmoid(0) = 0.5, the weights above the others are 0); after that, the rule spreads down.
+    let path = tmp("cli_stack.svg");
+    let args = [
+        "run",
+        "--arch",
+        "stack",
+        "--depth",
+        "3",
+        "--channels",
+        "2",
+        "--norm",
+        "none",
+        "--activation",
+        "sigmoid",
+    ];
+    let rest = [
+        "--init", "zeros", "--height", "8", "--width", "8", "--epochs", "6", "--format", "json", "--plot",
+        &path,
+    ];
+    let (code, stdout, stderr) = cli(&[&args[..], &rest].concat());
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    let t = trajectory_of(&stdout);
+    let norms = t.series("conv_grad_norm").unwrap();
+    assert_eq!(norms.at(0)[..2], [0.0, 0.0]);
+    assert!(norms.at(0)[2] > 0.0);
+    let svg = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        texts(&svg).iter().any(|t| t.2.starts_with("stack of 3 (2 channels, none, sigmoid) zeros")),
+        "the title names the run"
+    );
+    let cells = cells(&svg);
+    assert_eq!(cells.len(), 6 * 3, "one cell per step and layer");
+    let mut rows: Vec<f64> = cells.iter().map(|c| c.y).collect();
+    rows.sort_by(f64::total_cmp);
+    rows.dedup();
+    for (layer, y) in rows.iter().enumerate() {
+        let mut row: Vec<&Rect> = cells.iter().filter(|c| c.y == *y).collect();
+        row.sort_by(|a, b| a.x.total_cmp(&b.x));
+        for (step, cell) in row.iter().enumerate() {
+            let zero = norms.at(step)[layer] == 0.0;
+            assert_eq!(
+                cell.fill == "#FFFFFF",
+                zero,
+                "layer {}, step {step}: white exactly where the norm is 0",
+                layer + 1
+            );
+        }
+    }
 }

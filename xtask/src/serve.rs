@@ -27,13 +27,19 @@ pub fn serve(root: &Path, port: u16) -> Result<()> {
     let start = Instant::now();
     build::prepare()?;
     build::module(&build::FLEX)?;
-    let listener = TcpListener::bind(("127.0.0.1", port)).with_context(|| format!("cannot listen on port {port}"))?;
-    println!("Init Lab: http://127.0.0.1:{port}/ (flex module ready after {:.0} s)", start.elapsed().as_secs_f64());
+    let listener =
+        TcpListener::bind(("127.0.0.1", port)).with_context(|| format!("cannot listen on port {port}"))?;
+    println!(
+        "Init Lab: http://127.0.0.1:{port}/ (flex module ready after {:.0} s)",
+        start.elapsed().as_secs_f64()
+    );
     let full = Arc::new(AtomicU8::new(BUILDING));
     let state = Arc::clone(&full);
     std::thread::spawn(move || {
         let began = Instant::now();
-        eprintln!("serving on flex now; building the ndarray and WebGPU module (www/pkg/initlab.js) in the background");
+        eprintln!(
+            "serving on flex now; building the ndarray and WebGPU module (www/pkg/initlab.js) in the background"
+        );
         let outcome = build::module(&build::FULL);
         state.store(if outcome.is_ok() { BUILT } else { FAILED }, Ordering::SeqCst);
         match outcome {
@@ -41,7 +47,9 @@ pub fn serve(root: &Path, port: u16) -> Result<()> {
                 "ndarray and WebGPU are ready ({:.0} s): the page offers them within a few seconds (a new page at once)",
                 began.elapsed().as_secs_f64()
             ),
-            Err(e) => eprintln!("the ndarray and WebGPU module failed to build ({e:#}); the page keeps running on flex"),
+            Err(e) => eprintln!(
+                "the ndarray and WebGPU module failed to build ({e:#}); the page keeps running on flex"
+            ),
         }
     });
     for stream in listener.incoming() {
@@ -101,9 +109,14 @@ fn is_full_module(url: &str) -> bool {
     let path = url.split(['?', '#']).next().unwrap_or("");
     let file = path.trim_start_matches('/');
     let name = build::FULL.name;
-    [format!("www/pkg/{name}.js"), format!("www/pkg/{name}_bg.wasm"), format!("www/pkg/{name}.d.ts"), format!("www/pkg/{name}_bg.wasm.d.ts")]
-        .iter()
-        .any(|f| f == file)
+    [
+        format!("www/pkg/{name}.js"),
+        format!("www/pkg/{name}_bg.wasm"),
+        format!("www/pkg/{name}.d.ts"),
+        format!("www/pkg/{name}_bg.wasm.d.ts"),
+    ]
+    .iter()
+    .any(|f| f == file)
 }
 
 /// The file a URL names under `root`, refusing `..` and absolute paths.
@@ -136,10 +149,21 @@ mod tests {
 
     #[test]
     fn only_the_full_modules_files_wait_for_its_build() {
-        for url in ["/www/pkg/initlab.js", "/www/pkg/initlab_bg.wasm?v=2", "/www/pkg/initlab.d.ts", "www/pkg/initlab_bg.wasm.d.ts"] {
+        for url in [
+            "/www/pkg/initlab.js",
+            "/www/pkg/initlab_bg.wasm?v=2",
+            "/www/pkg/initlab.d.ts",
+            "www/pkg/initlab_bg.wasm.d.ts",
+        ] {
             assert!(is_full_module(url), "{url}");
         }
-        for url in ["/www/pkg/initlab_flex.js", "/www/pkg/initlab_flex_bg.wasm", "/", "/www/worker.js", "/www/pkg/initlab.json"] {
+        for url in [
+            "/www/pkg/initlab_flex.js",
+            "/www/pkg/initlab_flex_bg.wasm",
+            "/",
+            "/www/worker.js",
+            "/www/pkg/initlab.json",
+        ] {
             assert!(!is_full_module(url), "{url}");
         }
     }
