@@ -15,14 +15,14 @@ use std::mem::MaybeUninit;
 
 use wide::{f32x8, f64x4};
 
-use super::{lane_sum, load8, uninit_output};
+use super::{Nchw, lane_sum, load8, uninit_output};
 
 /// Pixels per chunk: one `f32x8`.
 const LANES: usize = 8;
 
 /// Output channels computed together: their accumulators (and, in the weight gradient, the
 /// 3 × 3 of them per tap row) fit the 16 vector registers.
-const BLOCK: usize = 3;
+const CHANNEL_BLOCK: usize = 3;
 
 /// `row[x0 .. x0 + LANES]`, zero past the row's end.
 #[inline(always)]
@@ -61,42 +61,25 @@ fn edge_chunks(width: usize) -> impl Iterator<Item = usize> {
     std::iter::once(0).chain((interior_chunks(width).end..width).step_by(LANES))
 }
 
-/// Geometry shared by the three passes.
-#[derive(Clone, Copy, Debug)]
-pub struct Shape {
-    pub batch: usize,
-    pub height: usize,
-    pub width: usize,
+/// The input row `y + ky - 1` that kernel row `ky` reads for output row `y`; `None` in the
+/// padding.
+#[inline(always)]
+fn source_row(s: Nchw, y: usize, ky: usize) -> Option<usize> {
+    (y + ky).checked_sub(1).filter(|&r| r < s.height)
 }
 
-impl Shape {
-    /// The geometry of an `[N, C, H, W]` tensor.
-    pub fn of([batch, _, height, width]: [usize; 4]) -> Self {
-        Shape { batch, height, width }
-    }
-
-    fn plane(&self) -> usize {
-        self.height * self.width
-    }
-
-    /// The input row `y + ky - 1` that kernel row `ky` reads for output row `y`; `None` in the
-    /// padding.
-    #[inline(always)]
-    fn source_row(&self, y: usize, ky: usize) -> Option<usize> {
-        (y + ky).checked_sub(1).filter(|&r| r < self.height)
-    }
-}
-
-/// `y = conv(x, weight)`: `x` `[N, cin, H, W]`, `weight` `[cout, cin, 3, 3]` → `[N, cout, H, W]`.
-pub fn conv3x3(x: &[f32], weight: &[f32], cin: usize, cout: usize, s: Shape) -> Vec<f32> {
+/// `y = conv(x, weight)`: `x` of geometry `s` (`[N, cin, H, W]`), `weight` `[cout, cin, 3, 3]`
+/// → `[N, cout, H, W]`.
+pub fn conv3x3(x: &[f32], weight: &[f32], s: Nchw, cout: usize) -> Vec<f32> {
+    let cin = s.channels;
     assert_eq!(x.len(), s.batch * cin * s.plane(), "conv3x3: input size");
     assert_eq!(weight.len(), cout * cin * 9, "conv3x3: weight size");
     let write = |out: &mut [MaybeUninit<f32>]| {
-        for o0 in (0..cout).step_by(BLOCK) {
+        for o0 in (0..cout).step_by(CHANNEL_BLOCK) {
             match cout - o0 {
                 1 => conv_block::<1>(x, weight, cin, cout, o0, s, out),
                 2 => conv_block::<2>(x, weight, cin, cout, o0, s, out),
-                _ => conv_block::<BLOCK>(x, weight, cin, cout, o0, s, out),
+                _ => conv_block::<CHANNEL_BLOCK>(x, weight, cin, cout, o0, s, out),
             }
         }
     };
@@ -118,7 +101,7 @@ fn conv_block<const B: usize>(
     cin: usize,
     cout: usize,
     o0: usize,
-    s: Shape,
+    s: Nchw,
     out: &mut [MaybeUninit<f32>],
 ) {
     let (w, plane) = (s.width, s.plane());
@@ -147,7 +130,7 @@ fn conv_block<const B: usize>(
             let mut x0 = interior.start;
             while x0 + CHUNKS * LANES <= interior.end {
                 let sums = conv_chunks::<B, CHUNKS>(&taps, cin, |i, ky| {
-                    s.source_row(y, ky).map(|r| &row(i, r)[x0 - 1..])
+                    source_row(s, y, ky).map(|r| &row(i, r)[x0 - 1..])
                 });
                 for c in 0..CHUNKS {
                     store(x0 + c * LANES, std::array::from_fn(|b| sums[b][c]));
@@ -156,18 +139,18 @@ fn conv_block<const B: usize>(
             }
             for x0 in (x0..interior.end).step_by(LANES) {
                 let sums = conv_chunks::<B, 1>(&taps, cin, |i, ky| {
-                    s.source_row(y, ky).map(|r| &row(i, r)[x0 - 1..])
+                    source_row(s, y, ky).map(|r| &row(i, r)[x0 - 1..])
                 });
                 store(x0, std::array::from_fn(|b| sums[b][0]));
             }
             for x0 in edge_chunks(w) {
                 for (k, window_k) in edge.iter_mut().enumerate() {
-                    if let Some(r) = s.source_row(y, k % 3) {
+                    if let Some(r) = source_row(s, y, k % 3) {
                         *window_k = window(row(k / 3, r), x0);
                     }
                 }
                 let sums = conv_chunks::<B, 1>(&taps, cin, |i, ky| {
-                    s.source_row(y, ky).map(|_| &edge[i * 3 + ky][..])
+                    source_row(s, y, ky).map(|_| &edge[i * 3 + ky][..])
                 });
                 store(x0, std::array::from_fn(|b| sums[b][0]));
             }
@@ -206,8 +189,8 @@ fn conv_chunks<'a, const B: usize, const C: usize>(
 /// Gradient of [`conv3x3`] with respect to its input: a convolution of the output gradient
 /// with the kernel flipped in space and transposed in channels.
 /// `grad` `[N, cout, H, W]`, `weight` `[cout, cin, 3, 3]` → `[N, cin, H, W]`.
-pub fn conv3x3_input_grad(grad: &[f32], weight: &[f32], cin: usize, cout: usize, s: Shape) -> Vec<f32> {
-    conv3x3(grad, &flip(weight, cin, cout), cout, cin, s)
+pub fn conv3x3_input_grad(grad: &[f32], weight: &[f32], s: Nchw, cout: usize) -> Vec<f32> {
+    conv3x3(grad, &flip(weight, s.channels, cout), s.with_channels(cout), s.channels)
 }
 
 /// [`conv3x3`] with every output summed in f64 (products of f32 inputs are exact in f64), then
@@ -218,7 +201,8 @@ pub fn conv3x3_input_grad(grad: &[f32], weight: &[f32], cin: usize, cout: usize,
 /// float32-vs-float64 gap) measures: on 33 PyTorch fixtures of deep ReLU stacks, 32 pass in
 /// f64 against 29 with the f32 sums. Vectorised over columns (f64x4) and blocked over output
 /// channels; the summation order per output is the definition's, so nothing depends on them.
-pub fn conv3x3_exact_sums(x: &[f32], weight: &[f32], cin: usize, cout: usize, s: Shape) -> Vec<f32> {
+pub fn conv3x3_exact_sums(x: &[f32], weight: &[f32], s: Nchw, cout: usize) -> Vec<f32> {
+    let cin = s.channels;
     assert_eq!(x.len(), s.batch * cin * s.plane(), "conv3x3_exact_sums: input size");
     assert_eq!(weight.len(), cout * cin * 9, "conv3x3_exact_sums: weight size");
     let (h, w) = (s.height, s.width);
@@ -318,14 +302,8 @@ impl ExactRows<'_> {
 }
 
 /// [`conv3x3_input_grad`] with [`conv3x3_exact_sums`].
-pub fn conv3x3_input_grad_exact_sums(
-    grad: &[f32],
-    weight: &[f32],
-    cin: usize,
-    cout: usize,
-    s: Shape,
-) -> Vec<f32> {
-    conv3x3_exact_sums(grad, &flip(weight, cin, cout), cout, cin, s)
+pub fn conv3x3_input_grad_exact_sums(grad: &[f32], weight: &[f32], s: Nchw, cout: usize) -> Vec<f32> {
+    conv3x3_exact_sums(grad, &flip(weight, s.channels, cout), s.with_channels(cout), s.channels)
 }
 
 /// The kernel flipped in space and transposed in channels: `[cout, cin, 3, 3]` → `[cin, cout, 3, 3]`.
@@ -361,15 +339,16 @@ const ROWS_PER_BAND: usize = 8;
 /// Summation, for accuracy: each lane sums one row's products in f32 (28 at 224 wide), bands of
 /// [`ROWS_PER_BAND`] row sums are added in f32, and the band totals in f64.
 /// `x` `[N, cin, H, W]`, `grad` `[N, cout, H, W]` → `[cout, cin, 3, 3]`.
-pub fn conv3x3_weight_grad(x: &[f32], grad: &[f32], cin: usize, cout: usize, s: Shape) -> Vec<f32> {
+pub fn conv3x3_weight_grad(x: &[f32], grad: &[f32], s: Nchw, cout: usize) -> Vec<f32> {
+    let cin = s.channels;
     assert_eq!(x.len(), s.batch * cin * s.plane(), "conv3x3_weight_grad: input size");
     assert_eq!(grad.len(), s.batch * cout * s.plane(), "conv3x3_weight_grad: grad size");
     let mut totals = vec![0.0f64; cout * cin * 9];
-    for o0 in (0..cout).step_by(BLOCK) {
+    for o0 in (0..cout).step_by(CHANNEL_BLOCK) {
         match cout - o0 {
             1 => weight_grad_block::<1>(x, grad, cin, cout, o0, s, &mut totals),
             2 => weight_grad_block::<2>(x, grad, cin, cout, o0, s, &mut totals),
-            _ => weight_grad_block::<BLOCK>(x, grad, cin, cout, o0, s, &mut totals),
+            _ => weight_grad_block::<CHANNEL_BLOCK>(x, grad, cin, cout, o0, s, &mut totals),
         }
     }
     totals.into_iter().map(|t| t as f32).collect()
@@ -382,7 +361,7 @@ fn weight_grad_block<const B: usize>(
     cin: usize,
     cout: usize,
     o0: usize,
-    s: Shape,
+    s: Nchw,
     totals: &mut [f64],
 ) {
     let (w, plane) = (s.width, s.plane());
@@ -405,7 +384,7 @@ fn weight_grad_block<const B: usize>(
             let g_rows: [&[f32]; B] = std::array::from_fn(|b| &grads[b * plane + y * w..][..w]);
             for i in 0..cin {
                 for ky in 0..3 {
-                    let Some(r) = s.source_row(y, ky) else {
+                    let Some(r) = source_row(s, y, ky) else {
                         continue;
                     };
                     let row = &image[i * plane + r * w..][..w];
@@ -443,7 +422,8 @@ mod tests {
     use super::*;
 
     /// The textbook definition, in f64.
-    fn naive(x: &[f32], w: &[f32], cin: usize, cout: usize, s: Shape) -> Vec<f64> {
+    fn naive(x: &[f32], w: &[f32], s: Nchw, cout: usize) -> Vec<f64> {
+        let cin = s.channels;
         let (h, wd) = (s.height as isize, s.width as isize);
         let mut out = vec![0.0; s.batch * cout * s.height * s.width];
         for n in 0..s.batch {
@@ -506,35 +486,35 @@ mod tests {
         .into_iter()
         .enumerate()
         {
-            let s = Shape { batch: n, height: h, width: w };
+            let s = Nchw { batch: n, channels: cin, height: h, width: w };
             let x = values(n * cin * h * w, seed as u32);
             let wt = values(cout * cin * 9, 100 + seed as u32);
             let g = values(n * cout * h * w, 200 + seed as u32);
-            close(&conv3x3(&x, &wt, cin, cout, s), &naive(&x, &wt, cin, cout, s), "forward");
+            close(&conv3x3(&x, &wt, s, cout), &naive(&x, &wt, s, cout), "forward");
             // The f64-summed kernels are the definition rounded once.
-            let exact: Vec<f32> = naive(&x, &wt, cin, cout, s).iter().map(|&v| v as f32).collect();
-            assert_eq!(conv3x3_exact_sums(&x, &wt, cin, cout, s), exact, "forward, f64 sums");
-            let g_exact = conv3x3_input_grad_exact_sums(&g, &wt, cin, cout, s);
+            let exact: Vec<f32> = naive(&x, &wt, s, cout).iter().map(|&v| v as f32).collect();
+            assert_eq!(conv3x3_exact_sums(&x, &wt, s, cout), exact, "forward, f64 sums");
+            let g_exact = conv3x3_input_grad_exact_sums(&g, &wt, s, cout);
             close(
                 &g_exact,
-                &conv3x3_input_grad(&g, &wt, cin, cout, s).iter().map(|&v| v as f64).collect::<Vec<_>>(),
+                &conv3x3_input_grad(&g, &wt, s, cout).iter().map(|&v| v as f64).collect::<Vec<_>>(),
                 "input grad, f64 sums",
             );
 
             // Gradients from the definition: ⟨g, conv(x, w)⟩ is linear in x and in w.
-            let dx = conv3x3_input_grad(&g, &wt, cin, cout, s);
-            let dw = conv3x3_weight_grad(&x, &g, cin, cout, s);
+            let dx = conv3x3_input_grad(&g, &wt, s, cout);
+            let dw = conv3x3_weight_grad(&x, &g, s, cout);
             let dot = |a: &[f64], b: &[f32]| a.iter().zip(b).map(|(p, &q)| p * q as f64).sum::<f64>();
             for k in 0..x.len() {
                 let mut e = vec![0.0; x.len()];
                 e[k] = 1.0;
-                let expect = dot(&naive(&e, &wt, cin, cout, s), &g);
+                let expect = dot(&naive(&e, &wt, s, cout), &g);
                 assert!((dx[k] as f64 - expect).abs() < 1e-4, "dx[{k}]: {} vs {expect}", dx[k]);
             }
             for k in 0..wt.len() {
                 let mut e = vec![0.0; wt.len()];
                 e[k] = 1.0;
-                let expect = dot(&naive(&x, &e, cin, cout, s), &g);
+                let expect = dot(&naive(&x, &e, s, cout), &g);
                 assert!((dw[k] as f64 - expect).abs() < 1e-4, "dw[{k}]: {} vs {expect}", dw[k]);
             }
         }
@@ -542,9 +522,9 @@ mod tests {
 
     #[test]
     fn zero_weights_give_exact_zeros() {
-        let s = Shape { batch: 1, height: 6, width: 9 };
+        let s = Nchw { batch: 1, channels: 3, height: 6, width: 9 };
         let x = values(3 * 54, 7);
-        assert!(conv3x3(&x, &[0.0; 81], 3, 3, s).iter().all(|&v| v == 0.0));
-        assert!(conv3x3_weight_grad(&[0.0; 162], &x, 3, 3, s).iter().all(|&v| v == 0.0));
+        assert!(conv3x3(&x, &[0.0; 81], s, 3).iter().all(|&v| v == 0.0));
+        assert!(conv3x3_weight_grad(&[0.0; 162], &x, s, 3).iter().all(|&v| v == 0.0));
     }
 }

@@ -7,7 +7,7 @@ use burn::backend::flex::FlexTensor;
 use burn::backend::{DType, Flex, TensorMetadata, tensor::FloatTensor};
 use burn::tensor::TensorData;
 
-use super::{BN_EPS, LayerOps, NormGrads, conv, loss, norm, stock};
+use super::{BN_EPS, LayerOps, Nchw, NormGrads, conv, loss, norm, stock};
 
 /// The tensor's f32 values in row-major order, or `None` for another dtype.
 fn values(t: &FlexTensor) -> Option<Cow<'_, [f32]>> {
@@ -26,12 +26,11 @@ fn tensor<const D: usize>(values: Vec<f32>, shape: [usize; D]) -> FlexTensor {
 
 impl LayerOps for Flex {
     fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>, exact_sums: bool) -> FloatTensor<Self> {
-        let (dims, cout) = (x.shape().dims::<4>(), weight.shape().dims::<4>()[0]);
+        let (dims, cout) = (Nchw::of(x.shape().dims::<4>()), weight.shape().dims::<4>()[0]);
         match (values(&x), values(&weight)) {
             (Some(xs), Some(ws)) => {
-                let [n, cin, h, w] = dims;
                 let conv = if exact_sums { conv::conv3x3_exact_sums } else { conv::conv3x3 };
-                tensor(conv(&xs, &ws, cin, cout, conv::Shape::of(dims)), [n, cout, h, w])
+                tensor(conv(&xs, &ws, dims, cout), dims.with_channels(cout).dims())
             }
             _ => stock::conv3x3::<Flex>(x, weight),
         }
@@ -43,11 +42,11 @@ impl LayerOps for Flex {
         grad: FloatTensor<Self>,
         exact_sums: bool,
     ) -> FloatTensor<Self> {
-        let (dims, cout) = (x.shape().dims::<4>(), weight.shape().dims::<4>()[0]);
+        let (dims, cout) = (Nchw::of(x.shape().dims::<4>()), weight.shape().dims::<4>()[0]);
         let input_grad =
             if exact_sums { conv::conv3x3_input_grad_exact_sums } else { conv::conv3x3_input_grad };
         match (values(&weight), values(&grad)) {
-            (Some(ws), Some(gs)) => tensor(input_grad(&gs, &ws, dims[1], cout, conv::Shape::of(dims)), dims),
+            (Some(ws), Some(gs)) => tensor(input_grad(&gs, &ws, dims, cout), dims.dims()),
             _ => stock::conv3x3_input_grad::<Flex>(x, weight, grad),
         }
     }
@@ -59,12 +58,11 @@ impl LayerOps for Flex {
         grad: FloatTensor<Self>,
         _exact_sums: bool,
     ) -> FloatTensor<Self> {
-        let (dims, cout) = (x.shape().dims::<4>(), weight.shape().dims::<4>()[0]);
+        let (dims, cout) = (Nchw::of(x.shape().dims::<4>()), weight.shape().dims::<4>()[0]);
         match (values(&x), values(&grad)) {
-            (Some(xs), Some(gs)) => tensor(
-                conv::conv3x3_weight_grad(&xs, &gs, dims[1], cout, conv::Shape::of(dims)),
-                [cout, dims[1], 3, 3],
-            ),
+            (Some(xs), Some(gs)) => {
+                tensor(conv::conv3x3_weight_grad(&xs, &gs, dims, cout), [cout, dims.channels, 3, 3])
+            }
             _ => stock::conv3x3_weight_grad::<Flex>(x, weight, grad),
         }
     }
@@ -75,14 +73,13 @@ impl LayerOps for Flex {
         beta: FloatTensor<Self>,
         relu: bool,
     ) -> FloatTensor<Self> {
-        let dims = x.shape().dims::<4>();
-        let plane = dims[2] * dims[3];
+        let dims = Nchw::of(x.shape().dims::<4>());
         match (values(&x), values(&gamma), values(&beta)) {
             (Some(xs), Some(g), Some(b)) if relu => {
-                tensor(norm::batch_norm::<true>(&xs, &g, &b, plane, BN_EPS), dims)
+                tensor(norm::batch_norm::<true>(&xs, &g, &b, dims, BN_EPS), dims.dims())
             }
             (Some(xs), Some(g), Some(b)) => {
-                tensor(norm::batch_norm::<false>(&xs, &g, &b, plane, BN_EPS), dims)
+                tensor(norm::batch_norm::<false>(&xs, &g, &b, dims, BN_EPS), dims.dims())
             }
             _ => stock::batch_norm::<Flex>(x, gamma, beta, relu),
         }
@@ -95,16 +92,16 @@ impl LayerOps for Flex {
         grad: FloatTensor<Self>,
         relu: bool,
     ) -> NormGrads<Self> {
-        let dims = x.shape().dims::<4>();
-        let plane = dims[2] * dims[3];
+        let dims = Nchw::of(x.shape().dims::<4>());
         match (values(&x), values(&gamma), values(&beta), values(&grad)) {
             (Some(xs), Some(g), Some(b), Some(gs)) => {
                 let (dx, dg, db) = if relu {
-                    norm::batch_norm_backward::<true>(&xs, &g, &b, &gs, plane, BN_EPS)
+                    norm::batch_norm_backward::<true>(&xs, &g, &b, &gs, dims, BN_EPS)
                 } else {
-                    norm::batch_norm_backward::<false>(&xs, &g, &b, &gs, plane, BN_EPS)
+                    norm::batch_norm_backward::<false>(&xs, &g, &b, &gs, dims, BN_EPS)
                 };
-                NormGrads { x: tensor(dx, dims), gamma: tensor(dg, [dims[1]]), beta: tensor(db, [dims[1]]) }
+                let c = dims.channels;
+                NormGrads { x: tensor(dx, dims.dims()), gamma: tensor(dg, [c]), beta: tensor(db, [c]) }
             }
             _ => stock::batch_norm_backward::<Flex>(x, gamma, beta, grad, relu),
         }
@@ -118,11 +115,11 @@ impl LayerOps for Flex {
         logits: FloatTensor<Self>,
         label: usize,
     ) -> (FloatTensor<Self>, FloatTensor<Self>) {
-        let [n, c, h, w] = logits.shape().dims::<4>();
+        let dims = Nchw::of(logits.shape().dims::<4>());
         match values(&logits) {
-            Some(z) if c <= loss::MAX_CLASSES => {
-                let (rows, softmax) = loss::pixel_nll_rows(&z, c, h, w, label);
-                (tensor(rows, [n, h]), tensor(softmax, [n, c, h, w]))
+            Some(z) if dims.channels <= loss::MAX_CLASSES => {
+                let (rows, softmax) = loss::pixel_nll_rows(&z, dims, label);
+                (tensor(rows, [dims.batch, dims.height]), tensor(softmax, dims.dims()))
             }
             _ => {
                 let softmax = stock::softmax::<Flex>(logits.clone());
@@ -136,11 +133,9 @@ impl LayerOps for Flex {
         label: usize,
         grad: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
-        let [_, c, h, w] = softmax.shape().dims::<4>();
+        let dims = Nchw::of(softmax.shape().dims::<4>());
         match (values(&softmax), values(&grad)) {
-            (Some(s), Some(g)) => {
-                tensor(loss::pixel_nll_rows_backward(&s, c, h, w, label, &g), softmax.shape().dims::<4>())
-            }
+            (Some(s), Some(g)) => tensor(loss::pixel_nll_rows_backward(&s, dims, label, &g), dims.dims()),
             _ => stock::pixel_nll_rows_backward::<Flex>(softmax, label, grad),
         }
     }

@@ -12,7 +12,7 @@ use std::mem::MaybeUninit;
 
 use wide::{bytemuck::cast, f32x8, i32x8};
 
-use super::{lane_sum, load8};
+use super::{Nchw, lane_sum, load8, uninit_output};
 
 /// e^x for x ≤ 0 (logits minus their max): the range reduction and polynomial of `wide`'s
 /// `f32x8::exp` (fdlibm's split of ln 2, degree-7 Taylor), without its handling of +∞, NaN
@@ -89,70 +89,59 @@ fn store(out: &mut [MaybeUninit<f32>], v: f32x8, len: usize) {
 /// the rest of the forward put together.
 const CHUNKS_PER_LN: usize = 8;
 
-/// `logits` `[N, C, H, W]` flattened → (the loss summed along each row, `[N, H]`; the softmax,
-/// `[N, C, H, W]`).
-pub fn pixel_nll_rows(
-    logits: &[f32],
-    classes: usize,
-    height: usize,
-    width: usize,
-    label: usize,
-) -> (Vec<f32>, Vec<f32>) {
+/// `logits` of geometry `dims` (`[N, C, H, W]`, one channel per class) → (the loss summed
+/// along each row, `[N, H]`; the softmax, `[N, C, H, W]`).
+pub fn pixel_nll_rows(logits: &[f32], dims: Nchw, label: usize) -> (Vec<f32>, Vec<f32>) {
+    let Nchw { batch, channels: classes, height, width } = dims;
     assert!((1..=MAX_CLASSES).contains(&classes) && label < classes, "pixel_nll_rows: classes and label");
-    let plane = height * width;
-    let batch = logits.len() / (classes * plane);
+    assert_eq!(logits.len(), dims.len(), "pixel_nll_rows: input size");
+    let plane = dims.plane();
     let mut rows = Vec::with_capacity(batch * height);
-    // Written in full below, so not zeroed first (see `uninit_output`).
-    let mut softmax = Vec::with_capacity(logits.len());
-    let softmax_out = &mut softmax.spare_capacity_mut()[..logits.len()];
-    let lane = f32x8::from([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]);
-    for n in 0..batch {
-        let image = &logits[n * classes * plane..][..classes * plane];
-        for y in 0..height {
-            // Per lane: Σ (z_label − max), Σ ln(products of sums), the product in progress.
-            let (mut picked, mut logs, mut product) = (f32x8::ZERO, f32x8::ZERO, f32x8::ONE);
-            for (k, x0) in (0..width).step_by(8).enumerate() {
-                let at = y * width + x0;
-                let chunk = Chunk::load(image, classes, plane, at, (width - x0).min(8));
-                let (max, e, sum) = chunk.exps(classes);
-                picked += chunk.z[label] - max; // 0 − 0 in the lanes past the row
-                product *= if chunk.len == 8 {
-                    sum
-                } else {
-                    // Past the row every logit is 0 and the sum is `classes`: count it as 1.
-                    lane.simd_lt(f32x8::splat(chunk.len as f32)).blend(sum, f32x8::ONE)
-                };
-                if (k + 1) % CHUNKS_PER_LN == 0 {
-                    logs += product.ln();
-                    product = f32x8::ONE;
+    let write_softmax = |softmax_out: &mut [MaybeUninit<f32>]| {
+        let lane = f32x8::from([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]);
+        for n in 0..batch {
+            let image = &logits[n * classes * plane..][..classes * plane];
+            for y in 0..height {
+                // Per lane: Σ (z_label − max), Σ ln(products of sums), the product in progress.
+                let (mut picked, mut logs, mut product) = (f32x8::ZERO, f32x8::ZERO, f32x8::ONE);
+                for (k, x0) in (0..width).step_by(8).enumerate() {
+                    let at = y * width + x0;
+                    let chunk = Chunk::load(image, classes, plane, at, (width - x0).min(8));
+                    let (max, e, sum) = chunk.exps(classes);
+                    picked += chunk.z[label] - max; // 0 − 0 in the lanes past the row
+                    product *= if chunk.len == 8 {
+                        sum
+                    } else {
+                        // Past the row every logit is 0 and the sum is `classes`: count it as 1.
+                        lane.simd_lt(f32x8::splat(chunk.len as f32)).blend(sum, f32x8::ONE)
+                    };
+                    if (k + 1) % CHUNKS_PER_LN == 0 {
+                        logs += product.ln();
+                        product = f32x8::ONE;
+                    }
+                    let inv = f32x8::ONE / sum;
+                    for c in 0..classes {
+                        let at = (n * classes + c) * plane + at;
+                        store(&mut softmax_out[at..], e[c] * inv, chunk.len);
+                    }
                 }
-                let inv = f32x8::ONE / sum;
-                for c in 0..classes {
-                    let at = (n * classes + c) * plane + at;
-                    store(&mut softmax_out[at..], e[c] * inv, chunk.len);
-                }
+                logs += product.ln();
+                rows.push((lane_sum(logs) - lane_sum(picked)) as f32);
             }
-            logs += product.ln();
-            rows.push((lane_sum(logs) - lane_sum(picked)) as f32);
         }
-    }
-    // SAFETY: every chunk of every row of every plane was stored, the tail chunks included.
-    unsafe { softmax.set_len(logits.len()) };
+    };
+    // SAFETY: every chunk of every row of every plane is stored, the tail chunks included.
+    let softmax = unsafe { uninit_output(logits.len(), write_softmax) };
     (rows, softmax)
 }
 
 /// The gradient of [`pixel_nll_rows`] from its softmax and the gradient of the row sums,
 /// `grad` `[N, H]`: `dz[n, c, y, x] = grad[n, y] · (softmax[n, c, y, x] − [c = label])`.
-pub fn pixel_nll_rows_backward(
-    softmax: &[f32],
-    classes: usize,
-    height: usize,
-    width: usize,
-    label: usize,
-    grad: &[f32],
-) -> Vec<f32> {
-    let plane = height * width;
-    let batch = softmax.len() / (classes * plane);
+pub fn pixel_nll_rows_backward(softmax: &[f32], dims: Nchw, label: usize, grad: &[f32]) -> Vec<f32> {
+    let Nchw { batch, channels: classes, height, width } = dims;
+    assert_eq!(softmax.len(), dims.len(), "pixel_nll_rows_backward: softmax size");
+    assert_eq!(grad.len(), batch * height, "pixel_nll_rows_backward: grad size");
+    let plane = dims.plane();
     // Filled in order by `extend`, so never zeroed first.
     let mut dz = Vec::with_capacity(softmax.len());
     for n in 0..batch {

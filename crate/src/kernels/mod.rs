@@ -59,16 +59,62 @@ fn lane_sum(v: wide::f32x8) -> f64 {
 
 /// A vector of `len` values written by `fill`, without zeroing it first. `vec![0.0; len]`
 /// pays a memset of every output (about a tenth of a 224² step natively, measured with perf)
-/// that the kernels then overwrite.
+/// that the kernels then overwrite. With the feature `check-outputs` (the tests turn it on)
+/// the slots are filled with a marker first, and every one must have been overwritten.
 ///
 /// # Safety
 /// `fill` must write every one of the `len` slots it is given.
 unsafe fn uninit_output(len: usize, fill: impl FnOnce(&mut [std::mem::MaybeUninit<f32>])) -> Vec<f32> {
+    /// A NaN no kernel makes (arithmetic NaNs have an empty or the canonical payload).
+    const UNWRITTEN: u32 = 0x7fa5_1e55;
     let mut out = Vec::with_capacity(len);
-    fill(&mut out.spare_capacity_mut()[..len]);
+    let slots = &mut out.spare_capacity_mut()[..len];
+    if cfg!(any(test, feature = "check-outputs")) {
+        slots.fill(std::mem::MaybeUninit::new(f32::from_bits(UNWRITTEN)));
+    }
+    fill(slots);
     // SAFETY: the caller promises that `fill` initialised all `len` values.
     unsafe { out.set_len(len) };
+    if cfg!(any(test, feature = "check-outputs")) {
+        let missed = out.iter().position(|v| v.to_bits() == UNWRITTEN);
+        assert!(missed.is_none(), "uninit_output: slot {} of {len} was never written", missed.unwrap_or(0));
+    }
     out
+}
+
+/// The geometry of an `[N, C, H, W]` tensor stored row-major: the one convention of every
+/// slice kernel (`C` is the input's channels for a conv, the classes for the loss).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Nchw {
+    pub batch: usize,
+    pub channels: usize,
+    pub height: usize,
+    pub width: usize,
+}
+
+impl Nchw {
+    pub fn of([batch, channels, height, width]: [usize; 4]) -> Self {
+        Nchw { batch, channels, height, width }
+    }
+
+    /// The same images with `channels` channels.
+    pub fn with_channels(self, channels: usize) -> Self {
+        Nchw { channels, ..self }
+    }
+
+    pub fn dims(self) -> [usize; 4] {
+        [self.batch, self.channels, self.height, self.width]
+    }
+
+    /// Values in one channel of one image: H·W.
+    pub fn plane(self) -> usize {
+        self.height * self.width
+    }
+
+    /// Values in all: N·C·H·W.
+    pub fn len(self) -> usize {
+        self.batch * self.channels * self.plane()
+    }
 }
 
 /// BatchNorm's ε, PyTorch's default.
@@ -293,15 +339,9 @@ impl LayerOps for burn::backend::NdArray {
         if !exact_sums {
             return stock::conv3x3::<Self>(x, weight);
         }
-        let ([n, cin, h, w], cout) = (x.shape().dims::<4>(), weight.shape().dims::<4>()[0]);
-        let out = conv::conv3x3_exact_sums(
-            &host::<Self>(x),
-            &host::<Self>(weight),
-            cin,
-            cout,
-            conv::Shape::of([n, cin, h, w]),
-        );
-        ndarray_tensor(out, [n, cout, h, w])
+        let (dims, cout) = (Nchw::of(x.shape().dims::<4>()), weight.shape().dims::<4>()[0]);
+        let out = conv::conv3x3_exact_sums(&host::<Self>(x), &host::<Self>(weight), dims, cout);
+        ndarray_tensor(out, dims.with_channels(cout).dims())
     }
 
     fn conv3x3_input_grad(
@@ -313,15 +353,9 @@ impl LayerOps for burn::backend::NdArray {
         if !exact_sums {
             return stock::conv3x3_input_grad::<Self>(x, weight, grad);
         }
-        let (dims, cout) = (x.shape().dims::<4>(), weight.shape().dims::<4>()[0]);
-        let out = conv::conv3x3_input_grad_exact_sums(
-            &host::<Self>(grad),
-            &host::<Self>(weight),
-            dims[1],
-            cout,
-            conv::Shape::of(dims),
-        );
-        ndarray_tensor(out, dims)
+        let (dims, cout) = (Nchw::of(x.shape().dims::<4>()), weight.shape().dims::<4>()[0]);
+        let out = conv::conv3x3_input_grad_exact_sums(&host::<Self>(grad), &host::<Self>(weight), dims, cout);
+        ndarray_tensor(out, dims.dims())
     }
 
     /// flex's weight gradient (f32 row sums, f64 band totals) for a stack, for the same reason.
@@ -334,15 +368,9 @@ impl LayerOps for burn::backend::NdArray {
         if !exact_sums {
             return stock::conv3x3_weight_grad::<Self>(x, weight, grad);
         }
-        let (dims, cout) = (x.shape().dims::<4>(), weight.shape().dims::<4>()[0]);
-        let out = conv::conv3x3_weight_grad(
-            &host::<Self>(x),
-            &host::<Self>(grad),
-            dims[1],
-            cout,
-            conv::Shape::of(dims),
-        );
-        ndarray_tensor(out, [cout, dims[1], 3, 3])
+        let (dims, cout) = (Nchw::of(x.shape().dims::<4>()), weight.shape().dims::<4>()[0]);
+        let out = conv::conv3x3_weight_grad(&host::<Self>(x), &host::<Self>(grad), dims, cout);
+        ndarray_tensor(out, [cout, dims.channels, 3, 3])
     }
 }
 
@@ -507,20 +535,36 @@ impl<B: LayerOps, C: CheckpointStrategy> LayerOps for Autodiff<B, C> {
 /// ~4 ms. Calling this right after the module loads gets the hot kernels optimised (in the
 /// background) before the first real step.
 pub fn warm_up() {
-    let s = conv::Shape { batch: 1, height: 16, width: 24 };
-    let n = 3 * s.height * s.width;
+    let s = Nchw { batch: 1, channels: 3, height: 16, width: 24 };
+    let n = s.len();
     let x: Vec<f32> = (0..n).map(|i| ((i * 37) % 17) as f32 / 8.0 - 1.0).collect();
     let w: Vec<f32> = (0..81).map(|i| ((i * 13) % 11) as f32 / 10.0 - 0.5).collect();
     let (gamma, beta) = ([1.0; 3], [0.0; 3]);
     for _ in 0..40 {
-        let y = conv::conv3x3(&x, &w, 3, 3, s);
-        let dx = conv::conv3x3_input_grad(&y, &w, 3, 3, s);
-        let dw = conv::conv3x3_weight_grad(&x, &dx, 3, 3, s);
-        let z = norm::batch_norm::<true>(&y, &gamma, &beta, s.height * s.width, BN_EPS);
-        let (rows, softmax) = loss::pixel_nll_rows(&z, 3, s.height, s.width, 2);
-        let dz = loss::pixel_nll_rows_backward(&softmax, 3, s.height, s.width, 2, &rows);
-        let (dy, _, _) =
-            norm::batch_norm_backward::<true>(&y, &gamma, &beta, &dz, s.height * s.width, BN_EPS);
+        let y = conv::conv3x3(&x, &w, s, 3);
+        let dx = conv::conv3x3_input_grad(&y, &w, s, 3);
+        let dw = conv::conv3x3_weight_grad(&x, &dx, s, 3);
+        let z = norm::batch_norm::<true>(&y, &gamma, &beta, s, BN_EPS);
+        let (rows, softmax) = loss::pixel_nll_rows(&z, s, 2);
+        let dz = loss::pixel_nll_rows_backward(&softmax, s, 2, &rows);
+        let (dy, _, _) = norm::batch_norm_backward::<true>(&y, &gamma, &beta, &dz, s, BN_EPS);
         std::hint::black_box((dw, dy));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[should_panic(expected = "slot 3 of 4 was never written")]
+    fn an_output_slot_left_unwritten_is_caught() {
+        // SAFETY: not upheld on purpose; the check panics before the vector is read.
+        let _ = unsafe { uninit_output(4, |slots| slots[..3].fill(std::mem::MaybeUninit::new(1.0))) };
+    }
+
+    #[test]
+    fn the_warm_up_runs_every_kernel_with_the_check_on() {
+        warm_up();
     }
 }

@@ -1,7 +1,7 @@
 //! Train-mode BatchNorm, optionally followed by ReLU (`RELU`), forward and backward, on NCHW slices.
 //!
 //! Statistics are per channel over batch × height × width with the biased variance, summed in
-//! f32 vectors within blocks of [`BLOCK`] values and in f64 across blocks (PyTorch's CPU kernel
+//! f32 vectors within blocks of [`SUM_BLOCK`] values and in f64 across blocks (PyTorch's CPU kernel
 //! sums in double). The output is `x·α + β'` with `α = γ/√(var + ε)` and `β' = β − mean·α`,
 //! PyTorch's own form.
 //!
@@ -12,16 +12,16 @@ use std::mem::MaybeUninit;
 
 use wide::f32x8;
 
-use super::{lane_sum, load8, uninit_output};
+use super::{Nchw, lane_sum, load8, uninit_output};
 
 /// Values summed in f32 before the running total takes them in f64.
-const BLOCK: usize = 256;
+const SUM_BLOCK: usize = 256;
 
 /// `[Σ f₀, Σ f₁, …]` over `a` (and `b`, paired), vectorised: f32x8 within blocks, f64 across
 /// them.
 fn sums<const K: usize>(a: &[f32], b: &[f32], f: impl Fn(f32x8, f32x8) -> [f32x8; K]) -> [f64; K] {
     let mut total = [0.0f64; K];
-    for (ca, cb) in a.chunks(BLOCK).zip(b.chunks(BLOCK)) {
+    for (ca, cb) in a.chunks(SUM_BLOCK).zip(b.chunks(SUM_BLOCK)) {
         let mut acc = [f32x8::ZERO; K];
         let whole = ca.len() / 8 * 8;
         for i in (0..whole).step_by(8) {
@@ -43,6 +43,14 @@ fn sums<const K: usize>(a: &[f32], b: &[f32], f: impl Fn(f32x8, f32x8) -> [f32x8
     total
 }
 
+fn check(x: &[f32], gamma: &[f32], beta: &[f32], dims: Nchw) {
+    assert_eq!(x.len(), dims.len(), "batch_norm: input size");
+    assert!(
+        gamma.len() == dims.channels && beta.len() == dims.channels,
+        "batch_norm: one γ and β per channel"
+    );
+}
+
 /// Per-channel statistics of one batch, and the affine form of the normalisation.
 struct Stats {
     mean: Vec<f64>,
@@ -53,9 +61,9 @@ struct Stats {
 }
 
 impl Stats {
-    fn new(x: &[f32], gamma: &[f32], beta: &[f32], plane: usize, eps: f64) -> Self {
-        let channels = gamma.len();
-        let batch = x.len() / (channels * plane);
+    fn new(x: &[f32], gamma: &[f32], beta: &[f32], dims: Nchw, eps: f64) -> Self {
+        let Nchw { batch, channels, .. } = dims;
+        let plane = dims.plane();
         let count = (batch * plane) as f64;
         let planes = |c: usize| (0..batch).map(move |n| &x[(n * channels + c) * plane..][..plane]);
         let mut s = Stats { mean: vec![], inv_std: vec![], scale: vec![], shift: vec![] };
@@ -88,16 +96,18 @@ fn map8(x: &[f32], g: &[f32], out: &mut [MaybeUninit<f32>], f: impl Fn(f32x8, f3
     }
 }
 
-/// `batch_norm_train(x)`, then ReLU if `RELU`: `x` `[N, C, H, W]` flattened, `plane` = H·W.
+/// `batch_norm_train(x)`, then ReLU if `RELU`: `x` of geometry `dims`, `gamma` and `beta` one
+/// value per channel.
 pub fn batch_norm<const RELU: bool>(
     x: &[f32],
     gamma: &[f32],
     beta: &[f32],
-    plane: usize,
+    dims: Nchw,
     eps: f64,
 ) -> Vec<f32> {
-    let channels = gamma.len();
-    let s = Stats::new(x, gamma, beta, plane, eps);
+    check(x, gamma, beta, dims);
+    let (channels, plane) = (dims.channels, dims.plane());
+    let s = Stats::new(x, gamma, beta, dims, eps);
     let write = |out: &mut [MaybeUninit<f32>]| {
         for (k, (src, dst)) in x.chunks(plane).zip(out.chunks_mut(plane)).enumerate() {
             let (a, b) = (f32x8::splat(s.scale[k % channels]), f32x8::splat(s.shift[k % channels]));
@@ -119,13 +129,15 @@ pub fn batch_norm_backward<const RELU: bool>(
     gamma: &[f32],
     beta: &[f32],
     grad: &[f32],
-    plane: usize,
+    dims: Nchw,
     eps: f64,
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-    let channels = gamma.len();
-    let batch = x.len() / (channels * plane);
+    check(x, gamma, beta, dims);
+    assert_eq!(grad.len(), x.len(), "batch_norm_backward: grad size");
+    let Nchw { batch, channels, .. } = dims;
+    let plane = dims.plane();
     let count = (batch * plane) as f64;
-    let s = Stats::new(x, gamma, beta, plane, eps);
+    let s = Stats::new(x, gamma, beta, dims, eps);
     let planes =
         |c: usize| (0..batch).map(move |n| (n * channels + c) * plane..(n * channels + c + 1) * plane);
     let mut d_gamma = vec![0.0f32; channels];
