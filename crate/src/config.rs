@@ -356,7 +356,7 @@ pub const FIELDS: &[Field] = &[
         kind: Kind::Choice(Arch::NAMES),
         stack_only: false,
         allowed: || one_of(Arch::NAMES),
-        set: |c, v| Some(c.arch = choice(v, Arch::parse)?),
+        set: |c, v| choice(v, Arch::parse).map(|x| c.arch = x),
         get: |c| text(c.arch.name()),
     },
     Field {
@@ -365,7 +365,7 @@ pub const FIELDS: &[Field] = &[
         kind: Kind::Integer { min: 1, max: MAX_DEPTH },
         stack_only: true,
         allowed: || format!("an integer from 1 to {MAX_DEPTH}"),
-        set: |c, v| Some(c.depth = integer(v, 1, MAX_DEPTH)?),
+        set: |c, v| integer(v, 1, MAX_DEPTH).map(|x| c.depth = x),
         get: |c| FieldValue::Number(c.depth as f64),
     },
     Field {
@@ -374,7 +374,7 @@ pub const FIELDS: &[Field] = &[
         kind: Kind::Integer { min: 1, max: MAX_CHANNELS },
         stack_only: true,
         allowed: || format!("an integer from 1 to {MAX_CHANNELS}"),
-        set: |c, v| Some(c.channels = integer(v, 1, MAX_CHANNELS)?),
+        set: |c, v| integer(v, 1, MAX_CHANNELS).map(|x| c.channels = x),
         get: |c| FieldValue::Number(c.channels as f64),
     },
     Field {
@@ -383,7 +383,7 @@ pub const FIELDS: &[Field] = &[
         kind: Kind::Choice(Norm::NAMES),
         stack_only: true,
         allowed: || one_of(Norm::NAMES),
-        set: |c, v| Some(c.norm = choice(v, Norm::parse)?),
+        set: |c, v| choice(v, Norm::parse).map(|x| c.norm = x),
         get: |c| text(c.norm.name()),
     },
     Field {
@@ -392,7 +392,7 @@ pub const FIELDS: &[Field] = &[
         kind: Kind::Choice(Activation::NAMES),
         stack_only: true,
         allowed: || one_of(Activation::NAMES),
-        set: |c, v| Some(c.activation = choice(v, Activation::parse)?),
+        set: |c, v| choice(v, Activation::parse).map(|x| c.activation = x),
         get: |c| text(c.activation.name()),
     },
     Field {
@@ -401,7 +401,7 @@ pub const FIELDS: &[Field] = &[
         kind: Kind::Bool,
         stack_only: true,
         allowed: || "true or false".to_string(),
-        set: |c, v| Some(c.bias = boolean(v)?),
+        set: |c, v| boolean(v).map(|x| c.bias = x),
         get: |c| FieldValue::Bool(c.bias),
     },
     Field {
@@ -410,7 +410,7 @@ pub const FIELDS: &[Field] = &[
         kind: Kind::Bool,
         stack_only: true,
         allowed: || "true or false".to_string(),
-        set: |c, v| Some(c.head_activation = boolean(v)?),
+        set: |c, v| boolean(v).map(|x| c.head_activation = x),
         get: |c| FieldValue::Bool(c.head_activation),
     },
     Field {
@@ -419,7 +419,7 @@ pub const FIELDS: &[Field] = &[
         kind: Kind::Choice(Target::NAMES),
         stack_only: true,
         allowed: || one_of(Target::NAMES),
-        set: |c, v| Some(c.target = choice(v, Target::parse)?),
+        set: |c, v| choice(v, Target::parse).map(|x| c.target = x),
         get: |c| text(c.target.name()),
     },
     Field {
@@ -428,7 +428,7 @@ pub const FIELDS: &[Field] = &[
         kind: Kind::Choice(Init::NAMES),
         stack_only: false,
         allowed: || one_of(Init::NAMES),
-        set: |c, v| Some(c.init = choice(v, Init::parse)?),
+        set: |c, v| choice(v, Init::parse).map(|x| c.init = x),
         get: |c| text(c.init.name()),
     },
     Field {
@@ -456,7 +456,7 @@ pub const FIELDS: &[Field] = &[
         kind: Kind::Number,
         stack_only: true,
         allowed: || format!("a number from 0 to {MAX_INIT_VALUE:e}"),
-        set: |c, v| Some(c.init_noise = number(v).filter(|x| (0.0..=MAX_INIT_VALUE).contains(x))?),
+        set: |c, v| number(v).filter(|x| (0.0..=MAX_INIT_VALUE).contains(x)).map(|x| c.init_noise = x),
         get: |c| FieldValue::Number(c.init_noise),
     },
     Field {
@@ -465,7 +465,7 @@ pub const FIELDS: &[Field] = &[
         kind: Kind::Choice(Trainable::NAMES),
         stack_only: true,
         allowed: || one_of(Trainable::NAMES),
-        set: |c, v| Some(c.trainable = choice(v, Trainable::parse)?),
+        set: |c, v| choice(v, Trainable::parse).map(|x| c.trainable = x),
         get: |c| text(c.trainable.name()),
     },
     Field {
@@ -474,7 +474,7 @@ pub const FIELDS: &[Field] = &[
         kind: Kind::Integer { min: 1, max: MAX_PIXELS },
         stack_only: false,
         allowed: pixels_allowed,
-        set: |c, v| Some(c.batch = integer(v, 1, MAX_PIXELS)?),
+        set: |c, v| integer(v, 1, MAX_PIXELS).map(|x| c.batch = x),
         get: |c| FieldValue::Number(c.batch as f64),
     },
     Field {
@@ -483,7 +483,7 @@ pub const FIELDS: &[Field] = &[
         kind: Kind::Integer { min: 1, max: MAX_PIXELS },
         stack_only: false,
         allowed: pixels_allowed,
-        set: |c, v| Some(c.height = integer(v, 1, MAX_PIXELS)?),
+        set: |c, v| integer(v, 1, MAX_PIXELS).map(|x| c.height = x),
         get: |c| FieldValue::Number(c.height as f64),
     },
     Field {
@@ -492,7 +492,7 @@ pub const FIELDS: &[Field] = &[
         kind: Kind::Integer { min: 1, max: MAX_PIXELS },
         stack_only: false,
         allowed: pixels_allowed,
-        set: |c, v| Some(c.width = integer(v, 1, MAX_PIXELS)?),
+        set: |c, v| integer(v, 1, MAX_PIXELS).map(|x| c.width = x),
         get: |c| FieldValue::Number(c.width as f64),
     },
     Field {
@@ -501,7 +501,7 @@ pub const FIELDS: &[Field] = &[
         kind: Kind::Integer { min: 0, max: CLASSES as u64 - 1 },
         stack_only: false,
         allowed: || format!("an integer from 0 to {}", CLASSES - 1),
-        set: |c, v| Some(c.label = integer(v, 0, CLASSES as u64 - 1)?),
+        set: |c, v| integer(v, 0, CLASSES as u64 - 1).map(|x| c.label = x),
         get: |c| FieldValue::Number(c.label as f64),
     },
     Field {
@@ -510,7 +510,7 @@ pub const FIELDS: &[Field] = &[
         kind: Kind::Number,
         stack_only: false,
         allowed: || format!("a number > 0 and ≤ {MAX_LR:e}"),
-        set: |c, v| Some(c.lr = number(v).filter(|&lr| lr > 0.0 && lr <= MAX_LR)?),
+        set: |c, v| number(v).filter(|&lr| lr > 0.0 && lr <= MAX_LR).map(|x| c.lr = x),
         get: |c| FieldValue::Number(c.lr),
     },
     Field {
@@ -519,7 +519,7 @@ pub const FIELDS: &[Field] = &[
         kind: Kind::Number,
         stack_only: false,
         allowed: || "a number ≥ 0 and < 1".to_string(),
-        set: |c, v| Some(c.momentum = number(v).filter(|m| (0.0..1.0).contains(m))?),
+        set: |c, v| number(v).filter(|m| (0.0..1.0).contains(m)).map(|x| c.momentum = x),
         get: |c| FieldValue::Number(c.momentum),
     },
     Field {
@@ -528,7 +528,7 @@ pub const FIELDS: &[Field] = &[
         kind: Kind::Integer { min: 1, max: MAX_EPOCHS },
         stack_only: false,
         allowed: || format!("an integer from 1 to {MAX_EPOCHS}"),
-        set: |c, v| Some(c.epochs = integer(v, 1, MAX_EPOCHS)?),
+        set: |c, v| integer(v, 1, MAX_EPOCHS).map(|x| c.epochs = x),
         get: |c| FieldValue::Number(c.epochs as f64),
     },
     Field {
@@ -537,7 +537,7 @@ pub const FIELDS: &[Field] = &[
         kind: Kind::Bool,
         stack_only: false,
         allowed: || "true or false".to_string(),
-        set: |c, v| Some(c.zero_grad = boolean(v)?),
+        set: |c, v| boolean(v).map(|x| c.zero_grad = x),
         get: |c| FieldValue::Bool(c.zero_grad),
     },
     Field {
@@ -546,7 +546,7 @@ pub const FIELDS: &[Field] = &[
         kind: Kind::Integer { min: 0, max: MAX_SEED },
         stack_only: false,
         allowed: || format!("an integer from 0 to {MAX_SEED}"),
-        set: |c, v| Some(c.seed = integer(v, 0, MAX_SEED)?),
+        set: |c, v| integer(v, 0, MAX_SEED).map(|x| c.seed = x),
         get: |c| FieldValue::Number(c.seed as f64),
     },
 ];

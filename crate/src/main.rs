@@ -329,7 +329,7 @@ fn parse_backend(name: &str) -> Result<BackendKind, Failure> {
     BackendKind::parse(name, &BackendKind::native()).map_err(Failure::Input)
 }
 
-fn replay(path: &PathBuf, backend: &str, check: bool) -> Result<(), Failure> {
+fn replay(path: &Path, backend: &str, check: bool) -> Result<(), Failure> {
     let backend = parse_backend(backend)?;
     let loaded = Fixture::load(path).map_err(Failure::Input)?;
     let device = backend.device().expect("native backends have a synchronous device");

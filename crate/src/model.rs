@@ -302,6 +302,8 @@ fn activate(x: Tensor<4>, act: Option<Activation>) -> Tensor<4> {
 }
 
 /// What each pixel is labelled with, on the device.
+// One per experiment, never in a collection: the size of the map variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Labels {
     /// One class everywhere: the fast kernel's case.

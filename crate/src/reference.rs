@@ -82,6 +82,8 @@ impl Fixture {
 
     /// Every value of `ours` that is further from the reference than the tolerance (times
     /// `scale`), as readable lines. Empty means parity.
+    // `!(diff <= tolerance)` on purpose: a NaN on either side fails the comparison.
+    #[allow(clippy::neg_cmp_op_on_partial_ord)]
     pub fn compare(&self, ours: &Trajectory, scale: f64) -> Vec<String> {
         let mut failures = Vec::new();
         if ours.len() != self.trajectory.len() {
@@ -96,7 +98,7 @@ impl Fixture {
             match ours.series(key) {
                 None => failures.push(format!("{}: no series {key}", self.name)),
                 Some(series)
-                    if series.len() > 0
+                    if !series.is_empty()
                         && series.at(0).len() != self.trajectory.series(key).unwrap().at(0).len() =>
                 {
                     failures.push(format!(

@@ -172,7 +172,7 @@ impl Experiment {
             Probes::zeros(&model_config, config.image_shape(), config.arch == Arch::Stack, false, &device);
         // PyTorch's SGD skips the momentum buffer entirely at momentum 0; so do we, which also
         // keeps a 0 × inf buffer from turning an overflow into NaN.
-        let momentum = (config.momentum > 0.0).then(|| MomentumConfig {
+        let momentum = (config.momentum > 0.0).then_some(MomentumConfig {
             momentum: config.momentum,
             dampening: 0.0, // burn's default is 0.1, PyTorch's is 0
             nesterov: false,

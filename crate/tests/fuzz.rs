@@ -130,10 +130,10 @@ fn configs_from_any_json_text_never_panic() {
         }),
     ];
     fuzz("config json", 2000, json, |text| {
-        if let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) {
-            if let Ok(config) = ExperimentConfig::from_json(&value) {
-                prop_assert!(config.validate().is_ok());
-            }
+        if let Ok(value) = serde_json::from_str::<serde_json::Value>(&text)
+            && let Ok(config) = ExperimentConfig::from_json(&value)
+        {
+            prop_assert!(config.validate().is_ok());
         }
         Ok(())
     });

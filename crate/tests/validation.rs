@@ -75,11 +75,14 @@ fn cross_field_rules() {
     ExperimentConfig::from_fields([("height", Number(1024.0)), ("width", Number(1024.0))]).unwrap();
 }
 
+/// A bad-input case: (fields, the field the message names, what it must contain).
+type Case = (Vec<(&'static str, FieldValue)>, &'static str, &'static str);
+
 /// The depth lab's keys: (fields, the field the message names, what it must contain).
 #[test]
 fn stack_fields_are_checked() {
     let stack = || ("arch", Text("stack".into()));
-    let cases: Vec<(Vec<(&str, FieldValue)>, &str, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (vec![stack(), ("depth", Number(0.0))], "depth", "1 to 32"),
         (vec![stack(), ("depth", Number(33.0))], "depth", "1 to 32"),
         (vec![stack(), ("channels", Number(0.0))], "channels", "1 to 32"),

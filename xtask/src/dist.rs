@@ -48,14 +48,13 @@ fn single_file(root: &Path) -> Result<String> {
     let favicon = base64::engine::general_purpose::STANDARD.encode(read("www/favicon.svg")?);
 
     // The boot hook app.js looks for: a Blob-URL module worker and the module's bytes.
-    let boot = format!(
-        r#"window.__initlabBoot = (() => {{
-  const worker = URL.createObjectURL(new Blob([document.getElementById("initlab-worker").textContent], {{ type: "text/javascript" }}));
+    let boot = r#"window.__initlabBoot = (() => {
+  const worker = URL.createObjectURL(new Blob([document.getElementById("initlab-worker").textContent], { type: "text/javascript" }));
   const gzipped = Uint8Array.from(atob(document.getElementById("initlab-wasm").textContent.trim()), (c) => c.charCodeAt(0));
   const wasmBytes = new Response(new Blob([gzipped]).stream().pipeThrough(new DecompressionStream("gzip"))).arrayBuffer().then((b) => new Uint8Array(b));
-  return {{ makeWorker: () => new Worker(worker), wasmBytes }};
-}})();"#
-    );
+  return { makeWorker: () => new Worker(worker), wasmBytes };
+})();"#
+    .to_string();
     let styles = [read("www/vendor/uPlot.min.css")?, read("www/style.css")?];
     // first.js runs before the chart library (see there), here as on the site.
     let scripts = [read("www/first.js")?, read("www/vendor/uPlot.iife.min.js")?, boot, app];

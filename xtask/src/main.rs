@@ -51,6 +51,9 @@ fn main() -> Result<()> {
         Task::Test => {
             // House style first (rustfmt.toml): a second or two, before the long builds.
             run(Command::new(env!("CARGO")).args(["fmt", "--all", "--check"]))?;
+            // Lints next (clippy, native targets; web.rs is wasm-only and not linted here).
+            let clippy = ["clippy", "--workspace", "--all-targets", "--features", "initlab/check-outputs"];
+            run(Command::new(env!("CARGO")).args(clippy).args(["--", "-D", "warnings"]))?;
             run(Command::new(env!("CARGO")).args([
                 "test",
                 "--package",

@@ -11,6 +11,9 @@
 //! zero-padded copy of that window ([`window`]). So no padded copy of the input is made and
 //! nothing is kept between calls.
 
+// The loops index small arrays of vectors by class, chunk or output channel on purpose: the
+// index is the layout (`sums[b][c]`), and zipped iterators over two axes would hide it.
+#![allow(clippy::needless_range_loop)]
 use std::mem::MaybeUninit;
 
 use wide::{f32x8, f64x4};

@@ -111,8 +111,8 @@ impl Nchw {
         self.height * self.width
     }
 
-    /// Values in all: N·C·H·W.
-    pub fn len(self) -> usize {
+    /// Values in all: N·C·H·W (PyTorch's `numel`).
+    pub fn numel(self) -> usize {
         self.batch * self.channels * self.plane()
     }
 }
@@ -536,7 +536,7 @@ impl<B: LayerOps, C: CheckpointStrategy> LayerOps for Autodiff<B, C> {
 /// background) before the first real step.
 pub fn warm_up() {
     let s = Nchw { batch: 1, channels: 3, height: 16, width: 24 };
-    let n = s.len();
+    let n = s.numel();
     let x: Vec<f32> = (0..n).map(|i| ((i * 37) % 17) as f32 / 8.0 - 1.0).collect();
     let w: Vec<f32> = (0..81).map(|i| ((i * 13) % 11) as f32 / 10.0 - 0.5).collect();
     let (gamma, beta) = ([1.0; 3], [0.0; 3]);

@@ -44,7 +44,7 @@ fn sums<const K: usize>(a: &[f32], b: &[f32], f: impl Fn(f32x8, f32x8) -> [f32x8
 }
 
 fn check(x: &[f32], gamma: &[f32], beta: &[f32], dims: Nchw) {
-    assert_eq!(x.len(), dims.len(), "batch_norm: input size");
+    assert_eq!(x.len(), dims.numel(), "batch_norm: input size");
     assert!(
         gamma.len() == dims.channels && beta.len() == dims.channels,
         "batch_norm: one γ and β per channel"
