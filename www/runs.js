@@ -4,18 +4,11 @@
 // whether it is shown, its backend and its records.
 
 import { t } from "./i18n.js";
+import { FACTS } from "./pkg/facts.js";
 import { PRESET_KEYS } from "./state.js";
 
 /** The seed's seven series, the reference fixtures' keys (the blog's five charts come first). */
-export const SERIES_KEYS = [
-  "loss",
-  "conv1_mean",
-  "conv1_var",
-  "conv2_mean",
-  "conv2_var",
-  "conv1_grad_norm",
-  "conv2_grad_norm",
-];
+export const SERIES_KEYS = FACTS.seedKeys;
 
 // Okabe–Ito colours (distinguishable with every common colour-vision deficiency), each run also
 // with its own dash pattern so colour is never the only cue.

@@ -6,27 +6,22 @@
 // engine's own validation (the same Rust code the CLI uses), so the rules live in one place.
 
 import { BACKENDS } from "./backends.js";
+import { FACTS } from "./pkg/facts.js";
 import { LAB_DEFAULTS, LAB_PRESET_IDS } from "./lab/presets.js";
 
-/** The blog's four experiments, in the order the post shows them. */
-export const PRESETS = {
-  zeros: { arch: "two_conv", init: "zeros", init_value: null },
-  single_conv_zeros: { arch: "single_conv", init: "zeros", init_value: null },
-  constant5: { arch: "two_conv", init: "constant", init_value: 5 },
-  kaiming: { arch: "two_conv", init: "kaiming_normal", init_value: null },
-};
+/** The engine's config fields by key (crate/src/facts.rs): their defaults and choices. */
+const FIELDS = new Map(FACTS.fields.map((f) => [f.key, f]));
+const engineDefault = (key) => FIELDS.get(key).default;
+
+/** The blog's four experiments, in the order the post shows them: key → the config they set. */
+export const PRESETS = Object.fromEntries(FACTS.seedPresets.map((p) => [p.key, p.config]));
 export const PRESET_KEYS = Object.keys(PRESETS);
 
-export const ARCHES = ["two_conv", "single_conv"];
-export const INITS = [
-  "zeros",
-  "constant",
-  "kaiming_normal",
-  "kaiming_uniform",
-  "xavier_normal",
-  "xavier_uniform",
-  "normal",
-];
+/** An integer field's values, from its min to its max. */
+const integers = ({ min, max }) => Array.from({ length: max - min + 1 }, (_, i) => min + i);
+
+/** The seed section's arches: the engine's, but the stack, which is the depth lab's. */
+const SEED_ARCHES = FIELDS.get("arch").choices.filter((a) => a !== "stack");
 
 // Text that is not a number is kept as text, so the engine's message can quote it.
 const number = {
@@ -48,18 +43,18 @@ const list = {
  * the others belong to the page.
  */
 export const SETTINGS = [
-  { key: "arch", config: true, kind: "choice", choices: ARCHES, default: "two_conv", ...text },
-  { key: "init", config: true, kind: "choice", choices: INITS, default: "kaiming_normal", ...text },
-  { key: "init_value", config: true, kind: "number", default: null, optional: true, ...number },
-  { key: "batch", config: true, kind: "number", default: 1, ...number },
-  { key: "height", config: true, kind: "number", default: 224, ...number },
-  { key: "width", config: true, kind: "number", default: 224, ...number },
-  { key: "label", config: true, kind: "choice", choices: [0, 1, 2], default: 2, ...number },
-  { key: "lr", config: true, kind: "number", default: 0.01, ...number },
-  { key: "momentum", config: true, kind: "number", default: 0.1, ...number },
-  { key: "epochs", config: true, kind: "number", default: 40, ...number },
-  { key: "zero_grad", config: true, kind: "bool", default: false, ...flag },
-  { key: "seed", config: true, kind: "number", default: 0, ...number },
+  { key: "arch", config: true, kind: "choice", choices: SEED_ARCHES, default: engineDefault("arch"), ...text },
+  { key: "init", config: true, kind: "choice", choices: FIELDS.get("init").choices, default: engineDefault("init"), ...text },
+  { key: "init_value", config: true, kind: "number", default: engineDefault("init_value"), optional: true, ...number },
+  { key: "batch", config: true, kind: "number", default: engineDefault("batch"), ...number },
+  { key: "height", config: true, kind: "number", default: engineDefault("height"), ...number },
+  { key: "width", config: true, kind: "number", default: engineDefault("width"), ...number },
+  { key: "label", config: true, kind: "choice", choices: integers(FIELDS.get("label")), default: engineDefault("label"), ...number },
+  { key: "lr", config: true, kind: "number", default: engineDefault("lr"), ...number },
+  { key: "momentum", config: true, kind: "number", default: engineDefault("momentum"), ...number },
+  { key: "epochs", config: true, kind: "number", default: engineDefault("epochs"), ...number },
+  { key: "zero_grad", config: true, kind: "bool", default: engineDefault("zero_grad"), ...flag },
+  { key: "seed", config: true, kind: "number", default: engineDefault("seed"), ...number },
   // "": the default for this browser (see defaultBackend).
   { key: "backend", kind: "choice", choices: BACKENDS.all, default: "", ...text },
   { key: "experiments", kind: "list", choices: PRESET_KEYS, default: PRESET_KEYS, ...list },

@@ -8,12 +8,14 @@
 //! - [`record`]: what each step reports;
 //! - [`reference`]: the PyTorch fixtures and the parity tolerance;
 //! - [`seed`]: the blog's four experiments;
+//! - [`facts`]: the tables the page imports (written to `www/pkg/facts.js` at build time);
 //! - `plot` (native only): the seed's five charts and the per-layer gradient heatmap, as SVG or PNG;
 //! - `web` (wasm only): the JavaScript API.
 
 pub mod backend;
 pub mod config;
 pub mod diagnostics;
+pub mod facts;
 pub mod inputs;
 pub mod kernels;
 pub mod model;

@@ -21,7 +21,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::backend::BackendKind;
-use crate::config::{ExperimentConfig, FIELDS, FieldValue, Kind, keys};
+use crate::config::{ExperimentConfig, FieldValue, keys};
+use crate::facts;
 use crate::inputs::InitialTensors;
 use crate::train;
 
@@ -40,34 +41,16 @@ pub async fn available_backends() -> Vec<String> {
     names
 }
 
-/// The config keys, from the engine's one table: `{key, default, allowed, help, stack_only,
-/// kind, choices?, min?, max?}` each, for building forms.
+/// The config keys, from the engine's one table (see [`facts::config_fields`]).
 #[wasm_bindgen(js_name = configFields)]
 pub fn config_fields() -> Result<JsValue, JsError> {
-    let defaults = ExperimentConfig::default();
-    let fields: Vec<serde_json::Value> = FIELDS
-        .iter()
-        .map(|f| {
-            let mut field = serde_json::json!({
-                "key": f.key,
-                "default": serde_json::Value::from(&f.get(&defaults)),
-                "allowed": f.allowed(),
-                "help": f.help,
-                "stack_only": f.stack_only,
-            });
-            let extra = match f.kind {
-                Kind::Choice(names) => serde_json::json!({ "kind": "choice", "choices": names }),
-                Kind::Integer { min, max } => {
-                    serde_json::json!({ "kind": "integer", "min": min, "max": max })
-                }
-                Kind::Number => serde_json::json!({ "kind": "number" }),
-                Kind::Bool => serde_json::json!({ "kind": "bool" }),
-            };
-            field.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
-            field
-        })
-        .collect();
-    to_js(&fields)
+    to_js(&facts::config_fields())
+}
+
+/// Every table the page imports from `www/pkg/facts.js` (see [`facts::facts`]).
+#[wasm_bindgen(js_name = engineFacts)]
+pub fn engine_facts() -> Result<JsValue, JsError> {
+    to_js(&facts::facts())
 }
 
 /// Checks a config and returns it complete (missing keys filled with the defaults).

@@ -52,7 +52,9 @@ export class SettingsForm {
       input = el("select", { id, name: key });
       const choices = key === "backend" ? this.backends() : setting.choices;
       for (const choice of choices) {
-        const text = key === "label" ? String(choice) : t(`${key}.${choice}`);
+        // The page's words for a choice where it has them, else the engine's key.
+        const words = t(`${key}.${choice}`);
+        const text = key === "label" || words === `${key}.${choice}` ? String(choice) : words;
         input.append(el("option", { value: String(choice) }, text));
       }
       input.value = String(key === "backend" ? this.backend() : value);

@@ -50,7 +50,7 @@ pub fn module(module: &Module) -> Result<()> {
     let name = module.name;
     if stamp.is_current() {
         eprintln!("www/pkg/{name}.js is up to date");
-        return Ok(());
+        return if name == FLEX.name { facts() } else { Ok(()) };
     }
     let mut cargo = Command::new(env!("CARGO"));
     cargo.args(["rustc", "--package", "initlab", "--lib", "--release", "--target", "wasm32-unknown-unknown"]);
@@ -76,7 +76,17 @@ pub fn module(module: &Module) -> Result<()> {
         .with_context(|| format!("wasm-bindgen on {}", input.display()))?;
     let size = std::fs::metadata(out.join(format!("{name}_bg.wasm")))?.len();
     eprintln!("built www/pkg/{name}.js and {name}_bg.wasm ({:.1} MB)", size as f64 / 1e6);
+    if name == FLEX.name {
+        facts()?;
+    }
     stamp.save()
+}
+
+/// Writes `www/pkg/facts.js`, the engine's tables that the page imports before any module has
+/// loaded (config fields, the seed's experiments, series keys, backends), from the flex module
+/// itself (`engineFacts()`, see crate/src/facts.rs): so each fact is stated in Rust alone.
+fn facts() -> Result<()> {
+    run(Command::new("node").arg(root().join("xtask/facts.mjs")))
 }
 
 /// A digest of what a module's build depends on: the crate's sources and manifests, the lock
@@ -101,14 +111,22 @@ impl Stamp {
         add(module.name.as_bytes());
         add(module.features.join(",").as_bytes());
         add(&[module.default_features as u8]);
-        for var in ["INITLAB_KEEP_NAMES", "RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_PROFILE_RELEASE_LTO"] {
+        for var in ["INITLAB_KEEP_NAMES", "RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_PROFILE_RELEASE_LTO"]
+        {
             add(std::env::var_os(var).unwrap_or_default().as_encoded_bytes());
         }
         let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
         add(&Command::new(rustc).arg("-vV").output().map(|o| o.stdout).unwrap_or_default());
         let mut files = Vec::new();
         walk(&root.join("crate/src"), &mut files)?;
-        for file in ["crate/Cargo.toml", "Cargo.toml", "Cargo.lock", ".cargo/config.toml", "xtask/Cargo.toml", "xtask/src/build.rs"] {
+        for file in [
+            "crate/Cargo.toml",
+            "Cargo.toml",
+            "Cargo.lock",
+            ".cargo/config.toml",
+            "xtask/Cargo.toml",
+            "xtask/src/build.rs",
+        ] {
             files.push(root.join(file));
         }
         files.sort();
@@ -133,7 +151,8 @@ impl Stamp {
     }
 
     fn is_current(&self) -> bool {
-        self.outputs.iter().all(|p| p.is_file()) && std::fs::read_to_string(&self.path).is_ok_and(|d| d == self.digest)
+        self.outputs.iter().all(|p| p.is_file())
+            && std::fs::read_to_string(&self.path).is_ok_and(|d| d == self.digest)
     }
 
     /// Saves the digest taken before the build: a file edited while it ran changes the digest,
