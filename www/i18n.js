@@ -37,6 +37,12 @@ export function lang() {
   return current;
 }
 
+/** The words for an engine choice (`init.orthogonal`, …): the page's where it has them, else the engine's own key. */
+export function choiceWords(key, choice) {
+  const words = t(`${key}.${choice}`);
+  return words === `${key}.${choice}` ? String(choice) : words;
+}
+
 /** The string for `key` in the current language, with `{name}` filled from `values`. */
 export function t(key, values = {}) {
   const text = STRINGS[current][key] ?? STRINGS.en[key] ?? key;

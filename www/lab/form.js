@@ -4,7 +4,7 @@
 // names the field and its allowed range) under the field, and the setting stays as it was.
 
 import { el } from "../dom.js";
-import { t } from "../i18n.js";
+import { choiceWords, t } from "../i18n.js";
 import { LAB_KEYS } from "../state.js";
 
 /**
@@ -64,9 +64,7 @@ function inputFor(field, id, value, name) {
 
 /** A choice's words: the page's own (init.*, lab.choice.*) where it has them, else the engine's key. */
 function choiceText(name, choice) {
-  const key = name === "init" ? `init.${choice}` : `lab.choice.${choice}`;
-  const text = t(key);
-  return text === key ? choice : text;
+  return name === "init" ? choiceWords("init", choice) : choiceWords("lab.choice", choice);
 }
 
 /** The value as typed: text that is not a number stays text, so the engine's message can quote it. */

@@ -5,7 +5,7 @@
 // the `engine` handed in; this file only decides what to run and draws what comes back.
 
 import { el } from "../dom.js";
-import { lang, t } from "../i18n.js";
+import { choiceWords, lang, t } from "../i18n.js";
 import { RunStore, stoppedStatus } from "../runs.js";
 import { labConfigOf } from "../state.js";
 import { BackwardView } from "./backward.js";
@@ -236,7 +236,7 @@ export class DepthLab {
   labelOf(run) {
     if (run.name?.i18n) return t(run.name.i18n, run.config);
     const c = run.config;
-    return t("lab.runLabel", { n: run.key.slice(LAB_PREFIX.length), depth: c.depth, channels: c.channels, activation: c.activation, norm: c.norm === "batch" ? "+BN" : "", init: t(`init.${c.init}`) });
+    return t("lab.runLabel", { n: run.key.slice(LAB_PREFIX.length), depth: c.depth, channels: c.channels, activation: c.activation, norm: c.norm === "batch" ? "+BN" : "", init: choiceWords("init", c.init) });
   }
 
   guard(promise) {

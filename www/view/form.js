@@ -3,7 +3,7 @@
 // message shows under the field.
 
 import { el } from "../dom.js";
-import { t } from "../i18n.js";
+import { choiceWords, t } from "../i18n.js";
 import { SETTINGS } from "../state.js";
 
 const FORM_KEYS = ["arch", "init", "init_value", "lr", "momentum", "epochs", "zero_grad", "batch", "height", "width", "label", "seed", "backend"];
@@ -52,9 +52,7 @@ export class SettingsForm {
       input = el("select", { id, name: key });
       const choices = key === "backend" ? this.backends() : setting.choices;
       for (const choice of choices) {
-        // The page's words for a choice where it has them, else the engine's key.
-        const words = t(`${key}.${choice}`);
-        const text = key === "label" || words === `${key}.${choice}` ? String(choice) : words;
+        const text = key === "label" ? String(choice) : choiceWords(key, choice);
         input.append(el("option", { value: String(choice) }, text));
       }
       input.value = String(key === "backend" ? this.backend() : value);
