@@ -183,6 +183,13 @@ enum Failure {
     Stopped(String),
 }
 
+/// A figure that cannot be drawn or written is bad input: the message names the file.
+impl From<plot::PlotError> for Failure {
+    fn from(e: plot::PlotError) -> Self {
+        Failure::Input(format!("plot: {e}"))
+    }
+}
+
 fn main() -> ExitCode {
     keep_freed_memory();
     let cli = match Cli::try_parse() {
@@ -233,18 +240,18 @@ fn execute(command: Command) -> Result<(), Failure> {
             check_plot_path(out.plot.as_deref())?;
             let bar = progress_bar(config.epochs, "run");
             let mut experiment = Experiment::from_seed(config, backend);
-            let (trajectory, stopped) = run_with_progress(&mut experiment, &bar);
+            let (trajectory, stopped) = experiment.run_with(|_| bar.inc(1));
             bar.finish_and_clear();
             print_run(experiment.config(), backend, &trajectory, stopped.as_ref(), out.format);
             match (out.plot.as_deref(), experiment.config().arch) {
                 // A stack has no conv1/conv2: its figure is the per-layer heatmap of ‖∂L/∂W‖.
                 (Some(path), Arch::Stack) => {
-                    let norms = trajectory
-                        .series("conv_grad_norm")
-                        .map_or(Vec::new(), |s| (0..s.len()).map(|step| s.at(step).to_vec()).collect());
+                    let norms = match trajectory.series("conv_grad_norm") {
+                        Some(Series::Layers(steps)) => steps.clone(),
+                        _ => Vec::new(),
+                    };
                     let title = format!("{}: |dL/dW| per layer", run_label(experiment.config()));
-                    plot::write_layer_heatmap(path, &title, &norms)
-                        .map_err(|e| Failure::Input(format!("plot: {e}")))?;
+                    plot::write_layer_heatmap(path, &title, &norms)?;
                 }
                 (path, _) => plot(path, &[(run_label(experiment.config()).as_str(), &trajectory)])?,
             }
@@ -261,7 +268,7 @@ fn execute(command: Command) -> Result<(), Failure> {
                 config.validate().map_err(|e| Failure::Input(e.to_string()))?;
                 bar.set_message(format!(" {}", preset.key));
                 let mut experiment = Experiment::from_seed(config, backend);
-                let (trajectory, stopped) = run_with_progress(&mut experiment, &bar);
+                let (trajectory, stopped) = experiment.run_with(|_| bar.inc(1));
                 runs.push((preset.key, trajectory, stopped));
             }
             bar.finish_and_clear();
@@ -403,25 +410,12 @@ fn progress_bar(len: u64, what: &'static str) -> ProgressBar {
     bar
 }
 
-/// [`Experiment::run`], one step at a time, ticking `bar`.
-fn run_with_progress(experiment: &mut Experiment, bar: &ProgressBar) -> (Trajectory, Option<StepError>) {
-    let mut trajectory = Trajectory::default();
-    loop {
-        match experiment.step() {
-            Ok(record) => trajectory.push(&record),
-            Err(StepError::Finished { .. }) => return (trajectory, None),
-            Err(e) => return (trajectory, Some(e)),
-        }
-        bar.inc(1);
-    }
-}
-
 /// Refuses a `--plot` file name that is neither .svg nor .png before any run starts.
 fn check_plot_path(path: Option<&Path>) -> Result<(), Failure> {
-    match path {
-        Some(path) => plot::Format::of(path).map(|_| ()).map_err(|e| Failure::Input(format!("plot: {e}"))),
-        None => Ok(()),
+    if let Some(path) = path {
+        plot::Format::of(path)?;
     }
+    Ok(())
 }
 
 /// A single run's name in the figure's legend: "two_conv kaiming_normal", "two_conv constant 5".
@@ -445,10 +439,10 @@ fn run_label(config: &ExperimentConfig) -> String {
 
 /// Draws the seed's figure for `runs` to `--plot`'s file, if one was given.
 fn plot(path: Option<&Path>, runs: &[(&str, &Trajectory)]) -> Result<(), Failure> {
-    match path {
-        Some(path) => plot::write_seed_figure(path, runs).map_err(|e| Failure::Input(format!("plot: {e}"))),
-        None => Ok(()),
+    if let Some(path) = path {
+        plot::write_seed_figure(path, runs)?;
     }
+    Ok(())
 }
 
 fn trajectory_json(t: &Trajectory) -> Map<String, Value> {
