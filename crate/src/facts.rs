@@ -11,9 +11,6 @@ use crate::config::{ExperimentConfig, FIELDS, Kind};
 use crate::record::{SEED_KEYS, STACK_LAYER_KEYS, STACK_SCALAR_KEYS};
 use crate::seed::PRESETS;
 
-/// The keys a seed experiment sets over the reader's config.
-const PRESET_KEYS: [&str; 3] = ["arch", "init", "init_value"];
-
 /// Every config field: `{key, default, allowed, help, stack_only, kind, choices?, min?, max?}`.
 pub fn config_fields() -> Vec<Value> {
     let defaults = ExperimentConfig::default();
@@ -43,17 +40,11 @@ pub fn config_fields() -> Vec<Value> {
 /// layer}, backends: {all, full, cpu}}`. `backends.full` are the ones only the page's second
 /// module has (see `webgpu` and `ndarray` in Cargo.toml).
 pub fn facts() -> Value {
-    let base = ExperimentConfig::default();
     let presets: Vec<Value> = PRESETS
         .iter()
         .map(|p| {
-            let config = p.config(&base);
-            let set: serde_json::Map<String, Value> = FIELDS
-                .iter()
-                .filter(|f| PRESET_KEYS.contains(&f.key))
-                .map(|f| (f.key.to_string(), Value::from(&f.get(&config))))
-                .collect();
-            json!({ "key": p.key, "config": set })
+            let config = json!({ "arch": p.arch.name(), "init": p.init.name(), "init_value": p.init_value });
+            json!({ "key": p.key, "config": config })
         })
         .collect();
     let name = |b: BackendKind| b.name();

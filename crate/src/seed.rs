@@ -2,54 +2,27 @@
 
 use crate::config::{Arch, ExperimentConfig, FieldValue, Init};
 
-/// A named preset: the key used in JSON, URLs and `window.initlab.runAll()`.
+/// A named preset: the key used in JSON, URLs and `window.initlab.runAll()`, and the three
+/// keys it sets over the reader's config.
 pub struct Preset {
     pub key: &'static str,
-    pub apply: fn(&mut ExperimentConfig),
+    pub arch: Arch,
+    pub init: Init,
+    pub init_value: Option<f64>,
 }
 
 /// zero init, zero init with conv2 only, constant 5, Kaiming normal.
 pub const PRESETS: [Preset; 4] = [
-    Preset {
-        key: "zeros",
-        apply: |c| {
-            c.arch = Arch::TwoConv;
-            c.init = Init::Zeros;
-            c.init_value = None;
-        },
-    },
-    Preset {
-        key: "single_conv_zeros",
-        apply: |c| {
-            c.arch = Arch::SingleConv;
-            c.init = Init::Zeros;
-            c.init_value = None;
-        },
-    },
-    Preset {
-        key: "constant5",
-        apply: |c| {
-            c.arch = Arch::TwoConv;
-            c.init = Init::Constant;
-            c.init_value = Some(5.0);
-        },
-    },
-    Preset {
-        key: "kaiming",
-        apply: |c| {
-            c.arch = Arch::TwoConv;
-            c.init = Init::KaimingNormal;
-            c.init_value = None;
-        },
-    },
+    Preset { key: "zeros", arch: Arch::TwoConv, init: Init::Zeros, init_value: None },
+    Preset { key: "single_conv_zeros", arch: Arch::SingleConv, init: Init::Zeros, init_value: None },
+    Preset { key: "constant5", arch: Arch::TwoConv, init: Init::Constant, init_value: Some(5.0) },
+    Preset { key: "kaiming", arch: Arch::TwoConv, init: Init::KaimingNormal, init_value: None },
 ];
 
 impl Preset {
     /// `base` with this preset's arch and init.
     pub fn config(&self, base: &ExperimentConfig) -> ExperimentConfig {
-        let mut c = base.clone();
-        (self.apply)(&mut c);
-        c
+        ExperimentConfig { arch: self.arch, init: self.init, init_value: self.init_value, ..base.clone() }
     }
 }
 
