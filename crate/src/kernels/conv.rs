@@ -75,7 +75,7 @@ fn source_row(s: Nchw, y: usize, ky: usize) -> Option<usize> {
 /// → `[N, cout, H, W]`.
 pub fn conv3x3(x: &[f32], weight: &[f32], s: Nchw, cout: usize) -> Vec<f32> {
     let cin = s.channels;
-    assert_eq!(x.len(), s.batch * cin * s.plane(), "conv3x3: input size");
+    assert_eq!(x.len(), s.numel(), "conv3x3: input size");
     assert_eq!(weight.len(), cout * cin * 9, "conv3x3: weight size");
     let write = |out: &mut [MaybeUninit<f32>]| {
         for o0 in (0..cout).step_by(CHANNEL_BLOCK) {
@@ -88,7 +88,7 @@ pub fn conv3x3(x: &[f32], weight: &[f32], s: Nchw, cout: usize) -> Vec<f32> {
     };
     // SAFETY: the blocks cover every output channel, and `conv_block` writes every pixel of
     // every image in its channels.
-    unsafe { uninit_output(s.batch * cout * s.plane(), write) }
+    unsafe { uninit_output(s.with_channels(cout).numel(), write) }
 }
 
 /// Chunks of one output row computed together in the interior: 3 × 3 accumulators, enough
@@ -206,7 +206,7 @@ pub fn conv3x3_input_grad(grad: &[f32], weight: &[f32], s: Nchw, cout: usize) ->
 /// channels; the summation order per output is the definition's, so nothing depends on them.
 pub fn conv3x3_exact_sums(x: &[f32], weight: &[f32], s: Nchw, cout: usize) -> Vec<f32> {
     let cin = s.channels;
-    assert_eq!(x.len(), s.batch * cin * s.plane(), "conv3x3_exact_sums: input size");
+    assert_eq!(x.len(), s.numel(), "conv3x3_exact_sums: input size");
     assert_eq!(weight.len(), cout * cin * 9, "conv3x3_exact_sums: weight size");
     let (h, w) = (s.height, s.width);
     // The input in f64, each row zero-padded: column c of the row sits at c + 1, zeros at 0 and
@@ -218,7 +218,7 @@ pub fn conv3x3_exact_sums(x: &[f32], weight: &[f32], s: Nchw, cout: usize) -> Ve
         dst[1..=w].iter_mut().zip(src).for_each(|(d, &v)| *d = v as f64);
     }
     let taps: Vec<f64> = weight.iter().map(|&v| v as f64).collect();
-    let mut out = vec![0.0f32; s.batch * cout * s.plane()];
+    let mut out = vec![0.0f32; s.with_channels(cout).numel()];
     let rows = ExactRows { padded: &padded, taps: &taps, cin, h, w, stride, cols };
     for n in 0..s.batch {
         for o0 in (0..cout).step_by(EXACT_BLOCK) {
@@ -344,8 +344,8 @@ const ROWS_PER_BAND: usize = 8;
 /// `x` `[N, cin, H, W]`, `grad` `[N, cout, H, W]` → `[cout, cin, 3, 3]`.
 pub fn conv3x3_weight_grad(x: &[f32], grad: &[f32], s: Nchw, cout: usize) -> Vec<f32> {
     let cin = s.channels;
-    assert_eq!(x.len(), s.batch * cin * s.plane(), "conv3x3_weight_grad: input size");
-    assert_eq!(grad.len(), s.batch * cout * s.plane(), "conv3x3_weight_grad: grad size");
+    assert_eq!(x.len(), s.numel(), "conv3x3_weight_grad: input size");
+    assert_eq!(grad.len(), s.with_channels(cout).numel(), "conv3x3_weight_grad: grad size");
     let mut totals = vec![0.0f64; cout * cin * 9];
     for o0 in (0..cout).step_by(CHANNEL_BLOCK) {
         match cout - o0 {

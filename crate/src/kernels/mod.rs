@@ -67,15 +67,16 @@ fn lane_sum(v: wide::f32x8) -> f64 {
 unsafe fn uninit_output(len: usize, fill: impl FnOnce(&mut [std::mem::MaybeUninit<f32>])) -> Vec<f32> {
     /// A NaN no kernel makes (arithmetic NaNs have an empty or the canonical payload).
     const UNWRITTEN: u32 = 0x7fa5_1e55;
+    const CHECK: bool = cfg!(any(test, feature = "check-outputs"));
     let mut out = Vec::with_capacity(len);
     let slots = &mut out.spare_capacity_mut()[..len];
-    if cfg!(any(test, feature = "check-outputs")) {
+    if CHECK {
         slots.fill(std::mem::MaybeUninit::new(f32::from_bits(UNWRITTEN)));
     }
     fill(slots);
     // SAFETY: the caller promises that `fill` initialised all `len` values.
     unsafe { out.set_len(len) };
-    if cfg!(any(test, feature = "check-outputs")) {
+    if CHECK {
         let missed = out.iter().position(|v| v.to_bits() == UNWRITTEN);
         assert!(missed.is_none(), "uninit_output: slot {} of {len} was never written", missed.unwrap_or(0));
     }
