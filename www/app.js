@@ -8,6 +8,7 @@ import { initialLang, setLang, t } from "./i18n.js";
 import { DepthLab, LAB_PREFIX } from "./lab/lab.js";
 import { RunStore, isDone, labelOf, stoppedStatus } from "./runs.js";
 import { BACKENDS } from "./backends.js";
+import { FACTS } from "./pkg/facts.js";
 import { PRESET_KEYS, configOf, defaultBackend, defaults, fromQuery, labConfigOf, presetConfig, toQuery } from "./state.js";
 import { View } from "./view.js";
 
@@ -75,7 +76,7 @@ async function start() {
     view.render();
     lab = new DepthLab(document.getElementById("lab"), {
       settings,
-      fields: info.fields,
+      fields: FACTS.fields,
       engine: {
         // The lab's deep runs keep their snapshots in the worker (see worker.js create).
         create: (key, config) => engine.create(key, config, backendOf(), undefined, { keepSnapshots: true }),

@@ -48,7 +48,7 @@ export class Engine {
     this.crashes = 0;
   }
 
-  /** Starts the first worker; resolves to `{backends, gpu, fields}`. */
+  /** Starts the first worker; resolves to `{backends, gpu, building}`. */
   async start() {
     this.info = await this.open(0);
     return this.info;

@@ -46,10 +46,12 @@ function fullModule() {
 // `cargo xtask serve` serves the page as soon as the flex module is built and answers 503 for the
 // full module until it is: then the page offers flex alone, says the rest is still being built,
 // and asks again ("backends") until it is there. Anything else (200, 404) changes nothing.
-const fullProbe = inline ? Promise.resolve(false) : fullStillBuilding();
+const fullProbe = fullStillBuilding();
 let gpuFound = null;
 
+/** Whether the server answers 503 for the full module (never, in the single-file build). */
 async function fullStillBuilding() {
+  if (inline) return false;
   try {
     const response = await fetch(new URL("./pkg/initlab_bg.wasm", import.meta.url), { method: "HEAD", cache: "no-store" });
     return response.status === 503;
@@ -79,12 +81,12 @@ const handlers = {
     // (in the background) before the first real step, which would otherwise run ~75 ms in
     // baseline code instead of ~4.
     setTimeout(() => wasm.warmUp(), 0);
-    return { ...backendsNow(await fullProbe), fields: wasm.configFields() };
+    return backendsNow(await fullProbe);
   },
 
   /** The backends on offer now: `{backends, gpu, building}` (see fullProbe). */
   async backends() {
-    return backendsNow(!inline && (await fullStillBuilding()));
+    return backendsNow(await fullStillBuilding());
   },
 
   validate({ config }) {

@@ -50,7 +50,9 @@ pub fn module(module: &Module) -> Result<()> {
     let name = module.name;
     if stamp.is_current() {
         eprintln!("www/pkg/{name}.js is up to date");
-        return if name == FLEX.name { facts() } else { Ok(()) };
+        // facts.js is written right after the flex module: current with it, unless deleted.
+        let facts_missing = !root().join("www/pkg/facts.js").is_file();
+        return if name == FLEX.name && facts_missing { facts() } else { Ok(()) };
     }
     let mut cargo = Command::new(env!("CARGO"));
     cargo.args(["rustc", "--package", "initlab", "--lib", "--release", "--target", "wasm32-unknown-unknown"]);
