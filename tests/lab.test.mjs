@@ -229,44 +229,68 @@ test("bad lab settings get the engine's message; earlier runs stay", async () =>
   await page.close();
 });
 
-test("no main-thread task over 50 ms while the deepest lesson trains", async () => {
+test("no main-thread task over 50 ms of CPU while the deepest lesson trains", async () => {
   // He et al.'s lesson (12 ReLU blocks, two runs), made long: its training is measured from
   // its second second to its last record, as the seed's soak test measures its steady state;
-  // the tasks of its first second and of drawing the finished lesson are reported too.
+  // the tasks of its first second and of drawing the finished lesson are reported too. What is
+  // measured is each main-thread task's own CPU time, from Chromium's trace: its wall time
+  // (the Long Tasks API's measure) also counts the time the OS gave the core to someone else,
+  // which on a loaded 2-core runner stretched 30 ms tasks past 60 (the wall times are printed).
   const { page } = await ctx.open("?section=lab");
   await runPreset(page, "he2015");
   await page.fill("#lab-field-epochs", "400");
   await page.dispatchEvent("#lab-field-epochs", "change");
   await page.waitForFunction(() => new URL(location.href).searchParams.get("lab.epochs") === "400");
-  const seen = await page.evaluate(async () => {
-    const tasks = [];
-    new PerformanceObserver((list) => tasks.push(...list.getEntries().map((e) => ({ start: e.startTime, duration: e.duration })))).observe({ type: "longtask" });
-    const start = performance.now();
-    document.querySelector("[data-i18n='lab.again']").click();
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    const steady = performance.now();
+  await ctx.browser.startTracing(page, { categories: ["disabled-by-default-devtools.timeline", "blink.user_timing"] });
+  const steps = await page.evaluate(async () => {
     const poll = async (done) => {
       while (!done()) await new Promise((resolve) => setTimeout(resolve, 20));
-      return performance.now();
     };
+    performance.mark("initlab-start");
+    document.querySelector("[data-i18n='lab.again']").click();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    performance.mark("initlab-steady");
     // Training ends when both runs have their 400 records; then the lesson draws its maps.
-    const end = await poll(() => window.initlab.lab.data().runs.every((r) => r.steps === 400));
-    const drawn = await poll(() => window.initlab.lab.data().claim?.values?.depth !== undefined);
-    await new Promise((resolve) => setTimeout(resolve, 300)); // the observer reports late
-    const round = (t) => ({ at: Math.round(t.start - start), ms: Math.round(t.duration) });
-    return {
-      steady: tasks.filter((t) => t.start >= steady && t.start + t.duration <= end).map(round),
-      first: tasks.filter((t) => t.start < steady).map(round),
-      last: tasks.filter((t) => t.start + t.duration > end && t.start < drawn + 300).map(round),
-      steadyMs: Math.round(end - steady),
-      steps: window.initlab.lab.data().runs.map((r) => r.steps),
-    };
+    await poll(() => window.initlab.lab.data().runs.every((r) => r.steps === 400));
+    performance.mark("initlab-end");
+    await poll(() => window.initlab.lab.data().claim?.values?.depth !== undefined);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    performance.mark("initlab-drawn");
+    return window.initlab.lab.data().runs.map((r) => r.steps);
   });
-  console.log(`he2015 × 400 epochs: long tasks in the steady state (${seen.steadyMs} ms): ${JSON.stringify(seen.steady)}; in the first second: ${JSON.stringify(seen.first)}; drawing the finished lesson: ${JSON.stringify(seen.last)}`);
-  assert.deepEqual(seen.steps, [400, 400]);
-  assert.deepEqual(seen.steady.filter((t) => t.ms > 50), [], JSON.stringify(seen));
+  const { traceEvents } = JSON.parse((await ctx.browser.stopTracing()).toString());
+  const seen = mainThreadTasks(traceEvents, ["initlab-start", "initlab-steady", "initlab-end", "initlab-drawn"]);
+  console.log(`he2015 × 400 epochs, main-thread tasks over 20 ms as CPU/wall ms, in the steady state (${seen.spans[1]} ms): ${seen.list(1)}; in the first second: ${seen.list(0)}; drawing the finished lesson: ${seen.list(2)}`);
+  assert.deepEqual(steps, [400, 400]);
+  assert.ok(seen.tasks.length > 100, `the trace has the main thread's tasks: ${seen.tasks.length}`);
+  assert.deepEqual(seen.within(1).filter((t) => t.cpu > 50), [], seen.list(1));
   await page.close();
 });
+
+/**
+ * The renderer main thread's top-level tasks in a Chromium trace, as {at, cpu, wall} (ms), and
+ * the spans between the named `performance.mark`s: `within(i)` are the tasks wholly between
+ * mark i and mark i + 1.
+ */
+function mainThreadTasks(events, marks) {
+  const main = events.find((e) => e.name === "thread_name" && e.args?.name === "CrRendererMain" &&
+    events.some((m) => m.name === marks[0] && m.pid === e.pid));
+  const at = marks.map((name) => events.find((e) => e.name === name && e.pid === main.pid).ts);
+  const tasks = events
+    .filter((e) => e.ph === "X" && e.name === "RunTask" && e.pid === main.pid && e.tid === main.tid)
+    .map((e) => {
+      assert.ok(e.tdur !== undefined, "the trace gives each task's thread time");
+      return { ts: e.ts, end: e.ts + e.dur, cpu: e.tdur / 1000, wall: e.dur / 1000 };
+    });
+  const within = (i) => tasks.filter((t) => t.ts >= at[i] && t.end <= at[i + 1]);
+  const round = (t) => `${Math.round((t.ts - at[0]) / 1000)}: ${t.cpu.toFixed(0)}/${t.wall.toFixed(0)}`;
+  return {
+    tasks,
+    within,
+    spans: at.slice(1).map((t, i) => Math.round((t - at[i]) / 1000)),
+    list: (i) => `[${within(i).filter((t) => t.cpu > 20 || t.wall > 50).map(round).join(", ")}]`,
+  };
+}
 
 for (const lang of ["en", "zh"]) {
   for (const viewport of [{ width: 1400, height: 1000 }, { width: 390, height: 844 }]) {
