@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { ROOT, horizontalOverflow, useBrowser } from "./helpers/browser.mjs";
+import { TRACE_CATEGORIES, mainThreadTasks } from "./helpers/trace.mjs";
 
 const ctx = useBrowser();
 const SHOTS = join(ROOT, "test-results");
@@ -232,16 +233,14 @@ test("bad lab settings get the engine's message; earlier runs stay", async () =>
 test("no main-thread task over 50 ms of CPU while the deepest lesson trains", async () => {
   // He et al.'s lesson (12 ReLU blocks, two runs), made long: its training is measured from
   // its second second to its last record, as the seed's soak test measures its steady state;
-  // the tasks of its first second and of drawing the finished lesson are reported too. What is
-  // measured is each main-thread task's own CPU time, from Chromium's trace: its wall time
-  // (the Long Tasks API's measure) also counts the time the OS gave the core to someone else,
-  // which on a loaded 2-core runner stretched 30 ms tasks past 60 (the wall times are printed).
+  // the tasks of its first second and of drawing the finished lesson are reported too. Each
+  // task's CPU time is bounded, its wall time printed (see helpers/trace.mjs).
   const { page } = await ctx.open("?section=lab");
   await runPreset(page, "he2015");
   await page.fill("#lab-field-epochs", "400");
   await page.dispatchEvent("#lab-field-epochs", "change");
   await page.waitForFunction(() => new URL(location.href).searchParams.get("lab.epochs") === "400");
-  await ctx.browser.startTracing(page, { categories: ["disabled-by-default-devtools.timeline", "blink.user_timing"] });
+  await ctx.browser.startTracing(page, { categories: TRACE_CATEGORIES });
   const steps = await page.evaluate(async () => {
     const poll = async (done) => {
       while (!done()) await new Promise((resolve) => setTimeout(resolve, 20));
@@ -266,31 +265,6 @@ test("no main-thread task over 50 ms of CPU while the deepest lesson trains", as
   assert.deepEqual(seen.within(1).filter((t) => t.cpu > 50), [], seen.list(1));
   await page.close();
 });
-
-/**
- * The renderer main thread's top-level tasks in a Chromium trace, as {at, cpu, wall} (ms), and
- * the spans between the named `performance.mark`s: `within(i)` are the tasks wholly between
- * mark i and mark i + 1.
- */
-function mainThreadTasks(events, marks) {
-  const main = events.find((e) => e.name === "thread_name" && e.args?.name === "CrRendererMain" &&
-    events.some((m) => m.name === marks[0] && m.pid === e.pid));
-  const at = marks.map((name) => events.find((e) => e.name === name && e.pid === main.pid).ts);
-  const tasks = events
-    .filter((e) => e.ph === "X" && e.name === "RunTask" && e.pid === main.pid && e.tid === main.tid)
-    .map((e) => {
-      assert.ok(e.tdur !== undefined, "the trace gives each task's thread time");
-      return { ts: e.ts, end: e.ts + e.dur, cpu: e.tdur / 1000, wall: e.dur / 1000 };
-    });
-  const within = (i) => tasks.filter((t) => t.ts >= at[i] && t.end <= at[i + 1]);
-  const round = (t) => `${Math.round((t.ts - at[0]) / 1000)}: ${t.cpu.toFixed(0)}/${t.wall.toFixed(0)}`;
-  return {
-    tasks,
-    within,
-    spans: at.slice(1).map((t, i) => Math.round((t - at[i]) / 1000)),
-    list: (i) => `[${within(i).filter((t) => t.cpu > 20 || t.wall > 50).map(round).join(", ")}]`,
-  };
-}
 
 for (const lang of ["en", "zh"]) {
   for (const viewport of [{ width: 1400, height: 1000 }, { width: 390, height: 844 }]) {
