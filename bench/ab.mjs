@@ -3,13 +3,16 @@
 //
 //   cargo xtask build && cp -r www/pkg www/pkgA   # then change the code, and:
 //   cargo xtask build && node bench/ab.mjs pkgA pkg
+//   node bench/ab.mjs pkgA pkg '{"arch":"stack","depth":8,"channels":16,"norm":"batch","height":64,"width":64}'
+// The optional third argument is the config to time (default: the seed's two_conv).
 import { launch, serve } from "../tests/helpers/browser.mjs";
-const [a, b] = process.argv.slice(2);
+const [a, b, configJson] = process.argv.slice(2);
+const config = { arch: "two_conv", init: "kaiming_normal", ...JSON.parse(configJson ?? "{}"), epochs: 100000 };
 const server = await serve();
 const browser = await launch({});
 const page = await browser.newPage();
 await page.goto(`${server.url}tests/helpers/blank.html`);
-const r = await page.evaluate(async ([a, b]) => {
+const r = await page.evaluate(async ([a, b, config]) => {
   const mods = {};
   for (const dir of [a, b]) {
     const m = await import(`/www/${dir}/initlab_flex.js`);
@@ -18,7 +21,7 @@ const r = await page.evaluate(async ([a, b]) => {
   }
   const exps = {};
   for (const dir of [a, b]) {
-    exps[dir] = await mods[dir].Experiment.create({ arch: "two_conv", init: "kaiming_normal", epochs: 100000 }, "flex");
+    exps[dir] = await mods[dir].Experiment.create(config, "flex");
     for (let i = 0; i < 40; i++) await exps[dir].step();
   }
   const times = { [a]: [], [b]: [] };
@@ -33,7 +36,7 @@ const r = await page.evaluate(async ([a, b]) => {
   }
   const median = (xs) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)];
   return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
-}, [a, b]);
+}, [a, b, config]);
 console.log(JSON.stringify(r), "ratio b/a", (r[b] / r[a]).toFixed(3));
 await browser.close();
 await server.close();
