@@ -1,27 +1,32 @@
-// Where a wasm step's time goes: V8's sampling profiler over 300 steps of the seed workload
-// (224², Kaiming) in headless Chromium, self time per function.
+// Where a wasm step's time goes: V8's sampling profiler over 300 steps of a workload (by default
+// the seed's, 224², Kaiming) in headless Chromium, self time per function.
 //
-//   INITLAB_KEEP_NAMES=1 cargo xtask build && node bench/profile.mjs [pkg-dir-under-www]
+//   INITLAB_KEEP_NAMES=1 cargo xtask build && node bench/profile.mjs [pkg-dir-under-www] [config-json] [steps]
+//
+// The config defaults to the seed's two_conv; e.g. deep_bn:
+// '{"arch":"stack","depth":8,"channels":16,"norm":"batch","height":64,"width":64}' 60
 //
 // INITLAB_KEEP_NAMES keeps the wasm name section (the normal build drops it: 7 MB in the full
 // module), so the profile names Rust functions instead of wasm-function[136].
 import { launch, serve } from "../tests/helpers/browser.mjs";
 const dir = process.argv[2] ?? "pkg";
+const config = { arch: "two_conv", init: "kaiming_normal", ...JSON.parse(process.argv[3] ?? "{}"), epochs: 100000 };
+const steps = Number(process.argv[4] ?? 300);
 const server = await serve();
 const browser = await launch({});
 const page = await browser.newPage();
 await page.goto(`${server.url}tests/helpers/blank.html`);
-await page.evaluate(async (dir) => {
+await page.evaluate(async ([dir, config]) => {
   const m = await import(`/www/${dir}/initlab_flex.js`);
   await m.default();
-  window.e = await m.Experiment.create({ arch: "two_conv", init: "kaiming_normal", epochs: 100000 }, "flex");
+  window.e = await m.Experiment.create(config, "flex");
   for (let i = 0; i < 60; i++) await window.e.step();
-}, dir);
+}, [dir, config]);
 const cdp = await page.context().newCDPSession(page);
 await cdp.send("Profiler.enable");
 await cdp.send("Profiler.setSamplingInterval", { interval: 100 });
 await cdp.send("Profiler.start");
-await page.evaluate(async () => { for (let i = 0; i < 300; i++) await window.e.step(); });
+await page.evaluate(async (steps) => { for (let i = 0; i < steps; i++) await window.e.step(); }, steps);
 const { profile } = await cdp.send("Profiler.stop");
 const self = new Map();
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
