@@ -12,6 +12,7 @@ use rand_distr::{Normal, StandardNormal, Uniform};
 use safetensors::{Dtype, SafeTensors};
 
 use crate::config::{Arch, CLASSES, ExperimentConfig, Init};
+use crate::model::names;
 
 /// Shape of both conv weights of the seed arches: `[out, in, kh, kw]`.
 pub const WEIGHT_SHAPE: [usize; 4] = [CLASSES, CLASSES, 3, 3];
@@ -49,9 +50,7 @@ impl InitialTensors {
 
     /// The safetensors names, in order: `image`, `conv1.weight` … `convN.weight`.
     fn names(config: &ExperimentConfig) -> Vec<String> {
-        std::iter::once("image".to_string())
-            .chain((1..=config.convs()).map(|i| format!("conv{i}.weight")))
-            .collect()
+        std::iter::once("image".to_string()).chain((1..=config.convs()).map(names::conv_weight)).collect()
     }
 
     /// Reads `image` `[batch, 3, height, width]` and every `conv{i}.weight` (all F32) from

@@ -15,6 +15,26 @@ use burn::{
 use crate::config::{Activation, Arch, ExperimentConfig, Norm, Target};
 use crate::kernels::{batch_norm, conv3x3, pixel_nll_rows};
 
+/// The parameters' names, PyTorch's state-dict names of block `k` (from 1): the one naming of
+/// the fixtures' `final`, the safetensors files, the snapshots and the per-layer records.
+pub mod names {
+    pub fn conv_weight(k: usize) -> String {
+        format!("conv{k}.weight")
+    }
+
+    pub fn conv_bias(k: usize) -> String {
+        format!("conv{k}.bias")
+    }
+
+    pub fn bn_weight(k: usize) -> String {
+        format!("bn{k}.weight")
+    }
+
+    pub fn bn_bias(k: usize) -> String {
+        format!("bn{k}.bias")
+    }
+}
+
 /// One block's parameters. burn's own `Conv2d` and `BatchNorm` modules hold them (so names,
 /// optimizer state and records are burn's); the forward pass runs them through
 /// [`crate::kernels`], which gives each backend its fastest kernels for exactly these layers.
@@ -195,13 +215,13 @@ impl Model {
         let mut out = Vec::new();
         for (i, block) in self.blocks.iter().enumerate() {
             let k = i + 1;
-            out.push((format!("conv{k}.weight"), AnyParam::Conv(&block.conv.weight)));
+            out.push((names::conv_weight(k), AnyParam::Conv(&block.conv.weight)));
             if let Some(bias) = &block.conv.bias {
-                out.push((format!("conv{k}.bias"), AnyParam::Vector(bias)));
+                out.push((names::conv_bias(k), AnyParam::Vector(bias)));
             }
             if let Some(bn) = &block.norm {
-                out.push((format!("bn{k}.weight"), AnyParam::Vector(&bn.gamma)));
-                out.push((format!("bn{k}.bias"), AnyParam::Vector(&bn.beta)));
+                out.push((names::bn_weight(k), AnyParam::Vector(&bn.gamma)));
+                out.push((names::bn_bias(k), AnyParam::Vector(&bn.beta)));
             }
         }
         out

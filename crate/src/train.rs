@@ -21,12 +21,8 @@ use serde::Serialize;
 use crate::backend::BackendKind;
 use crate::config::{Arch, ExperimentConfig, Trainable};
 use crate::inputs::InitialTensors;
-use crate::model::{AnyParam, Labels, Model, ModelConfig, Probes, cross_entropy_rows};
+use crate::model::{AnyParam, Labels, Model, ModelConfig, Probes, cross_entropy_rows, names};
 use crate::record::{Record, Trajectory, Value, l2_norm, mean_and_std, mean_and_var};
-
-/// The names of the seed arches' parameters, in the order the views list them.
-pub const PARAM_NAMES: [&str; 6] =
-    ["conv1.weight", "bn1.weight", "bn1.bias", "conv2.weight", "bn2.weight", "bn2.bias"];
 
 /// One parameter at a recorded step: its value before the update and the gradient the update
 /// used (accumulated unless zero_grad). `grad` is `None` where the parameter is outside the
@@ -368,7 +364,7 @@ impl Experiment {
         let grad_norm =
             |name: &str| snapshot.param(name).and_then(|p| p.grad.as_deref()).map_or(0.0, l2_norm);
         let weight_stats = |k: usize| {
-            mean_and_var(&snapshot.param(&format!("conv{k}.weight")).expect("every conv is read").value)
+            mean_and_var(&snapshot.param(&names::conv_weight(k)).expect("every conv is read").value)
         };
         let mut values: Vec<(&'static str, Value)> = vec![("loss", Value::Scalar(loss))];
         if stack {
@@ -376,9 +372,9 @@ impl Experiment {
             let per_layer = |f: &dyn Fn(usize) -> f64| Value::Layers((0..depth).map(f).collect());
             values.push(("conv_mean", per_layer(&|i| weight_stats(i + 1).0)));
             values.push(("conv_var", per_layer(&|i| weight_stats(i + 1).1)));
-            values.push(("conv_grad_norm", per_layer(&|i| grad_norm(&format!("conv{}.weight", i + 1)))));
+            values.push(("conv_grad_norm", per_layer(&|i| grad_norm(&names::conv_weight(i + 1)))));
             if self.config.bias {
-                values.push(("bias_grad_norm", per_layer(&|i| grad_norm(&format!("conv{}.bias", i + 1)))));
+                values.push(("bias_grad_norm", per_layer(&|i| grad_norm(&names::conv_bias(i + 1)))));
             }
             let act: Vec<(f64, f64)> = outputs.iter().map(|o| mean_and_std(o)).collect();
             values.push(("act_mean", per_layer(&|i| act[i].0)));
@@ -391,8 +387,8 @@ impl Experiment {
                 ("conv1_var", Value::Scalar(v1)),
                 ("conv2_mean", Value::Scalar(m2)),
                 ("conv2_var", Value::Scalar(v2)),
-                ("conv1_grad_norm", Value::Scalar(grad_norm("conv1.weight"))),
-                ("conv2_grad_norm", Value::Scalar(grad_norm("conv2.weight"))),
+                ("conv1_grad_norm", Value::Scalar(grad_norm(&names::conv_weight(1)))),
+                ("conv2_grad_norm", Value::Scalar(grad_norm(&names::conv_weight(2)))),
             ]);
         }
         self.last = Some(snapshot);
