@@ -70,6 +70,13 @@ pub fn bench(webgpu: bool, python: &str) -> Result<()> {
         "null".to_string()
     };
     println!("\"pytorch_stack\": {pytorch_stack},");
+    // The seed's ratio from back-to-back pairs (PyTorch and the browser taking turns).
+    if has_torch.as_ref().is_ok_and(|s| s.success()) {
+        println!(
+            "\"pairs\": {},",
+            capture(Command::new("node").args(["bench/pairs.mjs", "--python", python]))?.trim()
+        );
+    }
     println!("\"pytorch\": [{}]\n}}", pytorch.join(", "));
     Ok(())
 }

@@ -1,0 +1,73 @@
+// The seed workload's browser/PyTorch ratio from back-to-back pairs: PyTorch (bench/pytorch_seed.py,
+// 1 thread) and the flex module in headless Chromium take turns, round after round, so both
+// see the same state of this noisy machine (a single pair swung from 0.39 to 0.69 between
+// runs of `cargo xtask bench`, minutes apart). Each round: PyTorch's median of 30 224² steps
+// and its four-experiment seed run, then the same in the browser (median of 30 steps of a
+// module warmed up by 40, and the four experiments of 40 steps). Prints JSON.
+//
+//   node bench/pairs.mjs --python /path/to/python-with-torch [--rounds 5]
+
+import { spawnSync } from "node:child_process";
+import { launch, serve, ROOT } from "../tests/helpers/browser.mjs";
+
+const args = process.argv.slice(2);
+const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
+const python = option("--python", "python3");
+const rounds = Number(option("--rounds", "5"));
+
+const server = await serve();
+const browser = await launch({});
+const page = await browser.newPage();
+await page.goto(`${server.url}tests/helpers/blank.html`);
+await page.evaluate(async () => {
+  const flex = await import("/www/pkg/initlab_flex.js");
+  await flex.default();
+  window.flex = flex;
+  window.e = await flex.Experiment.create({ epochs: 100000 }, "flex");
+  for (let i = 0; i < 40; i++) await window.e.step();
+});
+const browserRound = () => page.evaluate(async () => {
+  const times = [];
+  for (let i = 0; i < 30; i++) {
+    const t = performance.now();
+    await window.e.step();
+    times.push(performance.now() - t);
+  }
+  const start = performance.now();
+  for (const config of [
+    { arch: "two_conv", init: "zeros" },
+    { arch: "single_conv", init: "zeros" },
+    { arch: "two_conv", init: "constant", init_value: 5 },
+    { arch: "two_conv", init: "kaiming_normal" },
+  ]) {
+    const e = await window.flex.Experiment.create(config, "flex");
+    for (let i = 0; i < 40; i++) await e.step();
+    e.free();
+  }
+  return { step_ms: [...times].sort((a, b) => a - b)[15], seed_run_ms: performance.now() - start };
+});
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const round3 = (x) => Math.round(x * 1000) / 1000;
+const out = [];
+for (let i = 0; i < rounds; i++) {
+  const torch = spawnSync(python, ["bench/pytorch_seed.py", "--size", "224"], { cwd: ROOT, encoding: "utf8" });
+  if (torch.status !== 0) throw new Error(`pytorch_seed.py failed: ${torch.stderr}`);
+  const pytorch = JSON.parse(torch.stdout);
+  const ours = await browserRound();
+  out.push({
+    pytorch_step_ms: round3(pytorch.median_ms),
+    browser_step_ms: round3(ours.step_ms),
+    step_ratio: round3(ours.step_ms / pytorch.median_ms),
+    pytorch_seed_run_ms: Math.round(pytorch.seed_run_ms),
+    browser_seed_run_ms: Math.round(ours.seed_run_ms),
+    seed_run_ratio: round3(ours.seed_run_ms / pytorch.seed_run_ms),
+  });
+}
+console.log(JSON.stringify({
+  rounds: out,
+  median_step_ratio: median(out.map((r) => r.step_ratio)),
+  median_seed_run_ratio: median(out.map((r) => r.seed_run_ratio)),
+}, null, 1));
+await browser.close();
+await server.close();
