@@ -53,9 +53,13 @@ pub fn bench(webgpu: bool, python: &str) -> Result<()> {
     println!("\"browser\": {},", capture(&mut browser)?.trim());
 
     // PyTorch, if this Python has it: the same workload, one thread, in the same run.
-    let has_torch = Command::new(python).args(["-c", "import torch"]).stderr(Stdio::null()).status();
+    let has_torch = Command::new(python)
+        .args(["-c", "import torch"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
     let mut pytorch = Vec::new();
-    if has_torch.as_ref().is_ok_and(|s| s.success()) {
+    if has_torch {
         for size in SIZES.split(',') {
             pytorch.push(
                 capture(Command::new(python).args(["bench/pytorch_seed.py", "--size", size]))?
@@ -64,14 +68,14 @@ pub fn bench(webgpu: bool, python: &str) -> Result<()> {
             );
         }
     }
-    let pytorch_stack = if has_torch.as_ref().is_ok_and(|s| s.success()) {
+    let pytorch_stack = if has_torch {
         capture(Command::new(python).args(["bench/pytorch_stack.py"]))?.trim().to_string()
     } else {
         "null".to_string()
     };
     println!("\"pytorch_stack\": {pytorch_stack},");
     // The seed's ratio from back-to-back pairs (PyTorch and the browser taking turns).
-    if has_torch.as_ref().is_ok_and(|s| s.success()) {
+    if has_torch {
         println!(
             "\"pairs\": {},",
             capture(Command::new("node").args(["bench/pairs.mjs", "--python", python]))?.trim()
