@@ -7,6 +7,7 @@
 // optimised the module (its first steps run in the baseline compiler).
 
 import { launch, serve } from "../tests/helpers/browser.mjs";
+import { FACTS } from "../www/pkg/facts.js";
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => {
@@ -16,13 +17,15 @@ const option = (name, fallback) => {
 const sizes = option("sizes", "224").split(",").map(Number);
 const steps = Number(option("steps", "30"));
 const webgpu = args.includes("--webgpu");
+// The blog's seed run: its four experiments (the engine's presets), 40 steps each at 224².
+const seedRun = FACTS.seedPresets.map((preset) => preset.config);
 
 const server = await serve();
 const browser = await launch({ webgpu });
 const page = await browser.newPage();
 await page.goto(`${server.url}tests/helpers/blank.html`);
 
-const result = await page.evaluate(async ({ sizes, steps, webgpu }) => {
+const result = await page.evaluate(async ({ sizes, steps, webgpu, seedRun }) => {
   const t0 = performance.now();
   const flex = await import("/www/pkg/initlab_flex.js");
   await flex.default();
@@ -49,17 +52,10 @@ const result = await page.evaluate(async ({ sizes, steps, webgpu }) => {
       e.free();
       perSize[size] = { median_ms: median(times), min_ms: Math.min(...times), steps: gpuSteps };
     }
-    // The blog's seed run: four experiments of 40 steps at 224².
-    const seed = [
-      { arch: "two_conv", init: "zeros" },
-      { arch: "single_conv", init: "zeros" },
-      { arch: "two_conv", init: "constant", init_value: 5 },
-      { arch: "two_conv", init: "kaiming_normal" },
-    ];
     let seedMs = null;
     if (backend !== "webgpu") {
       const start = performance.now();
-      for (const config of seed) {
+      for (const config of seedRun) {
         const e = await module.Experiment.create(config, backend);
         for (let i = 0; i < 40; i++) await e.step();
         e.free();
@@ -69,7 +65,7 @@ const result = await page.evaluate(async ({ sizes, steps, webgpu }) => {
     out.backends[backend] = { sizes: perSize, seed_run_ms: seedMs };
   }
   return out;
-}, { sizes, steps, webgpu });
+}, { sizes, steps, webgpu, seedRun });
 
 // The page as a reader sees it: load, then runAll() of the four experiments, in five fresh
 // tabs (one run swings by ±20% on this machine: the median is the figure); with the worker
