@@ -5,6 +5,7 @@
 //
 //   node bench/cpu.mjs [tabs per setting, default 2]
 import { launch, serve } from "../tests/helpers/browser.mjs";
+import { threadTasks } from "../tests/helpers/trace.mjs";
 
 const tabs = Number(process.argv[2] ?? 2);
 const server = await serve();
@@ -27,21 +28,16 @@ for (let i = 0; i < tabs; i++) {
     const { traceEvents } = JSON.parse((await browser.stopTracing()).toString());
     const [start, end] = ["cpu-start", "cpu-end"].map((name) => traceEvents.find((e) => e.name === name).ts);
     const inWindow = (e) => e.ph === "X" && e.ts >= start && e.ts <= end;
-    const names = new Map(traceEvents.filter((e) => e.name === "thread_name").map((e) => [`${e.pid}:${e.tid}`, e.args.name]));
-    const threads = new Map();
-    for (const e of traceEvents.filter((e) => inWindow(e) && e.name === "RunTask")) {
-      const key = `${e.pid}:${e.tid}`;
-      const t = threads.get(key) ?? { thread: names.get(key) ?? key, cpu_ms: 0, wall_ms: 0 };
-      t.cpu_ms += (e.tdur ?? 0) / 1000;
-      t.wall_ms += e.dur / 1000;
-      threads.set(key, t);
-    }
+    const threads = [...threadTasks(traceEvents).values()].map(({ name, tasks }) => {
+      const mine = tasks.filter((t) => t.ts >= start && t.ts <= end);
+      return { thread: name, cpu_ms: mine.reduce((ms, t) => ms + t.cpu, 0), wall_ms: mine.reduce((ms, t) => ms + t.wall, 0) };
+    });
     const topTier = traceEvents.filter((e) => inWindow(e) && e.name === "wasm.TopTierCompilation").reduce((ms, e) => ms + e.dur / 1000, 0);
     const round = (t) => ({ thread: t.thread, cpu_ms: Math.round(t.cpu_ms), wall_ms: Math.round(t.wall_ms) });
     out.push({
       workers: query ? 2 : "default",
       run_all_ms: Math.round(runAllMs),
-      threads: [...threads.values()].sort((a, b) => b.cpu_ms - a.cpu_ms).slice(0, 6).map(round),
+      threads: threads.sort((a, b) => b.cpu_ms - a.cpu_ms).slice(0, 6).map(round),
       wasm_top_tier_compilation_ms: Math.round(topTier),
     });
     await page.close();

@@ -1,8 +1,9 @@
-// Main-thread tasks from a Chromium trace (playwright's `browser.startTracing` with
-// TRACE_CATEGORIES): each top-level task's CPU time and wall time. The responsiveness tests
-// bound the CPU time, the page's own work: the wall time (the Long Tasks API's measure) also
-// counts the time the OS gave the core to someone else, which on a loaded 2-core runner
-// stretched 30 ms tasks past 60 ms.
+// Tasks from a Chromium trace (playwright's `browser.startTracing` with TRACE_CATEGORIES):
+// each top-level task's CPU time and wall time, per thread (`threadTasks`) or for the page's
+// main thread between marks (`mainThreadTasks`). The responsiveness tests bound the CPU time,
+// the page's own work: the wall time (the Long Tasks API's measure) also counts the time the
+// OS gave the core to someone else, which on a loaded 2-core runner stretched 30 ms tasks
+// past 60 ms.
 
 import assert from "node:assert/strict";
 
@@ -19,12 +20,7 @@ export function mainThreadTasks(events, marks) {
   const main = events.find((e) => e.name === "thread_name" && e.args?.name === "CrRendererMain" &&
     events.some((m) => m.name === marks[0] && m.pid === e.pid));
   const at = marks.map((name) => events.find((e) => e.name === name && e.pid === main.pid).ts);
-  const tasks = events
-    .filter((e) => e.ph === "X" && e.name === "RunTask" && e.pid === main.pid && e.tid === main.tid)
-    .map((e) => {
-      assert.ok(e.tdur !== undefined, "the trace gives each task's thread time");
-      return { ts: e.ts, end: e.ts + e.dur, cpu: e.tdur / 1000, wall: e.dur / 1000 };
-    });
+  const tasks = threadTasks(events).get(`${main.pid}:${main.tid}`)?.tasks ?? [];
   const within = (i) => tasks.filter((t) => t.ts >= at[i] && t.end <= at[i + 1]);
   const round = (t) => `${Math.round((t.ts - at[0]) / 1000)}: ${t.cpu.toFixed(0)}/${t.wall.toFixed(0)}`;
   return {
@@ -33,4 +29,23 @@ export function mainThreadTasks(events, marks) {
     spans: at.slice(1).map((t, i) => Math.round((t - at[i]) / 1000)),
     list: (i) => `[${within(i).filter((t) => t.cpu > 20 || t.wall > 50).map(round).join(", ")}]`,
   };
+}
+
+/**
+ * Every thread's top-level tasks (RunTask), keyed by "pid:tid": `{name, tasks}`, each task as
+ * {ts, end} (trace µs) and {cpu, wall} (ms).
+ */
+export function threadTasks(events) {
+  const threads = new Map();
+  for (const e of events) {
+    if (e.name === "thread_name") threads.set(`${e.pid}:${e.tid}`, { name: e.args.name, tasks: [] });
+  }
+  for (const e of events) {
+    if (e.ph !== "X" || e.name !== "RunTask") continue;
+    assert.ok(e.tdur !== undefined, "the trace gives each task's thread time");
+    const key = `${e.pid}:${e.tid}`;
+    if (!threads.has(key)) threads.set(key, { name: key, tasks: [] });
+    threads.get(key).tasks.push({ ts: e.ts, end: e.ts + e.dur, cpu: e.tdur / 1000, wall: e.dur / 1000 });
+  }
+  return threads;
 }
