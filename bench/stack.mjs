@@ -1,5 +1,7 @@
 // The depth lab's speed in the browser: median ms per step of each benchmark workload
-// (crate/src/seed.rs WORKLOADS) on the flex module, in headless Chromium. Prints JSON.
+// (crate/src/seed.rs WORKLOADS) on both flex modules, in headless Chromium: initlab_flex and
+// initlab_flex_relaxed (relaxed SIMD, what the page runs in Chromium; the same numbers). The
+// two take turns in blocks of 10 steps, so both see the same state of the machine. Prints JSON.
 //
 //   node bench/stack.mjs [--steps 30]
 
@@ -20,24 +22,36 @@ const browser = await launch();
 const page = await browser.newPage();
 await page.goto(`${server.url}tests/helpers/blank.html`);
 const result = await page.evaluate(async ({ workloads, steps }) => {
-  const m = await import("/www/pkg/initlab_flex.js");
-  await m.default();
+  const modules = {};
+  for (const name of ["initlab_flex", "initlab_flex_relaxed"]) {
+    modules[name] = await import(`/www/pkg/${name}.js`);
+    await modules[name].default();
+  }
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const out = {};
-  for (const [name, config] of Object.entries(workloads)) {
-    const e = await m.Experiment.create({ ...config, epochs: steps + 30 }, "flex");
-    for (let i = 0; i < 30; i++) await e.step(); // warm-up: let V8 tier the module up
-    const times = [];
-    for (let i = 0; i < steps; i++) {
-      const t = performance.now();
-      await e.step();
-      times.push(performance.now() - t);
+  const out = { browser_flex: {}, browser_flex_relaxed: {} };
+  for (const [workload, config] of Object.entries(workloads)) {
+    const runs = {};
+    for (const [name, m] of Object.entries(modules)) {
+      runs[name] = { e: await m.Experiment.create({ ...config, epochs: steps + 30 }, "flex"), times: [] };
+      for (let i = 0; i < 30; i++) await runs[name].e.step(); // warm-up: let V8 tier the module up
     }
-    e.free();
-    out[name] = { median_ms: median(times), min_ms: Math.min(...times), steps };
+    for (let block = 0; block < steps / 10; block++) {
+      for (const run of Object.values(runs)) {
+        for (let i = 0; i < 10; i++) {
+          const t = performance.now();
+          await run.e.step();
+          run.times.push(performance.now() - t);
+        }
+      }
+    }
+    for (const [name, run] of Object.entries(runs)) {
+      run.e.free();
+      const key = name === "initlab_flex" ? "browser_flex" : "browser_flex_relaxed";
+      out[key][workload] = { median_ms: median(run.times), min_ms: Math.min(...run.times), steps: run.times.length };
+    }
   }
   return out;
 }, { workloads: WORKLOADS, steps });
-console.log(JSON.stringify({ browser_flex: result }));
+console.log(JSON.stringify(result));
 await browser.close();
 await server.close();

@@ -10,6 +10,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ENGINES, KEYS, PRESET_KEYS, ROOT, useBrowser } from "./helpers/browser.mjs";
+import { PROBE } from "../www/relaxed-simd.js";
 
 const SHOTS = join(ROOT, "test-results");
 const QUERY = "?epochs=12&height=32&width=32";
@@ -76,6 +77,12 @@ for (const engine of engines) {
           gpu: navigator.gpu === undefined ? "absent" : navigator.gpu === null ? "null" : "present",
           sharedArrayBuffer: typeof SharedArrayBuffer !== "undefined",
         }));
+        // Relaxed SIMD where the browser validates it, over http; the single file has the plain
+        // module alone. Chromium has it: the page's usual module is the relaxed one.
+        const relaxed = await tab.evaluate((probe) => WebAssembly.validate(new Uint8Array(probe)), [...PROBE]);
+        if (engine === "chromium") assert.equal(relaxed, true, "Chromium validates relaxed SIMD");
+        const [{ module }] = await tab.evaluate(() => window.initlab.__engine.memory());
+        assert.equal(module, relaxed && where === "http" ? "initlab_flex_relaxed" : "initlab_flex", `${engine} ${where}: the flex module`);
         const runStart = Date.now();
         const data = await tab.evaluate(() => window.initlab.runAll());
         const runMs = Date.now() - runStart;
@@ -112,7 +119,7 @@ for (const engine of engines) {
         if (engine === "chromium" && where === "http") reference = data;
         assert.ok(reference, "Chromium's reference run");
         const difference = maxDifference(data, reference);
-        console.log(`${engine} ${where}: ready ${readyMs} ms, runAll ${runMs} ms, max |Δ| vs Chromium ${difference}; navigator.language ${JSON.stringify(facts.language)} (${drawn.language}), WebGPU ${facts.gpu}, SharedArrayBuffer ${facts.sharedArrayBuffer}`);
+        console.log(`${engine} ${where}: ready ${readyMs} ms, runAll ${runMs} ms, max |Δ| vs Chromium ${difference}; navigator.language ${JSON.stringify(facts.language)} (${drawn.language}), WebGPU ${facts.gpu}, SharedArrayBuffer ${facts.sharedArrayBuffer}, relaxed SIMD ${relaxed} (${module})`);
         assert.ok(difference <= 1e-6, `${engine} ${where} differs from Chromium by ${difference}`);
         await tab.close();
       }

@@ -4,9 +4,10 @@
 //
 // Each run's steps are awaited one at a time: an Experiment never has two steps in flight.
 
-import init, * as wasm from "./pkg/initlab_flex.js";
+import * as plainFlex from "./pkg/initlab_flex.js";
 import { BACKENDS } from "./backends.js";
 import { outcomeOf } from "./outcome.js";
+import { hasRelaxedSimd } from "./relaxed-simd.js";
 
 /**
  * Every run in this worker, by key.
@@ -25,15 +26,36 @@ import { outcomeOf } from "./outcome.js";
 const runs = new Map();
 let pumping = false;
 
-// Two builds of the same crate: initlab_flex (flex alone, small, fetched and compiled at once,
+// Builds of the same crate: initlab_flex (flex alone, small, fetched and compiled at once,
 // while the page is still loading) and initlab (flex, ndarray and WebGPU; five times the size),
-// imported only when a run asks for ndarray or WebGPU. The single-file build (a Blob-URL
-// worker) has only the first, handed over as bytes in "hello".
+// imported only when a run asks for ndarray or WebGPU. Where the browser has relaxed SIMD, the
+// flex module is initlab_flex_relaxed instead: the same numbers, its f64 convs faster (see
+// relaxed-simd.js). The single-file build (a Blob-URL worker) has only initlab_flex, handed
+// over as bytes in "hello".
 const inline = self.location.protocol === "blob:";
-/** The flex module's exports (its memory, for the soak test's measurements). */
-let flexExports = null;
-const fetching = inline ? null : init().then((e) => (flexExports = e));
+/** The flex module in use (`name`, for the tests), and its exports (memory, for the soak test). */
+const flex = { name: "initlab_flex", exports: null };
+/** The flex module's bindings: initlab_flex's until the relaxed one has loaded in its place. */
+let wasm = plainFlex;
+const RELAXED = "./pkg/initlab_flex_relaxed.js";
+const fetching = inline ? null : loadFlex();
 let full = null;
+
+async function loadFlex() {
+  if (hasRelaxedSimd()) {
+    try {
+      const relaxed = await import(RELAXED);
+      flex.exports = await relaxed.default();
+      flex.name = "initlab_flex_relaxed";
+      wasm = relaxed;
+      return;
+    } catch {
+      // A host that lacks its files (a copy of an older build): the plain module gives the
+      // same numbers.
+    }
+  }
+  flex.exports = await plainFlex.default();
+}
 
 function fullModule() {
   full ??= import("./pkg/initlab.js").then(async (m) => {
@@ -74,7 +96,8 @@ async function moduleFor(backend) {
 const handlers = {
   /** `gpu`: what the page found (see probeGpu in engine.js); null when it found no adapter. */
   async hello({ wasmBytes, gpu }) {
-    flexExports = await (wasmBytes ? init({ module_or_path: wasmBytes }) : fetching ?? init());
+    if (wasmBytes) flex.exports = await plainFlex.default({ module_or_path: wasmBytes });
+    else await (fetching ?? loadFlex());
     // WebGPU only where the page found an adapter.
     gpuFound = gpu;
     // Once the page has its answer: run the kernels on a tiny image so that V8 optimises them
@@ -171,9 +194,12 @@ const handlers = {
     return null;
   },
 
-  /** Bytes of wasm linear memory and of this worker's JS heap (where the browser tells). */
+  /**
+   * Bytes of wasm linear memory and of this worker's JS heap (where the browser tells), and
+   * which flex module this worker runs (initlab_flex or initlab_flex_relaxed).
+   */
   memory() {
-    return { wasm: flexExports?.memory.buffer.byteLength ?? 0, js: performance.memory?.usedJSHeapSize ?? 0 };
+    return { wasm: flex.exports?.memory.buffer.byteLength ?? 0, js: performance.memory?.usedJSHeapSize ?? 0, module: flex.name };
   },
 
   /** Deliberately traps the wasm instance (tests of the page's recovery). */

@@ -23,6 +23,9 @@ pub struct Module {
 }
 
 pub const FLEX: Module = Module { name: "initlab_flex", features: &[], default_features: false };
+/// [`FLEX`] for the browsers that have relaxed SIMD, which the worker picks by feature detection.
+pub const FLEX_RELAXED: Module =
+    Module { name: "initlab_flex_relaxed", features: &["relaxed-simd"], default_features: false };
 pub const FULL: Module = Module { name: "initlab", features: &["webgpu"], default_features: true };
 
 /// Builds the two wasm modules into `www/pkg/`, and copies the page's vendored chart library
@@ -31,6 +34,7 @@ pub const FULL: Module = Module { name: "initlab", features: &["webgpu"], defaul
 pub fn wasm() -> Result<()> {
     prepare()?;
     module(&FLEX)?;
+    module(&FLEX_RELAXED)?;
     module(&FULL)
 }
 

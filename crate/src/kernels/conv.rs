@@ -204,6 +204,8 @@ pub fn conv3x3_input_grad(grad: &[f32], weight: &[f32], s: Nchw, cout: usize) ->
 /// float32-vs-float64 gap) measures: on 33 PyTorch fixtures of deep ReLU stacks, 32 pass in
 /// f64 against 29 with the f32 sums. Vectorised over columns (f64x4) and blocked over output
 /// channels; the summation order per output is the definition's, so nothing depends on them.
+// The loops live here (ExactRows::block is inlined), so the relaxed-SIMD instruction is too.
+#[cfg_attr(all(target_arch = "wasm32", feature = "relaxed-simd"), target_feature(enable = "relaxed-simd"))]
 pub fn conv3x3_exact_sums(x: &[f32], weight: &[f32], s: Nchw, cout: usize) -> Vec<f32> {
     let cin = s.channels;
     assert_eq!(x.len(), s.numel(), "conv3x3_exact_sums: input size");
@@ -247,6 +249,38 @@ const EXACT_BLOCK: usize = 4;
 const EXACT_BLOCK: usize = 6;
 /// Output columns per step of [`conv3x3_exact_sums`]: two f64x4.
 const EXACT_CHUNK: usize = 8;
+
+/// `a·b + c` for [`conv3x3_exact_sums`], whose products (of two f32) are exact in f64: fused
+/// or not, the result is the same double, so the module built with the feature `relaxed-simd`
+/// (wasm's `f64x2.relaxed_madd`, one instruction for plain SIMD's multiply and add) gives the
+/// same numbers as the plain one, bit for bit. The feature is only for that module
+/// (`initlab_flex_relaxed`, which the worker loads where the browser validates relaxed SIMD):
+/// a module that contains the instruction does not load in a browser without it.
+#[inline(always)]
+fn exact_mul_add(a: f64x4, b: f64x4, c: f64x4) -> f64x4 {
+    #[cfg(all(target_arch = "wasm32", feature = "relaxed-simd"))]
+    {
+        relaxed_mul_add(a, b, c)
+    }
+    #[cfg(not(all(target_arch = "wasm32", feature = "relaxed-simd")))]
+    {
+        a.mul_add(b, c)
+    }
+}
+
+/// [`exact_mul_add`] in relaxed SIMD. In wasm, wide's f64x4 is two v128 side by side (`repr(C)`
+/// of two `repr(transparent)` halves), so it is reinterpreted, not copied.
+#[cfg(all(target_arch = "wasm32", feature = "relaxed-simd"))]
+#[inline]
+#[target_feature(enable = "relaxed-simd")]
+fn relaxed_mul_add(a: f64x4, b: f64x4, c: f64x4) -> f64x4 {
+    use core::arch::wasm32::{f64x2_relaxed_madd, v128};
+    // SAFETY: both types are 32 bytes of plain floats (see above), every bit pattern valid.
+    let [a, b, c]: [[v128; 2]; 3] = unsafe { core::mem::transmute([a, b, c]) };
+    let sum = [f64x2_relaxed_madd(a[0], b[0], c[0]), f64x2_relaxed_madd(a[1], b[1], c[1])];
+    // SAFETY: as above.
+    unsafe { core::mem::transmute::<[v128; 2], f64x4>(sum) }
+}
 
 /// The f64 input and taps of one [`conv3x3_exact_sums`] call.
 struct ExactRows<'a> {
@@ -293,8 +327,8 @@ impl ExactRows<'_> {
                                 taps[((i * 3 + ky) * 3 + kx) * B..][..B].try_into().expect("B taps");
                             for (acc, &tap) in acc.iter_mut().zip(step) {
                                 let tap = f64x4::splat(tap);
-                                acc[0] = tap.mul_add(v0, acc[0]);
-                                acc[1] = tap.mul_add(v1, acc[1]);
+                                acc[0] = exact_mul_add(tap, v0, acc[0]);
+                                acc[1] = exact_mul_add(tap, v1, acc[1]);
                             }
                         }
                     }
