@@ -22,18 +22,19 @@ const browser = await launch();
 const page = await browser.newPage();
 await page.goto(`${server.url}tests/helpers/blank.html`);
 const result = await page.evaluate(async ({ workloads, steps }) => {
+  // Output key → module.
   const modules = {};
-  for (const name of ["initlab_flex", "initlab_flex_relaxed"]) {
-    modules[name] = await import(`/www/pkg/${name}.js`);
-    await modules[name].default();
+  for (const [key, name] of [["browser_flex", "initlab_flex"], ["browser_flex_relaxed", "initlab_flex_relaxed"]]) {
+    modules[key] = await import(`/www/pkg/${name}.js`);
+    await modules[key].default();
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const out = { browser_flex: {}, browser_flex_relaxed: {} };
+  const out = Object.fromEntries(Object.keys(modules).map((key) => [key, {}]));
   for (const [workload, config] of Object.entries(workloads)) {
     const runs = {};
-    for (const [name, m] of Object.entries(modules)) {
-      runs[name] = { e: await m.Experiment.create({ ...config, epochs: steps + 30 }, "flex"), times: [] };
-      for (let i = 0; i < 30; i++) await runs[name].e.step(); // warm-up: let V8 tier the module up
+    for (const [key, m] of Object.entries(modules)) {
+      runs[key] = { e: await m.Experiment.create({ ...config, epochs: steps + 30 }, "flex"), times: [] };
+      for (let i = 0; i < 30; i++) await runs[key].e.step(); // warm-up: let V8 tier the module up
     }
     for (let block = 0; block < steps / 10; block++) {
       for (const run of Object.values(runs)) {
@@ -44,9 +45,8 @@ const result = await page.evaluate(async ({ workloads, steps }) => {
         }
       }
     }
-    for (const [name, run] of Object.entries(runs)) {
+    for (const [key, run] of Object.entries(runs)) {
       run.e.free();
-      const key = name === "initlab_flex" ? "browser_flex" : "browser_flex_relaxed";
       out[key][workload] = { median_ms: median(run.times), min_ms: Math.min(...run.times), steps: run.times.length };
     }
   }

@@ -55,8 +55,9 @@ test("every fixture replays within tolerance on every CPU backend", async () => 
 });
 
 test("the relaxed-SIMD flex module gives the plain one's numbers, bit for bit", async () => {
-  // The page runs initlab_flex_relaxed where the browser has relaxed SIMD (Chromium does) and
-  // the fixtures above run on the plain build: this is what makes them hold for both. Every
+  // The page runs initlab_flex_relaxed where the browser has relaxed SIMD (Chromium does), and
+  // the fixtures above run on the full module's flex, the plain kernels: this is what makes
+  // them hold for both. Every
   // stack fixture (the f64 convs are the only kernels that differ) and a wider BatchNorm
   // stack: each record, then every parameter and gradient at the end.
   const names = (await readdir(join(ROOT, "tests/fixtures"))).filter((f) => /^(extra_)?stack_.*\.json$/.test(f));

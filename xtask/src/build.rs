@@ -11,7 +11,7 @@ use wasm_bindgen_cli_support::Bindgen;
 
 use crate::{root, run};
 
-/// One of the page's two wasm modules in `www/pkg/`:
+/// One of the page's wasm modules in `www/pkg/`:
 /// - `initlab.js` + `initlab_bg.wasm` ([`FULL`]): every backend (flex, ndarray, WebGPU), the module API;
 /// - `initlab_flex.js` + `initlab_flex_bg.wasm` ([`FLEX`]): flex alone, a fifth of the size, which
 ///   the page loads first so that it is ready at once (the full module follows only when asked for).
@@ -28,7 +28,7 @@ pub const FLEX_RELAXED: Module =
     Module { name: "initlab_flex_relaxed", features: &["relaxed-simd"], default_features: false };
 pub const FULL: Module = Module { name: "initlab", features: &["webgpu"], default_features: true };
 
-/// Builds the two wasm modules into `www/pkg/`, and copies the page's vendored chart library
+/// Builds the three wasm modules into `www/pkg/`, and copies the page's vendored chart library
 /// out of node_modules. A module whose inputs have not changed since its last build is not
 /// built again (see [`Stamp`]).
 pub fn wasm() -> Result<()> {
