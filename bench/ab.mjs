@@ -4,18 +4,20 @@
 //   cargo xtask build && cp -r www/pkg www/pkgA   # then change the code, and:
 //   cargo xtask build && node bench/ab.mjs pkgA pkg
 //   node bench/ab.mjs pkgA pkg '{"arch":"stack","depth":8,"channels":16,"norm":"batch","height":64,"width":64}'
-// The optional third argument is the config to time (default: the seed's two_conv).
+// The optional third argument is the config to time (default: the seed's two_conv), the
+// fourth the module (default initlab_flex; initlab_flex_relaxed is the one the page runs where
+// the browser has relaxed SIMD).
 import { launch, serve } from "../tests/helpers/browser.mjs";
-const [a, b, configJson] = process.argv.slice(2);
+const [a, b, configJson, module = "initlab_flex"] = process.argv.slice(2);
 const config = { arch: "two_conv", init: "kaiming_normal", ...JSON.parse(configJson ?? "{}"), epochs: 100000 };
 const server = await serve();
 const browser = await launch({});
 const page = await browser.newPage();
 await page.goto(`${server.url}tests/helpers/blank.html`);
-const r = await page.evaluate(async ([a, b, config]) => {
+const r = await page.evaluate(async ([a, b, config, module]) => {
   const mods = {};
   for (const dir of [a, b]) {
-    const m = await import(`/www/${dir}/initlab_flex.js`);
+    const m = await import(`/www/${dir}/${module}.js`);
     await m.default();
     mods[dir] = m;
   }
@@ -36,7 +38,7 @@ const r = await page.evaluate(async ([a, b, config]) => {
   }
   const median = (xs) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)];
   return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
-}, [a, b, config]);
+}, [a, b, config, module]);
 console.log(JSON.stringify(r), "ratio b/a", (r[b] / r[a]).toFixed(3));
 await browser.close();
 await server.close();

@@ -1,7 +1,9 @@
 // Whether this browser's WebAssembly has relaxed SIMD (Chromium has it since 114; the test
 // suite checks what each of its three browsers says): then the worker loads
-// `initlab_flex_relaxed`, the flex module whose f64 convs use `f64x2.relaxed_madd`. Its numbers are the plain module's, bit for bit (see `exact_mul_add` in
-// crate/src/kernels/conv.rs); a browser without the instruction cannot even compile it.
+// `initlab_flex_relaxed`, the flex module whose direct f64 convs (a stack's narrower layers; the
+// wide ones take Winograd's algorithm, unfused everywhere) use `f64x2.relaxed_madd`. Its numbers
+// are the plain module's, bit for bit (see `exact_mul_add` in crate/src/kernels/conv.rs); a
+// browser without the instruction cannot even compile it.
 
 /** A module of one function, `() -> v128`, that returns f64x2.relaxed_madd(0, 0, 0). */
 export const PROBE = (() => {

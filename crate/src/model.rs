@@ -63,7 +63,8 @@ pub struct ModelConfig {
     /// single_conv: the logits are the last conv of the image, nothing else runs (the other
     /// parameters exist, get no gradient and are never updated, as in PyTorch).
     pub last_conv_only: bool,
-    /// Convs summed in f64 where the backend can (the stacks: see `conv::conv3x3_exact_sums`);
+    /// Convs summed in f64 where the backend can (the stacks: see `conv::conv3x3_exact_sums`,
+    /// and for wide layers the weight gradient too: `conv::conv3x3_weight_grad_exact_sums`);
     /// the seed's two 3-channel layers keep the faster f32 sums, well within tolerance there.
     pub exact_sums: bool,
 }

@@ -18,7 +18,7 @@ use std::mem::MaybeUninit;
 
 use wide::{f32x8, f64x4};
 
-use super::{Nchw, lane_sum, load8, uninit_output};
+use super::{Nchw, lane_sum, load8, uninit_output, winograd};
 
 /// Pixels per chunk: one `f32x8`.
 const LANES: usize = 8;
@@ -202,14 +202,37 @@ pub fn conv3x3_input_grad(grad: &[f32], weight: &[f32], s: Nchw, cout: usize) ->
 /// sign and the run parts from PyTorch's. Summing in f64 keeps the trajectory closer to the
 /// exact one than PyTorch's own float32 is, which is what the fixtures' tolerance (10× PyTorch's
 /// float32-vs-float64 gap) measures: on 33 PyTorch fixtures of deep ReLU stacks, 32 pass in
-/// f64 against 29 with the f32 sums. Vectorised over columns (f64x4) and blocked over output
-/// channels; the summation order per output is the definition's, so nothing depends on them.
+/// f64 against 29 with the f32 sums.
+///
+/// Layers with [`WINOGRAD_PAIRS`] channel pairs or more take Winograd's F(4×4, 3×3) in f64
+/// ([`winograd::conv3x3`]: a quarter of the products, within an ulp of the definition rounded
+/// once); narrower ones the direct sums of [`conv3x3_direct_f64`], where the transforms would
+/// cost more than they save.
+pub fn conv3x3_exact_sums(x: &[f32], weight: &[f32], s: Nchw, cout: usize) -> Vec<f32> {
+    if s.channels * cout >= WINOGRAD_PAIRS {
+        winograd::conv3x3(x, weight, s, cout)
+    } else {
+        conv3x3_direct_f64(x, weight, s, cout)
+    }
+}
+
+/// Input × output channels from which [`conv3x3_exact_sums`] takes Winograd's algorithm.
+/// Winograd's time over the direct sums', in Chromium (one call each, taking turns, 64² unless
+/// said): 0.92 at 8 → 8 channels (32²), 0.72 at 8 → 8 (224²), 0.71 at 8 → 16, 0.69 at
+/// 12 → 12, 0.60 at 16 → 16, 0.49 at 24 → 24; but 1.0 at 6 → 6, 1.37 at 4 → 4, 1.22 at 3 → 16,
+/// 1.05 at 16 → 3 and 1.25 at the seed's 3 → 3 (224²), where the transforms outweigh the
+/// products they save.
+pub const WINOGRAD_PAIRS: usize = 128;
+
+/// [`conv3x3_exact_sums`] by the definition: vectorised over columns (f64x4) and blocked over
+/// output channels; the summation order per output is the definition's, so nothing depends on
+/// them.
 // The loops live here (ExactRows::block is inlined), so the relaxed-SIMD instruction is too.
 #[cfg_attr(all(target_arch = "wasm32", feature = "relaxed-simd"), target_feature(enable = "relaxed-simd"))]
-pub fn conv3x3_exact_sums(x: &[f32], weight: &[f32], s: Nchw, cout: usize) -> Vec<f32> {
+pub fn conv3x3_direct_f64(x: &[f32], weight: &[f32], s: Nchw, cout: usize) -> Vec<f32> {
     let cin = s.channels;
-    assert_eq!(x.len(), s.numel(), "conv3x3_exact_sums: input size");
-    assert_eq!(weight.len(), cout * cin * 9, "conv3x3_exact_sums: weight size");
+    assert_eq!(x.len(), s.numel(), "conv3x3_direct_f64: input size");
+    assert_eq!(weight.len(), cout * cin * 9, "conv3x3_direct_f64: weight size");
     let (h, w) = (s.height, s.width);
     // The input in f64, each row zero-padded: column c of the row sits at c + 1, zeros at 0 and
     // from w + 1 to the end of the last chunk, so every window is a plain slice.
@@ -238,7 +261,7 @@ pub fn conv3x3_exact_sums(x: &[f32], weight: &[f32], s: Nchw, cout: usize) -> Ve
     out
 }
 
-/// Output channels summed together in [`conv3x3_exact_sums`]. Natively (AVX2) 4 × 2
+/// Output channels summed together in [`conv3x3_direct_f64`]. Natively (AVX2) 4 × 2
 /// accumulators of f64x4 plus the two input vectors and a tap fit the 16 vector registers. In
 /// wasm an f64x4 is two f64x2 and V8 spills either way; on deep_bn's 16 channels 6 measured
 /// 1 to 8% faster than 4 there (bench/ab.mjs, four runs: 0.92, 0.94, 0.95, 0.99), 2 and 8
@@ -247,10 +270,10 @@ pub fn conv3x3_exact_sums(x: &[f32], weight: &[f32], s: Nchw, cout: usize) -> Ve
 const EXACT_BLOCK: usize = 4;
 #[cfg(target_arch = "wasm32")]
 const EXACT_BLOCK: usize = 6;
-/// Output columns per step of [`conv3x3_exact_sums`]: two f64x4.
+/// Output columns per step of [`conv3x3_direct_f64`]: two f64x4.
 const EXACT_CHUNK: usize = 8;
 
-/// `a·b + c` for [`conv3x3_exact_sums`], whose products (of two f32) are exact in f64: fused
+/// `a·b + c` for [`conv3x3_direct_f64`], whose products (of two f32) are exact in f64: fused
 /// or not, the result is the same double, so the module built with the feature `relaxed-simd`
 /// (wasm's `f64x2.relaxed_madd`, one instruction for plain SIMD's multiply and add) gives the
 /// same numbers as the plain one, bit for bit. The feature is only for that module
@@ -282,7 +305,7 @@ fn relaxed_mul_add(a: f64x4, b: f64x4, c: f64x4) -> f64x4 {
     unsafe { core::mem::transmute::<[v128; 2], f64x4>(sum) }
 }
 
-/// The f64 input and taps of one [`conv3x3_exact_sums`] call.
+/// The f64 input and taps of one [`conv3x3_direct_f64`] call.
 struct ExactRows<'a> {
     padded: &'a [f64],
     taps: &'a [f64],
@@ -363,6 +386,24 @@ fn flip(weight: &[f32], cin: usize, cout: usize) -> Vec<f32> {
     }
     flipped
 }
+
+/// The weight gradient of a stack's conv (`exact_sums`): Winograd's, summed in f64
+/// ([`winograd::conv3x3_weight_grad`]), from [`WINOGRAD_WEIGHT_GRAD_PAIRS`] channel pairs on;
+/// [`conv3x3_weight_grad`] below, whose f32 row sums are cheaper there than the transforms.
+pub fn conv3x3_weight_grad_exact_sums(x: &[f32], grad: &[f32], s: Nchw, cout: usize) -> Vec<f32> {
+    if s.channels * cout >= WINOGRAD_WEIGHT_GRAD_PAIRS {
+        winograd::conv3x3_weight_grad(x, grad, s, cout)
+    } else {
+        conv3x3_weight_grad(x, grad, s, cout)
+    }
+}
+
+/// Input × output channels from which the weight gradient takes Winograd's algorithm: against
+/// the f32 kernel's four lanes it pays later than the convolution does. Its time over the f32
+/// kernel's, measured as for [`WINOGRAD_PAIRS`]: 0.93 at 8 → 16, 0.77 at 12 → 12, 0.75 at
+/// 16 → 16, 0.64 at 24 → 24, 0.59 at 32 → 32 (32²); but 0.95 at 8 → 8 (32²) and 1.19 (224²),
+/// 1.11 at 6 → 6, 1.37 at 4 → 4, 1.24 and 1.29 at 3 → 16 and 16 → 3.
+pub const WINOGRAD_WEIGHT_GRAD_PAIRS: usize = 128;
 
 /// `acc[b][kx] += g[b] · v[kx]`: one chunk's products for 3 output channels × 3 taps.
 #[inline(always)]
@@ -536,9 +577,16 @@ mod tests {
             let wt = values(cout * cin * 9, 100 + seed as u32);
             let g = values(n * cout * h * w, 200 + seed as u32);
             close(&conv3x3(&x, &wt, s, cout), &naive(&x, &wt, s, cout), "forward");
-            // The f64-summed kernels are the definition rounded once.
-            let exact: Vec<f32> = naive(&x, &wt, s, cout).iter().map(|&v| v as f32).collect();
-            assert_eq!(conv3x3_exact_sums(&x, &wt, s, cout), exact, "forward, f64 sums");
+            // The direct f64 sums are the definition rounded once; Winograd's are off the exact
+            // sum by its rounding to f32 (half an ulp) and the transforms' f64 rounding (~1e-14
+            // of the terms, here at most 144 of them, each below 1).
+            let sums = naive(&x, &wt, s, cout);
+            let exact: Vec<f32> = sums.iter().map(|&v| v as f32).collect();
+            assert_eq!(conv3x3_direct_f64(&x, &wt, s, cout), exact, "forward, f64 sums");
+            for (k, (&a, &y)) in winograd::conv3x3(&x, &wt, s, cout).iter().zip(&sums).enumerate() {
+                let bound = (y.abs() as f32 * f32::EPSILON) as f64 / 2.0 + 1e-11;
+                assert!((a as f64 - y).abs() <= bound, "forward, Winograd, [{k}]: {a} vs {y}");
+            }
             let g_exact = conv3x3_input_grad_exact_sums(&g, &wt, s, cout);
             close(
                 &g_exact,
@@ -561,6 +609,74 @@ mod tests {
                 e[k] = 1.0;
                 let expect = dot(&naive(&x, &e, s, cout), &g);
                 assert!((dw[k] as f64 - expect).abs() < 1e-4, "dw[{k}]: {} vs {expect}", dw[k]);
+            }
+        }
+    }
+
+    /// Winograd's convolution and weight gradient against the definition, on shapes whose
+    /// tiles cross the image's edges and whose tile rows span several bands (the last one
+    /// shorter), with batches; and its exact zeros.
+    #[test]
+    fn winograd_matches_the_definition() {
+        for (seed, (n, cin, cout, h, w)) in
+            [(1, 8, 8, 70, 5), (2, 5, 7, 13, 27), (1, 16, 3, 9, 33), (2, 3, 16, 37, 4), (1, 1, 1, 1, 1)]
+                .into_iter()
+                .enumerate()
+        {
+            let s = Nchw { batch: n, channels: cin, height: h, width: w };
+            let x = values(s.numel(), 300 + seed as u32);
+            let wt = values(cout * cin * 9, 400 + seed as u32);
+            let g = values(s.with_channels(cout).numel(), 500 + seed as u32);
+            let sums = naive(&x, &wt, s, cout);
+            for (k, (&a, &y)) in winograd::conv3x3(&x, &wt, s, cout).iter().zip(&sums).enumerate() {
+                let bound = (y.abs() as f32 * f32::EPSILON) as f64 / 2.0 + 1e-11;
+                assert!((a as f64 - y).abs() <= bound, "{s:?} → {cout}: forward[{k}]: {a} vs {y}");
+            }
+            // dW[k] = ⟨g, conv(x, e_k)⟩, in f64.
+            let dw = winograd::conv3x3_weight_grad(&x, &g, s, cout);
+            for k in 0..wt.len() {
+                let mut e = vec![0.0; wt.len()];
+                e[k] = 1.0;
+                let expect: f64 = naive(&x, &e, s, cout).iter().zip(&g).map(|(p, &q)| p * q as f64).sum();
+                let bound = (expect.abs() as f32 * f32::EPSILON) as f64 / 2.0 + 1e-9;
+                assert!(
+                    (dw[k] as f64 - expect).abs() <= bound,
+                    "{s:?} → {cout}: dw[{k}]: {} vs {expect}",
+                    dw[k]
+                );
+            }
+        }
+    }
+
+    /// Where the definition's sum is exactly 0 (zero weights, a zero input, or a 3 × 3 window of
+    /// zeros in every channel while the rest of the tile is not), Winograd's is exactly 0 too.
+    #[test]
+    fn winograd_keeps_exact_zeros() {
+        let (cin, cout) = (8, 8);
+        let s = Nchw { batch: 1, channels: cin, height: 12, width: 13 };
+        let x = values(s.numel(), 11);
+        let wt = values(cout * cin * 9, 12);
+        assert!(winograd::conv3x3(&x, &vec![0.0; wt.len()], s, cout).iter().all(|&v| v == 0.0));
+        assert!(winograd::conv3x3(&vec![0.0; x.len()], &wt, s, cout).iter().all(|&v| v == 0.0));
+        let zeros = vec![0.0; s.with_channels(cout).numel()];
+        assert!(winograd::conv3x3_weight_grad(&x, &zeros, s, cout).iter().all(|&v| v == 0.0));
+        assert!(
+            winograd::conv3x3_weight_grad(&vec![0.0; x.len()], &values(zeros.len(), 13), s, cout)
+                .iter()
+                .all(|&v| v == 0.0)
+        );
+        // Columns 0 to 6 zero in every channel: outputs at columns 0 to 5 read zeros only.
+        let mut half = x.clone();
+        for row in half.chunks_exact_mut(s.width) {
+            row[..7].fill(0.0);
+        }
+        let out = winograd::conv3x3(&half, &wt, s, cout);
+        let sums = naive(&half, &wt, s, cout);
+        for (k, (&a, &y)) in out.iter().zip(&sums).enumerate() {
+            if k % s.width < 6 {
+                assert_eq!((a, y), (0.0, 0.0), "output {k} reads zeros only");
+            } else {
+                assert_ne!(a, 0.0, "output {k} reads a non-zero");
             }
         }
     }

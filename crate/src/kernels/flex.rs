@@ -51,18 +51,17 @@ impl LayerOps for Flex {
         }
     }
 
-    /// Already summed in f64 across bands of rows, stacks or not.
     fn conv3x3_weight_grad(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         grad: FloatTensor<Self>,
-        _exact_sums: bool,
+        exact_sums: bool,
     ) -> FloatTensor<Self> {
         let (dims, cout) = (Nchw::of(x.shape().dims::<4>()), weight.shape().dims::<4>()[0]);
+        let weight_grad =
+            if exact_sums { conv::conv3x3_weight_grad_exact_sums } else { conv::conv3x3_weight_grad };
         match (values(&x), values(&grad)) {
-            (Some(xs), Some(gs)) => {
-                tensor(conv::conv3x3_weight_grad(&xs, &gs, dims, cout), [cout, dims.channels, 3, 3])
-            }
+            (Some(xs), Some(gs)) => tensor(weight_grad(&xs, &gs, dims, cout), [cout, dims.channels, 3, 3]),
             _ => stock::conv3x3_weight_grad::<Flex>(x, weight, grad),
         }
     }

@@ -11,7 +11,9 @@
 //! loss) is burn's own tensor ops, on every backend.
 //!
 //! Which kernels run:
-//! - Flex: the direct SIMD kernels of [`conv`], [`norm`] and [`loss`], the hot path of the page.
+//! - Flex: the direct SIMD kernels of [`conv`], [`norm`] and [`loss`], the hot path of the page;
+//!   a stack's wide layers (`exact_sums`, 128 channel pairs or more) take [`winograd`]'s
+//!   F(4×4, 3×3) in f64 for the conv, its input gradient and its weight gradient.
 //! - NdArray: the trait's default bodies, which are burn's own ops (conv2d, batch_norm_train,
 //!   log_softmax), untouched: the second CPU backend doubles as a check of the first.
 //! - Cube (wgpu/WebGPU): the defaults too, except the conv weight gradient, summed from nine
@@ -30,6 +32,7 @@ pub mod loss;
 pub mod norm;
 #[cfg(feature = "webgpu")]
 mod shifted;
+pub mod winograd;
 
 use burn::backend::autodiff::{
     Autodiff, NodeId,
@@ -359,7 +362,7 @@ impl LayerOps for burn::backend::NdArray {
         ndarray_tensor(out, dims.dims())
     }
 
-    /// flex's weight gradient (f32 row sums, f64 band totals) for a stack, for the same reason.
+    /// flex's weight gradient for a stack, for the same reason.
     fn conv3x3_weight_grad(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
@@ -370,7 +373,7 @@ impl LayerOps for burn::backend::NdArray {
             return stock::conv3x3_weight_grad::<Self>(x, weight, grad);
         }
         let (dims, cout) = (Nchw::of(x.shape().dims::<4>()), weight.shape().dims::<4>()[0]);
-        let out = conv::conv3x3_weight_grad(&host::<Self>(x), &host::<Self>(grad), dims, cout);
+        let out = conv::conv3x3_weight_grad_exact_sums(&host::<Self>(x), &host::<Self>(grad), dims, cout);
         ndarray_tensor(out, [cout, dims.channels, 3, 3])
     }
 }

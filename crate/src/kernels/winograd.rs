@@ -1,0 +1,478 @@
+//! The depth lab's convolutions in f64 by Winograd's minimal filtering, F(4×4, 3×3) (Lavin and
+//! Gray, "Fast Algorithms for Convolutional Neural Networks", 2016): each 4 × 4 tile of output
+//! takes 36 products per input channel where the definition takes 144, so the f64 sums that
+//! keep a deep stack on PyTorch's trajectory (see [`super::conv::conv3x3_exact_sums`]) cost
+//! about a quarter of their multiplications.
+//!
+//! Per tile: `Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A`, with `d` the 6 × 6 input patch under the tile
+//! (the zero padding included), `g` the 3 × 3 kernel, and the sum over input channels taken in
+//! the transformed domain, 36 small matrix products, one per position `ξ` of the 6 × 6. The
+//! weight gradient is the same algebra run backwards: `∂L/∂g = Gᵀ [Σ_tiles (A Ẏ Aᵀ) ⊙ (Bᵀ d B)] G`.
+//!
+//! Accuracy: the transforms' coefficients reach 8, so in f64 their rounding is some 1e-15 of the
+//! terms' size, and the f32 result is the exactly rounded sum but for the rare sum within that of
+//! a rounding boundary: far closer to the exact result than PyTorch's float32, which is what the
+//! fixtures' tolerance measures. (With the forward alone on Winograd, 17 of 72 PyTorch fixtures
+//! from `bench/make_stack_fixture.py` changed in any bit, and none changed its verdict.) Every
+//! operation is a plain IEEE multiply or add (no fused multiply-add anywhere), so native code
+//! and every browser give the same bits.
+//!
+//! Exact zeros: a tile of zeros transforms to zeros, and so does a kernel of zeros, so zero
+//! weights or a zero input give exactly 0, as the definition does. Where only the 3 × 3 window
+//! of one output is zero (in every channel), the tile's other values would leave a rounding
+//! residue where the definition has exactly 0: those outputs are set to 0 explicitly
+//! ([`dead_windows`]), so a map of where the gradient dies shows exact zeros as PyTorch does.
+
+// The loops index small fixed arrays by transform position on purpose: `ξ = a·6 + b` is the
+// layout, and zipped iterators would hide it.
+#![allow(clippy::needless_range_loop)]
+use wide::f64x4;
+
+use super::Nchw;
+
+/// The 6 × 6 positions of a transformed tile.
+const XI: usize = 36;
+/// Tiles per GEMM step: two f64x4.
+const TILE_CHUNK: usize = 8;
+/// Output channels per GEMM step (`TILE_CHUNK` × this many accumulators).
+const OUT_BLOCK: usize = 6;
+
+/// `Bᵀ d`: the input transform along one axis (6 → 6).
+#[inline(always)]
+fn input_transform(d: [f64x4; 6]) -> [f64x4; 6] {
+    let k = f64x4::splat;
+    [
+        k(4.0) * d[0] - k(5.0) * d[2] + d[4],
+        d[3] + d[4] - k(4.0) * (d[1] + d[2]),
+        d[4] - d[3] + k(4.0) * (d[1] - d[2]),
+        d[4] - d[2] + k(2.0) * (d[3] - d[1]),
+        d[4] - d[2] + k(2.0) * (d[1] - d[3]),
+        k(4.0) * d[1] - k(5.0) * d[3] + d[5],
+    ]
+}
+
+/// `G g`: the kernel transform along one axis (3 → 6).
+#[inline(always)]
+fn kernel_transform(g: [f64; 3]) -> [f64; 6] {
+    [
+        g[0] / 4.0,
+        -(g[0] + g[1] + g[2]) / 6.0,
+        -(g[0] - g[1] + g[2]) / 6.0,
+        g[0] / 24.0 + g[1] / 12.0 + g[2] / 6.0,
+        g[0] / 24.0 - g[1] / 12.0 + g[2] / 6.0,
+        g[2],
+    ]
+}
+
+/// `Gᵀ s`: the kernel transform's transpose (6 → 3), for the weight gradient.
+#[inline(always)]
+fn kernel_transform_t(s: [f64; 6]) -> [f64; 3] {
+    [
+        s[0] / 4.0 - (s[1] + s[2]) / 6.0 + (s[3] + s[4]) / 24.0,
+        (s[2] - s[1]) / 6.0 + (s[3] - s[4]) / 12.0,
+        (s[3] + s[4] - s[1] - s[2]) / 6.0 + s[5],
+    ]
+}
+
+/// `Aᵀ m`: the output transform along one axis (6 → 4).
+#[inline(always)]
+fn output_transform(m: [f64x4; 6]) -> [f64x4; 4] {
+    let k = f64x4::splat;
+    let (p12, m12, p34, m34) = (m[1] + m[2], m[1] - m[2], m[3] + m[4], m[3] - m[4]);
+    [m[0] + p12 + p34, m12 + k(2.0) * m34, p12 + k(4.0) * p34, m12 + k(8.0) * m34 + m[5]]
+}
+
+/// `A y`: the output transform's transpose (4 → 6), for the weight gradient.
+#[inline(always)]
+fn output_transform_t(y: [f64x4; 4]) -> [f64x4; 6] {
+    let k = f64x4::splat;
+    let (p02, p13) = (y[0] + y[2], y[1] + y[3]);
+    let (q02, q13) = (y[0] + k(4.0) * y[2], k(2.0) * y[1] + k(8.0) * y[3]);
+    [y[0], p02 + p13, p02 - p13, q02 + q13, q02 - q13, y[3]]
+}
+
+#[inline(always)]
+fn load4(values: &[f64], at: usize) -> f64x4 {
+    f64x4::new(values[at..at + 4].try_into().expect("four values"))
+}
+
+/// Tiles per band (at least): the GEMM and the gradient's dot products run over a band of tile
+/// rows at a time, long enough to amortise their loops, short enough to stay in cache.
+const BAND_TILES: usize = 128;
+
+/// The tiling of one call: `[N, C, H, W]` planes cut into 4 × 4 tiles, each row of tiles padded
+/// to whole GEMM chunks, rows of tiles grouped in bands, and every plane copied into f64 with
+/// the convolution's zero border.
+#[derive(Clone, Copy)]
+struct Tiling {
+    h: usize,
+    w: usize,
+    /// Tile rows and tiles per row.
+    th: usize,
+    tw: usize,
+    /// Tiles per row rounded up to [`TILE_CHUNK`].
+    twp: usize,
+    /// Tile rows per band.
+    band: usize,
+    /// Padded plane rows: pixel row r at r + 1, zeros around.
+    ph: usize,
+    /// Entries of each phase of a padded row: column c + 1 of the padded row (pixel column c)
+    /// sits in phase (c + 1) mod 4 at (c + 1) / 4, so that the four tiles starting at
+    /// columns 4·tx .. 4·tx + 16 read each of their six columns as one vector.
+    per_phase: usize,
+}
+
+impl Tiling {
+    fn new(h: usize, w: usize) -> Self {
+        let (th, tw) = (h.div_ceil(4), w.div_ceil(4));
+        let twp = tw.div_ceil(TILE_CHUNK) * TILE_CHUNK;
+        // The tiles read padded columns up to 4·twp + 1, phase entries up to twp.
+        let band = BAND_TILES.div_ceil(twp).min(th);
+        Tiling { h, w, th, tw, twp, band, ph: 4 * th + 2, per_phase: twp + 1 }
+    }
+
+    /// Values of one padded row (its four phases).
+    fn pw(&self) -> usize {
+        4 * self.per_phase
+    }
+
+    /// Tiles of one band.
+    fn band_tiles(&self) -> usize {
+        self.band * self.twp
+    }
+
+    /// `planes` (`channels` planes of h × w) into `padded` (`channels` padded planes, phase
+    /// split; the border stays zero between calls).
+    fn pad(&self, planes: &[f32], channels: usize, padded: &mut [f64]) {
+        let (pw, per_phase) = (self.pw(), self.per_phase);
+        for c in 0..channels {
+            for r in 0..self.h {
+                let src = &planes[(c * self.h + r) * self.w..][..self.w];
+                let dst = &mut padded[(c * self.ph + r + 1) * pw..][..pw];
+                for (col, &value) in src.iter().enumerate() {
+                    dst[(col + 1) % 4 * per_phase + (col + 1) / 4] = value as f64;
+                }
+            }
+        }
+    }
+
+    /// `Bᵀ d B` of every tile in tile rows `ty0 ..` (one band) of every padded plane, into
+    /// `v[ξ][c][tile of the band]`. The column transform runs along whole (phase-split) rows,
+    /// four values a vector; the row transform then reads four adjacent tiles' values as one
+    /// vector.
+    fn transform_inputs(
+        &self,
+        padded: &[f64],
+        channels: usize,
+        ty0: usize,
+        phases: &mut [f64],
+        v: &mut [f64],
+    ) {
+        let (pw, twp, per_phase, tiles) = (self.pw(), self.twp, self.per_phase, self.band_tiles());
+        for ty in ty0..(ty0 + self.band).min(self.th) {
+            let row_at = (ty - ty0) * twp;
+            for c in 0..channels {
+                let rows: [&[f64]; 6] =
+                    std::array::from_fn(|a| &padded[(c * self.ph + 4 * ty + a) * pw..][..pw]);
+                for k in (0..pw).step_by(4) {
+                    let mut column = [f64x4::ZERO; 6];
+                    for a in 0..6 {
+                        column[a] = load4(rows[a], k);
+                    }
+                    let t = input_transform(column);
+                    for (a, t) in t.iter().enumerate() {
+                        phases[a * pw + k..][..4].copy_from_slice(&t.to_array());
+                    }
+                }
+                for a in 0..6 {
+                    for tx in (0..twp).step_by(4) {
+                        let mut d = [f64x4::ZERO; 6];
+                        for b in 0..6 {
+                            d[b] = load4(phases, a * pw + b % 4 * per_phase + tx + b / 4);
+                        }
+                        for (b, row) in input_transform(d).iter().enumerate() {
+                            let at = ((a * 6 + b) * channels + c) * tiles + row_at + tx;
+                            v[at..at + 4].copy_from_slice(&row.to_array());
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `conv(x, weight)` (3 × 3, stride 1, zero padding 1, no bias) summed in f64 and rounded once
+/// to f32: `x` of geometry `s` (`[N, cin, H, W]`), `weight` `[cout, cin, 3, 3]` → `[N, cout, H, W]`.
+pub fn conv3x3(x: &[f32], weight: &[f32], s: Nchw, cout: usize) -> Vec<f32> {
+    let cin = s.channels;
+    assert_eq!(x.len(), s.numel(), "winograd::conv3x3: input size");
+    assert_eq!(weight.len(), cout * cin * 9, "winograd::conv3x3: weight size");
+    let t = Tiling::new(s.height, s.width);
+    let (h, w, tiles) = (t.h, t.w, t.band_tiles());
+    // u[ξ][i][o] = (G g Gᵀ)[ξ] of the kernel from input channel i to output channel o.
+    let mut u = vec![0.0f64; XI * cin * cout];
+    for o in 0..cout {
+        for i in 0..cin {
+            let g = &weight[(o * cin + i) * 9..][..9];
+            let cols: [[f64; 6]; 3] =
+                std::array::from_fn(|kx| kernel_transform([0, 3, 6].map(|k| g[k + kx] as f64)));
+            for a in 0..6 {
+                for (b, &value) in kernel_transform([cols[0][a], cols[1][a], cols[2][a]]).iter().enumerate() {
+                    u[((a * 6 + b) * cin + i) * cout + o] = value;
+                }
+            }
+        }
+    }
+    let mut padded = vec![0.0f64; cin * t.ph * t.pw()];
+    let mut phases = vec![0.0f64; 6 * t.pw()];
+    let mut v = vec![0.0f64; XI * cin * tiles];
+    let mut m = vec![0.0f64; XI * cout * tiles];
+    let mut dead = vec![false; h * w];
+    let mut out = vec![0.0f32; s.with_channels(cout).numel()];
+    for n in 0..s.batch {
+        let image = &x[n * cin * h * w..][..cin * h * w];
+        t.pad(image, cin, &mut padded);
+        let any_dead = dead_windows(image, cin, h, w, &mut dead);
+        for ty0 in (0..t.th).step_by(t.band) {
+            t.transform_inputs(&padded, cin, ty0, &mut phases, &mut v);
+            for xi in 0..XI {
+                let (vx, ux) = (&v[xi * cin * tiles..][..cin * tiles], &u[xi * cin * cout..][..cin * cout]);
+                let mx = &mut m[xi * cout * tiles..][..cout * tiles];
+                for o0 in (0..cout).step_by(OUT_BLOCK) {
+                    match cout - o0 {
+                        1 => tile_products::<1>(vx, ux, mx, cin, cout, o0, tiles),
+                        2 => tile_products::<2>(vx, ux, mx, cin, cout, o0, tiles),
+                        3 => tile_products::<3>(vx, ux, mx, cin, cout, o0, tiles),
+                        4 => tile_products::<4>(vx, ux, mx, cin, cout, o0, tiles),
+                        5 => tile_products::<5>(vx, ux, mx, cin, cout, o0, tiles),
+                        _ => tile_products::<OUT_BLOCK>(vx, ux, mx, cin, cout, o0, tiles),
+                    }
+                }
+            }
+            // Aᵀ M A, four tiles (16 columns) at a time; rows and columns past the image are
+            // dropped.
+            for o in 0..cout {
+                let plane = &mut out[(n * cout + o) * h * w..][..h * w];
+                for ty in ty0..(ty0 + t.band).min(t.th) {
+                    let row_at = (ty - ty0) * t.twp;
+                    for tx in (0..t.tw).step_by(4) {
+                        // Plain loops over fixed-size arrays: closures here (`array::from_fn`)
+                        // were left as calls in the release build, ~9% of a deep_bn step.
+                        let mut rows = [[f64x4::ZERO; 4]; 6];
+                        for a in 0..6 {
+                            let mut ms = [f64x4::ZERO; 6];
+                            for b in 0..6 {
+                                ms[b] = load4(&m, ((a * 6 + b) * cout + o) * tiles + row_at + tx);
+                            }
+                            rows[a] = output_transform(ms);
+                        }
+                        // lines[a2][4·k + b2]: pixel (4·ty + a2, 4·(tx + k) + b2).
+                        let mut lines = [[0.0f32; 16]; 4];
+                        for b2 in 0..4 {
+                            let mut column = [f64x4::ZERO; 6];
+                            for a in 0..6 {
+                                column[a] = rows[a][b2];
+                            }
+                            for (a2, values) in output_transform(column).iter().enumerate() {
+                                for (k, &value) in values.to_array().iter().enumerate() {
+                                    lines[a2][4 * k + b2] = value as f32;
+                                }
+                            }
+                        }
+                        let x0 = 4 * tx;
+                        let len = (w - x0).min(16);
+                        for (a2, line) in lines.iter().enumerate().take(h - 4 * ty) {
+                            let at = (4 * ty + a2) * w + x0;
+                            plane[at..at + len].copy_from_slice(&line[..len]);
+                            if any_dead {
+                                for (p, &d) in plane[at..at + len].iter_mut().zip(&dead[at..at + len]) {
+                                    if d {
+                                        *p = 0.0;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `m[o][tile] = Σ_i u[i][o] · v[i][tile]` at one transform position, for output channels
+/// `o0 .. o0 + B`, in chunks of [`TILE_CHUNK`] tiles held in registers. Multiply, then add:
+/// never fused, so that every target rounds alike.
+#[inline(always)]
+fn tile_products<const B: usize>(
+    v: &[f64],
+    u: &[f64],
+    m: &mut [f64],
+    cin: usize,
+    cout: usize,
+    o0: usize,
+    twp: usize,
+) {
+    for t0 in (0..twp).step_by(TILE_CHUNK) {
+        let mut acc = [[f64x4::ZERO; 2]; B];
+        for i in 0..cin {
+            let (v0, v1) = (load4(v, i * twp + t0), load4(v, i * twp + t0 + 4));
+            let taps: &[f64; B] = u[i * cout + o0..][..B].try_into().expect("B taps");
+            for (acc, &tap) in acc.iter_mut().zip(taps) {
+                let tap = f64x4::splat(tap);
+                acc[0] += tap * v0;
+                acc[1] += tap * v1;
+            }
+        }
+        for (b, acc) in acc.iter().enumerate() {
+            let at = (o0 + b) * twp + t0;
+            m[at..at + 4].copy_from_slice(&acc[0].to_array());
+            m[at + 4..at + 8].copy_from_slice(&acc[1].to_array());
+        }
+    }
+}
+
+/// Input channels whose dot products [`conv3x3_weight_grad`] takes together.
+const IN_BLOCK: usize = 4;
+
+/// `sums[k] += Σ_tile e[tile] · v[i0 + k][tile]` over the tiles of `e` (lane by lane: tiles
+/// four apart share a lane); `v` holds `stride` tiles per channel.
+#[inline(always)]
+fn tile_dots<const B: usize>(e: &[f64], v: &[f64], i0: usize, stride: usize, sums: &mut [f64x4]) {
+    let mut acc = [f64x4::ZERO; B];
+    for t0 in (0..e.len()).step_by(4) {
+        let e = load4(e, t0);
+        for (k, acc) in acc.iter_mut().enumerate() {
+            *acc += e * load4(v, (i0 + k) * stride + t0);
+        }
+    }
+    for (sum, acc) in sums.iter_mut().zip(acc) {
+        *sum += acc;
+    }
+}
+
+/// `dead[y·w + x]`: whether the 3 × 3 window of output (y, x) reads zeros only, in every
+/// channel of `image` (`channels` planes of h × w): the definition's sum is then exactly 0.
+/// Returns whether any is.
+fn dead_windows(image: &[f32], channels: usize, h: usize, w: usize, dead: &mut [bool]) -> bool {
+    // live[(r + 1)·(w + 2) + c + 1]: some channel is non-zero at pixel (r, c).
+    let lw = w + 2;
+    let mut live = vec![false; (h + 2) * lw];
+    for plane in image.chunks_exact(h * w).take(channels) {
+        for (r, row) in plane.chunks_exact(w).enumerate() {
+            for (l, &v) in live[(r + 1) * lw + 1..][..w].iter_mut().zip(row) {
+                *l |= v != 0.0;
+            }
+        }
+    }
+    let mut any = false;
+    for y in 0..h {
+        for x in 0..w {
+            dead[y * w + x] = !(0..3).any(|dy| live[(y + dy) * lw + x..][..3].iter().any(|&l| l));
+            any |= dead[y * w + x];
+        }
+    }
+    any
+}
+
+/// The weight gradient of [`conv3x3`]: `dW[o, i, ky, kx] = Σ_{n, y, x} grad[n, o, y, x] ·
+/// x[n, i, y + ky − 1, x + kx − 1]`, summed in f64 as `Gᵀ [Σ_tiles (A Ẏ Aᵀ) ⊙ (Bᵀ d B)] G`.
+/// `x` `[N, cin, H, W]`, `grad` `[N, cout, H, W]` → `[cout, cin, 3, 3]`.
+pub fn conv3x3_weight_grad(x: &[f32], grad: &[f32], s: Nchw, cout: usize) -> Vec<f32> {
+    let cin = s.channels;
+    assert_eq!(x.len(), s.numel(), "winograd::conv3x3_weight_grad: input size");
+    assert_eq!(grad.len(), s.with_channels(cout).numel(), "winograd::conv3x3_weight_grad: grad size");
+    let t = Tiling::new(s.height, s.width);
+    let (h, w, twp, tiles) = (t.h, t.w, t.twp, t.band_tiles());
+    let mut padded = vec![0.0f64; cin * t.ph * t.pw()];
+    let mut phases = vec![0.0f64; 6 * t.pw()];
+    let mut v = vec![0.0f64; XI * cin * tiles];
+    // The gradient's planes split by column mod 4 like `padded`, without a border: pixel
+    // (r, c) at row r, phase c mod 4, entry c / 4 (`twp` entries a phase; zeros past the image).
+    let gw = 4 * twp;
+    let mut split = vec![0.0f64; cout * 4 * t.th * gw];
+    let mut rows6 = vec![0.0f64; 6 * gw];
+    // e[ξ][o][tile of the band] = (A Ẏ Aᵀ)[ξ] of the gradient's tile.
+    let mut e = vec![0.0f64; XI * cout * tiles];
+    // sums[ξ][o][i]: Σ over tiles of e · v, tiles four apart in one lane.
+    let mut sums = vec![f64x4::ZERO; XI * cout * cin];
+    for n in 0..s.batch {
+        t.pad(&x[n * cin * h * w..][..cin * h * w], cin, &mut padded);
+        for o in 0..cout {
+            for r in 0..h {
+                let src = &grad[((n * cout + o) * h + r) * w..][..w];
+                let dst = &mut split[(o * 4 * t.th + r) * gw..][..gw];
+                for (col, &value) in src.iter().enumerate() {
+                    dst[col % 4 * twp + col / 4] = value as f64;
+                }
+            }
+        }
+        for ty0 in (0..t.th).step_by(t.band) {
+            let band_rows = t.band.min(t.th - ty0);
+            t.transform_inputs(&padded, cin, ty0, &mut phases, &mut v);
+            for ty in ty0..ty0 + band_rows {
+                let row_at = (ty - ty0) * twp;
+                for o in 0..cout {
+                    let rows: [&[f64]; 4] =
+                        std::array::from_fn(|a| &split[(o * 4 * t.th + 4 * ty + a) * gw..][..gw]);
+                    for k in (0..gw).step_by(4) {
+                        let mut column = [f64x4::ZERO; 4];
+                        for a in 0..4 {
+                            column[a] = load4(rows[a], k);
+                        }
+                        let col = output_transform_t(column);
+                        for (a, col) in col.iter().enumerate() {
+                            rows6[a * gw + k..][..4].copy_from_slice(&col.to_array());
+                        }
+                    }
+                    for a in 0..6 {
+                        for tx in (0..twp).step_by(4) {
+                            let mut d = [f64x4::ZERO; 4];
+                            for b in 0..4 {
+                                d[b] = load4(&rows6, a * gw + b * twp + tx);
+                            }
+                            for (b, row) in output_transform_t(d).iter().enumerate() {
+                                let at = ((a * 6 + b) * cout + o) * tiles + row_at + tx;
+                                e[at..at + 4].copy_from_slice(&row.to_array());
+                            }
+                        }
+                    }
+                }
+            }
+            // Only this band's tiles: a last, shorter band leaves the previous band's behind.
+            let live = band_rows * twp;
+            for xi in 0..XI {
+                let (ex, vx) =
+                    (&e[xi * cout * tiles..][..cout * tiles], &v[xi * cin * tiles..][..cin * tiles]);
+                let sx = &mut sums[xi * cout * cin..][..cout * cin];
+                for (o, row) in sx.chunks_exact_mut(cin).enumerate() {
+                    let eo = &ex[o * tiles..][..live];
+                    for (block, sums) in row.chunks_mut(IN_BLOCK).enumerate() {
+                        let i0 = block * IN_BLOCK;
+                        match sums.len() {
+                            1 => tile_dots::<1>(eo, vx, i0, tiles, sums),
+                            2 => tile_dots::<2>(eo, vx, i0, tiles, sums),
+                            3 => tile_dots::<3>(eo, vx, i0, tiles, sums),
+                            _ => tile_dots::<IN_BLOCK>(eo, vx, i0, tiles, sums),
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut dw = vec![0.0f32; cout * cin * 9];
+    for o in 0..cout {
+        for i in 0..cin {
+            let s = |xi: usize| sums[(xi * cout + o) * cin + i].to_array().iter().sum::<f64>();
+            let cols: [[f64; 3]; 6] =
+                std::array::from_fn(|b| kernel_transform_t(std::array::from_fn(|a| s(a * 6 + b))));
+            for ky in 0..3 {
+                let row = kernel_transform_t(std::array::from_fn(|b| cols[b][ky]));
+                for kx in 0..3 {
+                    dw[(o * cin + i) * 9 + ky * 3 + kx] = row[kx] as f32;
+                }
+            }
+        }
+    }
+    dw
+}
