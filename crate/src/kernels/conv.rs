@@ -216,12 +216,20 @@ pub fn conv3x3_exact_sums(x: &[f32], weight: &[f32], s: Nchw, cout: usize) -> Ve
     }
 }
 
-/// Input × output channels from which [`conv3x3_exact_sums`] takes Winograd's algorithm.
-/// Winograd's time over the direct sums', in Chromium (one call each, taking turns, 64² unless
-/// said): 0.92 at 8 → 8 channels (32²), 0.72 at 8 → 8 (224²), 0.71 at 8 → 16, 0.69 at
-/// 12 → 12, 0.60 at 16 → 16, 0.49 at 24 → 24; but 1.0 at 6 → 6, 1.37 at 4 → 4, 1.22 at 3 → 16,
-/// 1.05 at 16 → 3 and 1.25 at the seed's 3 → 3 (224²), where the transforms outweigh the
-/// products they save.
+/// Input × output channels from which a stack's conv, its input gradient
+/// ([`conv3x3_exact_sums`]) and its weight gradient ([`conv3x3_weight_grad_exact_sums`]) take
+/// Winograd's algorithm. Winograd's time over the direct kernels', in Chromium (one call each,
+/// taking turns, 64² unless said):
+/// - conv against the direct f64 sums: 0.92 at 8 → 8 (32²), 0.72 at 8 → 8 (224²), 0.71 at
+///   8 → 16, 0.69 at 12 → 12, 0.60 at 16 → 16, 0.49 at 24 → 24; but 1.0 at 6 → 6, 1.37 at
+///   4 → 4, 1.22 at 3 → 16, 1.05 at 16 → 3, 1.25 at the seed's 3 → 3 (224²);
+/// - weight gradient against the f32 kernel: 0.93 at 8 → 16, 0.77 at 12 → 12, 0.75 at 16 → 16,
+///   0.64 at 24 → 24, 0.59 at 32 → 32 (32²); but 0.95 at 8 → 8 (32²), 1.19 (224²), 1.11 at
+///   6 → 6, 1.37 at 4 → 4, 1.24 and 1.29 at 3 → 16 and 16 → 3.
+///
+/// Below 128 the transforms outweigh the products they save. At 64 (8 → 8) the conv alone
+/// looked ahead, but a 12-block × 8-channel stack's whole step in the module took 1.15 to 1.23
+/// times as long with it (bench/ab.mjs), so 8 → 8 stays direct.
 pub const WINOGRAD_PAIRS: usize = 128;
 
 /// [`conv3x3_exact_sums`] by the definition: vectorised over columns (f64x4) and blocked over
@@ -388,22 +396,15 @@ fn flip(weight: &[f32], cin: usize, cout: usize) -> Vec<f32> {
 }
 
 /// The weight gradient of a stack's conv (`exact_sums`): Winograd's, summed in f64
-/// ([`winograd::conv3x3_weight_grad`]), from [`WINOGRAD_WEIGHT_GRAD_PAIRS`] channel pairs on;
+/// ([`winograd::conv3x3_weight_grad`]), from [`WINOGRAD_PAIRS`] channel pairs on;
 /// [`conv3x3_weight_grad`] below, whose f32 row sums are cheaper there than the transforms.
 pub fn conv3x3_weight_grad_exact_sums(x: &[f32], grad: &[f32], s: Nchw, cout: usize) -> Vec<f32> {
-    if s.channels * cout >= WINOGRAD_WEIGHT_GRAD_PAIRS {
+    if s.channels * cout >= WINOGRAD_PAIRS {
         winograd::conv3x3_weight_grad(x, grad, s, cout)
     } else {
         conv3x3_weight_grad(x, grad, s, cout)
     }
 }
-
-/// Input × output channels from which the weight gradient takes Winograd's algorithm: against
-/// the f32 kernel's four lanes it pays later than the convolution does. Its time over the f32
-/// kernel's, measured as for [`WINOGRAD_PAIRS`]: 0.93 at 8 → 16, 0.77 at 12 → 12, 0.75 at
-/// 16 → 16, 0.64 at 24 → 24, 0.59 at 32 → 32 (32²); but 0.95 at 8 → 8 (32²) and 1.19 (224²),
-/// 1.11 at 6 → 6, 1.37 at 4 → 4, 1.24 and 1.29 at 3 → 16 and 16 → 3.
-pub const WINOGRAD_WEIGHT_GRAD_PAIRS: usize = 128;
 
 /// `acc[b][kx] += g[b] · v[kx]`: one chunk's products for 3 output channels × 3 taps.
 #[inline(always)]

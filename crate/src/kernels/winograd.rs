@@ -174,28 +174,50 @@ impl Tiling {
             for c in 0..channels {
                 let rows: [&[f64]; 6] =
                     std::array::from_fn(|a| &padded[(c * self.ph + 4 * ty + a) * pw..][..pw]);
-                for k in (0..pw).step_by(4) {
-                    let mut column = [f64x4::ZERO; 6];
-                    for a in 0..6 {
-                        column[a] = load4(rows[a], k);
-                    }
-                    let t = input_transform(column);
-                    for (a, t) in t.iter().enumerate() {
-                        phases[a * pw + k..][..4].copy_from_slice(&t.to_array());
-                    }
-                }
-                for a in 0..6 {
-                    for tx in (0..twp).step_by(4) {
-                        let mut d = [f64x4::ZERO; 6];
-                        for b in 0..6 {
-                            d[b] = load4(phases, a * pw + b % 4 * per_phase + tx + b / 4);
-                        }
-                        for (b, row) in input_transform(d).iter().enumerate() {
-                            let at = ((a * 6 + b) * channels + c) * tiles + row_at + tx;
-                            v[at..at + 4].copy_from_slice(&row.to_array());
-                        }
-                    }
-                }
+                let base = c * tiles + row_at;
+                transform_tile_row(rows, per_phase, twp, input_transform, phases, v, channels * tiles, base);
+            }
+        }
+    }
+}
+
+/// One row of tiles through a separable transform `T` (`R` → 6 along each axis), four tiles at
+/// a time: `T` down the tiles' `R` rows (whole rows, four values a vector) into `scratch`
+/// (6 rows as long as `rows`), then across. The rows are split by column mod 4 (phase `q` from
+/// `q · stride`), so tile `tx`'s column `b` is entry `tx + b / 4` of phase `b mod 4` and four
+/// adjacent tiles' column is one vector. Position `ξ` of tile `tx` goes to
+/// `out[ξ · xi_stride + base + tx]`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn transform_tile_row<const R: usize>(
+    rows: [&[f64]; R],
+    stride: usize,
+    twp: usize,
+    transform: impl Fn([f64x4; R]) -> [f64x4; 6],
+    scratch: &mut [f64],
+    out: &mut [f64],
+    xi_stride: usize,
+    base: usize,
+) {
+    let width = rows[0].len();
+    for k in (0..width).step_by(4) {
+        let mut column = [f64x4::ZERO; R];
+        for a in 0..R {
+            column[a] = load4(rows[a], k);
+        }
+        for (a, t) in transform(column).iter().enumerate() {
+            scratch[a * width + k..][..4].copy_from_slice(&t.to_array());
+        }
+    }
+    for a in 0..6 {
+        for tx in (0..twp).step_by(4) {
+            let mut d = [f64x4::ZERO; R];
+            for b in 0..R {
+                d[b] = load4(scratch, a * width + b % 4 * stride + tx + b / 4);
+            }
+            for (b, row) in transform(d).iter().enumerate() {
+                let at = (a * 6 + b) * xi_stride + base + tx;
+                out[at..at + 4].copy_from_slice(&row.to_array());
             }
         }
     }
@@ -415,28 +437,17 @@ pub fn conv3x3_weight_grad(x: &[f32], grad: &[f32], s: Nchw, cout: usize) -> Vec
                 for o in 0..cout {
                     let rows: [&[f64]; 4] =
                         std::array::from_fn(|a| &split[(o * 4 * t.th + 4 * ty + a) * gw..][..gw]);
-                    for k in (0..gw).step_by(4) {
-                        let mut column = [f64x4::ZERO; 4];
-                        for a in 0..4 {
-                            column[a] = load4(rows[a], k);
-                        }
-                        let col = output_transform_t(column);
-                        for (a, col) in col.iter().enumerate() {
-                            rows6[a * gw + k..][..4].copy_from_slice(&col.to_array());
-                        }
-                    }
-                    for a in 0..6 {
-                        for tx in (0..twp).step_by(4) {
-                            let mut d = [f64x4::ZERO; 4];
-                            for b in 0..4 {
-                                d[b] = load4(&rows6, a * gw + b * twp + tx);
-                            }
-                            for (b, row) in output_transform_t(d).iter().enumerate() {
-                                let at = ((a * 6 + b) * cout + o) * tiles + row_at + tx;
-                                e[at..at + 4].copy_from_slice(&row.to_array());
-                            }
-                        }
-                    }
+                    let base = o * tiles + row_at;
+                    transform_tile_row(
+                        rows,
+                        twp,
+                        twp,
+                        output_transform_t,
+                        &mut rows6,
+                        &mut e,
+                        cout * tiles,
+                        base,
+                    );
                 }
             }
             // Only this band's tiles: a last, shorter band leaves the previous band's behind.
