@@ -294,7 +294,10 @@ function stopped(key, { kind, message }) {
   }
   stopWaiters.get(key)?.();
   stopWaiters.delete(key);
-  if (unfinished().length === 0) view.setPlaying(false);
+  if (unfinished().length === 0) {
+    view.setPlaying(false);
+    view.scheduleRender({ now: true });
+  }
 }
 
 function untilStopped(key) {

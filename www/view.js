@@ -96,13 +96,18 @@ export class View {
   /**
    * Redraws on the next frame, but no more than ten times a second while records stream in:
    * the charts still grow live, and the main thread stays free (no task over 50 ms).
+   * `now`: skip the rest of the wait (the last runs just finished: their final numbers should
+   * not wait up to 100 ms for the throttle).
    */
-  scheduleRender() {
-    if (this.pending) return;
-    const wait = Math.max(0, 100 - (performance.now() - (this.lastRender ?? 0)));
-    this.pending = setTimeout(() => {
+  scheduleRender({ now = false } = {}) {
+    if (this.pending && !(now && this.throttle)) return;
+    clearTimeout(this.throttle);
+    const wait = now ? 0 : Math.max(0, 100 - (performance.now() - (this.lastRender ?? 0)));
+    this.pending = true;
+    this.throttle = setTimeout(() => {
+      this.throttle = null;
       requestAnimationFrame(() => {
-        this.pending = null;
+        this.pending = false;
         this.lastRender = performance.now();
         this.render();
       });
