@@ -71,7 +71,7 @@ const result = await page.evaluate(async ({ sizes, steps, webgpu, seedRun }) => 
 // tabs (one run swings by ±20% on this machine: the median is the figure); with the worker
 // pool sized from the machine (engine.js poolSize), clicked at once when the page is ready and
 // clicked a second later (a reader's first click: by then V8 has optimised the kernels that
-// the worker warmed up at start, see worker.js hello), then with two workers (?workers=2), tab
+// the worker warmed up as soon as its module loaded, see worker.js warmUpSoon), then with two workers (?workers=2), tab
 // by tab in turn.
 const timeTab = async (query, clickAfterMs = 0) => {
   const reader = await browser.newPage();

@@ -100,18 +100,22 @@ export class View {
    * not wait up to 100 ms for the throttle).
    */
   scheduleRender({ now = false } = {}) {
-    if (this.pending && !(now && this.throttle)) return;
-    clearTimeout(this.throttle);
+    // this.redraw: null, or the redraw on its way: `{timer}` while it waits out the throttle,
+    // `{timer: null}` once it waits for its frame (too late to hurry).
+    if (this.redraw && !(now && this.redraw.timer)) return;
+    if (this.redraw) clearTimeout(this.redraw.timer);
     const wait = now ? 0 : Math.max(0, 100 - (performance.now() - (this.lastRender ?? 0)));
-    this.pending = true;
-    this.throttle = setTimeout(() => {
-      this.throttle = null;
-      requestAnimationFrame(() => {
-        this.pending = false;
-        this.lastRender = performance.now();
-        this.render();
-      });
-    }, wait);
+    const redraw = {
+      timer: setTimeout(() => {
+        redraw.timer = null;
+        requestAnimationFrame(() => {
+          this.redraw = null;
+          this.lastRender = performance.now();
+          this.render();
+        });
+      }, wait),
+    };
+    this.redraw = redraw;
   }
 
   render() {
@@ -167,7 +171,7 @@ export class View {
     for (;;) {
       if (document.hidden) break;
       const built = this.broken.has("charts") || this.charts.built();
-      if (!this.pending && !this.charts.buildPending && built) break;
+      if (!this.redraw && !this.charts.buildPending && built) break;
       await new Promise((resolve) => setTimeout(resolve, 16));
     }
     if (this.failure) throw this.failure;

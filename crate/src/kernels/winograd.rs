@@ -266,13 +266,13 @@ impl Reused {
         if self.data.len() < len {
             self.data.resize(len, 0.0);
         }
-        self.key = (0, 0, 0);
         &mut self.data[..len]
     }
 }
 
-/// The kernels' working buffers, kept per thread: a deep stack makes 18 of these calls a step,
-/// and clearing fresh buffers took ~6% of a deep_bn step natively. The padded planes keep
+/// The kernels' working buffers, kept per thread: the deep_bn benchmark's stack (blocks of 16
+/// channels) makes 18 of these calls a step, and clearing fresh buffers took ~6% of its step
+/// natively. The padded planes keep
 /// their zero border (their interior is rewritten every call); the transforms' buffers are
 /// written before they are read.
 #[derive(Default)]
@@ -282,6 +282,8 @@ struct Scratch {
     v: Reused,
     m: Reused,
     split: Reused,
+    /// The weight gradient's column transform of one row of gradient tiles.
+    rows6: Reused,
     e: Reused,
 }
 
@@ -483,7 +485,7 @@ pub fn conv3x3_weight_grad(x: &[f32], grad: &[f32], s: Nchw, cout: usize) -> Vec
     // (r, c) at row r, phase c mod 4, entry c / 4 (`twp` entries a phase; zeros past the image).
     let gw = 4 * twp;
     let split = scratch.split.zeroed(cout * 4 * t.th * gw, (cout, h, w));
-    let mut rows6 = vec![0.0f64; 6 * gw];
+    let rows6 = scratch.rows6.any(6 * gw);
     // e[ξ][o][tile of the band] = (A Ẏ Aᵀ)[ξ] of the gradient's tile.
     let e = scratch.e.any(XI * cout * tiles);
     // sums[ξ][o][i]: Σ over tiles of e · v, tiles four apart in one lane.
@@ -508,7 +510,7 @@ pub fn conv3x3_weight_grad(x: &[f32], grad: &[f32], s: Nchw, cout: usize) -> Vec
                     let rows: [&[f64]; 4] =
                         std::array::from_fn(|a| &split[(o * 4 * t.th + 4 * ty + a) * gw..][..gw]);
                     let base = o * tiles + row_at;
-                    transform_tile_row(rows, twp, twp, output_transform_t, &mut rows6, e, cout * tiles, base);
+                    transform_tile_row(rows, twp, twp, output_transform_t, rows6, e, cout * tiles, base);
                 }
             }
             // Only this band's tiles: a last, shorter band leaves the previous band's behind.
