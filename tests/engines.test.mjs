@@ -13,7 +13,7 @@ import { ENGINES, KEYS, PRESET_KEYS, ROOT, useBrowser } from "./helpers/browser.
 import { PROBE } from "../www/relaxed-simd.js";
 
 const SHOTS = join(ROOT, "test-results");
-const QUERY = "?epochs=12&height=32&width=32";
+const QUERY = "?epochs=12&height=32&width=32&workers=2";
 const PRESETS = PRESET_KEYS;
 /** `INITLAB_ENGINES=webkit` runs Chromium (the reference) and WebKit only. */
 const engines = ENGINES.filter((e) => e === "chromium" || (process.env.INITLAB_ENGINES?.split(",") ?? ENGINES).includes(e));
@@ -81,8 +81,13 @@ for (const engine of engines) {
         // module alone. Chromium has it: the page's usual module is the relaxed one.
         const relaxed = await tab.evaluate((probe) => WebAssembly.validate(new Uint8Array(probe)), [...PROBE]);
         if (engine === "chromium") assert.equal(relaxed, true, "Chromium validates relaxed SIMD");
-        const [{ module }] = await tab.evaluate(() => window.initlab.__engine.memory());
-        assert.equal(module, relaxed && where === "http" ? "initlab_flex_relaxed" : "initlab_flex", `${engine} ${where}: the flex module`);
+        // Two workers (QUERY): the second one instantiates the module the first one compiled.
+        const modules = await tab.evaluate(async () => {
+          await window.initlab.__engine.openAll();
+          return (await window.initlab.__engine.memory()).map((m) => `${m.module}${m.shared ? " (shared)" : ""}`);
+        });
+        const expected = relaxed && where === "http" ? "initlab_flex_relaxed" : "initlab_flex";
+        assert.deepEqual(modules, [expected, `${expected} (shared)`], `${engine} ${where}: the flex module of each worker`);
         const runStart = Date.now();
         const data = await tab.evaluate(() => window.initlab.runAll());
         const runMs = Date.now() - runStart;
@@ -119,7 +124,7 @@ for (const engine of engines) {
         if (engine === "chromium" && where === "http") reference = data;
         assert.ok(reference, "Chromium's reference run");
         const difference = maxDifference(data, reference);
-        console.log(`${engine} ${where}: ready ${readyMs} ms, runAll ${runMs} ms, max |Δ| vs Chromium ${difference}; navigator.language ${JSON.stringify(facts.language)} (${drawn.language}), WebGPU ${facts.gpu}, SharedArrayBuffer ${facts.sharedArrayBuffer}, relaxed SIMD ${relaxed} (${module})`);
+        console.log(`${engine} ${where}: ready ${readyMs} ms, runAll ${runMs} ms, max |Δ| vs Chromium ${difference}; navigator.language ${JSON.stringify(facts.language)} (${drawn.language}), WebGPU ${facts.gpu}, SharedArrayBuffer ${facts.sharedArrayBuffer}, relaxed SIMD ${relaxed} (${modules.join(", ")})`);
         assert.ok(difference <= 1e-6, `${engine} ${where} differs from Chromium by ${difference}`);
         await tab.close();
       }

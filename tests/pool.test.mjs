@@ -9,7 +9,7 @@ import { useBrowser } from "./helpers/browser.mjs";
 const ctx = useBrowser();
 const QUERY = "epochs=8&height=24&width=20";
 
-test("two workers share the four runs and give the numbers of one", async () => {
+test("two workers share the four runs and one compiled module, and give the numbers of one", async () => {
   const one = await ctx.open(`?${QUERY}&workers=1`);
   const single = await one.page.evaluate(() => window.initlab.runAll());
   assert.equal((await one.page.evaluate(() => window.initlab.__engine.memory())).length, 1);
@@ -23,6 +23,9 @@ test("two workers share the four runs and give the numbers of one", async () => 
   const memory = await two.page.evaluate(() => window.initlab.__engine.memory());
   console.log(`wasm memory per worker: ${memory.map((m) => m.wasm).join(", ")} bytes`);
   assert.equal(memory.length, 2);
+  // The second worker instantiates the first one's compiled module (worker.js hello).
+  const modules = two.problems.requests.filter((url) => /initlab_flex\w*_bg\.wasm$/.test(url)).map((url) => url.split("/").pop());
+  assert.equal(modules.length, 1, `one flex module downloaded for two workers: ${modules}`);
   assert.deepEqual(two.problems.console, []);
   await two.page.close();
 });

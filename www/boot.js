@@ -4,6 +4,8 @@
 
 window.__initlabBoot ??= (() => {
   const url = new URL("worker.js", document.currentScript.src);
-  const makeWorker = () => new Worker(url, { type: "module" });
-  return { firstWorker: makeWorker(), makeWorker, wasmBytes: undefined };
+  const makeWorker = (name = "") => new Worker(url, { type: "module", name });
+  // Named so that it fetches the module at once (see worker.js FIRST); the pool's other
+  // workers are handed the module it compiled.
+  return { firstWorker: makeWorker("initlab-first"), makeWorker: () => makeWorker(), wasmBytes: undefined };
 })();

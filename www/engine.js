@@ -46,6 +46,8 @@ export class Engine {
     /** What each run was created from, to rebuild it in a new worker. */
     this.recipes = new Map();
     this.crashes = 0;
+    /** The flex module as the first worker compiled it, `{name, module}`, for the others. */
+    this.module = null;
   }
 
   /** Starts the first worker; resolves to `{backends, gpu, building}`. */
@@ -55,8 +57,8 @@ export class Engine {
   }
 
   /**
-   * Starts the rest of the pool now (the page calls it once it is idle): a worker started in
-   * the middle of a lesson would compile its module while the page is drawing.
+   * Starts the rest of the pool now (the page calls it once the first worker is ready): they
+   * instantiate the first worker's compiled module, which takes milliseconds.
    */
   openAll() {
     for (let i = 1; i < this.size; i++) if (!this.slots[i]) this.open(i);
@@ -80,7 +82,17 @@ export class Engine {
     };
     // The page asks for a GPU adapter once; every worker is told the same answer.
     this.gpu ??= probeGpu();
-    slot.ready = (async () => this.send(slot, "hello", { wasmBytes: await this.wasmBytes, gpu: await this.gpu }))();
+    slot.ready = (async () => {
+      // The first worker to load the flex module compiles it; the others are handed that
+      // compiled module (see worker.js hello), so slot 0 goes first.
+      if (index > 0) await this.slots[0]?.ready.catch(() => {});
+      const gpu = await this.gpu;
+      const hello = async (module) => this.send(slot, "hello", { module, wasmBytes: module ? undefined : await this.wasmBytes, gpu });
+      // A browser that cannot post a WebAssembly.Module (DataCloneError): the worker loads its own.
+      const info = this.module ? await hello(this.module).catch(() => hello(null)) : await hello(null);
+      this.module ??= info.module;
+      return info;
+    })();
     return slot.ready;
   }
 
@@ -113,7 +125,13 @@ export class Engine {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject, type, slot });
-      slot.worker.postMessage({ id, type, ...payload });
+      try {
+        slot.worker.postMessage({ id, type, ...payload });
+      } catch (error) {
+        // A payload the browser cannot clone.
+        this.waiting.delete(id);
+        reject(error);
+      }
     });
   }
 

@@ -32,13 +32,23 @@ let pumping = false;
 // flex module is initlab_flex_relaxed instead: the same numbers, its f64 convs faster (see
 // relaxed-simd.js). The single-file build (a Blob-URL worker) has only initlab_flex, handed
 // over as bytes in "hello".
+//
+// The pool's other workers download and compile nothing: "hello" hands them the first worker's
+// compiled module (a WebAssembly.Module), which they only instantiate, so a second worker is
+// ready in milliseconds and runs the code V8 has already optimised for the first.
 const inline = self.location.protocol === "blob:";
-/** The flex module in use (`name`, for the tests), and its exports (memory, for the soak test). */
-const flex = { name: "initlab_flex", exports: null };
+/**
+ * The flex module in use (`name`, for the tests), its exports (memory, for the soak test), its
+ * compiled WebAssembly.Module (`module`, for the pool's other workers) and whether that came
+ * from another worker (`shared`, for the tests).
+ */
+const flex = { name: "initlab_flex", exports: null, module: null, shared: false };
 /** The flex module's bindings: initlab_flex's until the relaxed one has loaded in its place. */
 let wasm = plainFlex;
 const RELAXED = "./pkg/initlab_flex_relaxed.js";
-const fetching = inline ? null : loadFlex().then(warmUpSoon);
+/** boot.js's name for the worker it starts with the page: only that one fetches at once. */
+const FIRST = "initlab-first";
+const fetching = inline || self.name !== FIRST ? null : loadFlex().then(warmUpSoon);
 let full = null;
 
 /**
@@ -53,17 +63,47 @@ function warmUpSoon() {
 async function loadFlex() {
   if (hasRelaxedSimd()) {
     try {
-      const relaxed = await import(RELAXED);
-      flex.exports = await relaxed.default();
-      flex.name = "initlab_flex_relaxed";
-      wasm = relaxed;
+      await use(await import(RELAXED), "initlab_flex_relaxed");
       return;
     } catch {
       // A host that lacks its files (a copy of an older build): the plain module gives the
       // same numbers.
     }
   }
-  flex.exports = await plainFlex.default();
+  await use(plainFlex, "initlab_flex");
+}
+
+/**
+ * Compiles the flex module `name` (from `source`: its bytes; by default fetched next to its
+ * bindings `glue`) unless `source` is compiled already, and instantiates it. The compiling is
+ * done here, not by the bindings, because they do not hand the compiled module out.
+ */
+async function use(glue, name, source) {
+  const module = source instanceof WebAssembly.Module ? source : await compile(name, source);
+  flex.exports = await glue.default({ module_or_path: module });
+  flex.module = module;
+  flex.shared = module === source;
+  flex.name = name;
+  wasm = glue;
+}
+
+/** The flex module `name`, compiled from `bytes`, or as it downloads. */
+async function compile(name, bytes) {
+  if (bytes) return WebAssembly.compile(bytes);
+  const response = await fetch(new URL(`./pkg/${name}_bg.wasm`, import.meta.url));
+  if (!response.ok) throw new Error(`${name}_bg.wasm: HTTP ${response.status}`);
+  try {
+    return await WebAssembly.compileStreaming(response.clone());
+  } catch {
+    // A host that serves .wasm without its MIME type: compile the bytes instead.
+    return WebAssembly.compile(await response.arrayBuffer());
+  }
+}
+
+/** The first worker's flex module, compiled: `{name, module}`, as "hello" hands it on. */
+async function shared({ name, module }) {
+  const glue = name === "initlab_flex_relaxed" ? await import(RELAXED) : plainFlex;
+  await use(glue, name, module);
 }
 
 function fullModule() {
@@ -103,15 +143,19 @@ async function moduleFor(backend) {
 }
 
 const handlers = {
-  /** `gpu`: what the page found (see probeGpu in engine.js); null when it found no adapter. */
-  async hello({ wasmBytes, gpu }) {
-    if (wasmBytes) {
-      flex.exports = await plainFlex.default({ module_or_path: wasmBytes });
-      warmUpSoon();
-    } else await (fetching ?? loadFlex().then(warmUpSoon));
+  /**
+   * `gpu`: what the page found (see probeGpu in engine.js); null when it found no adapter.
+   * `module`: another worker's compiled flex module (`{name, module}`, from its hello), else
+   * `wasmBytes`: the module's bytes (the single-file build), else the worker fetches it.
+   * Resolves to the backends on offer and this worker's compiled module, `{..., module}`.
+   */
+  async hello({ wasmBytes, gpu, module }) {
+    if (module) await shared(module).then(warmUpSoon);
+    else if (wasmBytes) await use(plainFlex, "initlab_flex", wasmBytes).then(warmUpSoon);
+    else await (fetching ?? loadFlex().then(warmUpSoon));
     // WebGPU only where the page found an adapter.
     gpuFound = gpu;
-    return backendsNow(await fullProbe);
+    return { ...backendsNow(await fullProbe), module: { name: flex.name, module: flex.module } };
   },
 
   /** The backends on offer now: `{backends, gpu, building}` (see fullProbe). */
@@ -203,10 +247,11 @@ const handlers = {
 
   /**
    * Bytes of wasm linear memory and of this worker's JS heap (where the browser tells), and
-   * which flex module this worker runs (initlab_flex or initlab_flex_relaxed).
+   * which flex module this worker runs (initlab_flex or initlab_flex_relaxed), and whether it
+   * was handed that module compiled (`shared`).
    */
   memory() {
-    return { wasm: flex.exports?.memory.buffer.byteLength ?? 0, js: performance.memory?.usedJSHeapSize ?? 0, module: flex.name };
+    return { wasm: flex.exports?.memory.buffer.byteLength ?? 0, js: performance.memory?.usedJSHeapSize ?? 0, module: flex.name, shared: flex.shared };
   },
 
   /** Deliberately traps the wasm instance (tests of the page's recovery). */

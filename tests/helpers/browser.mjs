@@ -277,18 +277,19 @@ export async function launch({ webgpu = false, exposeGc = false } = {}) {
 }
 
 /**
- * A page that records console errors, page errors and every request that leaves the origin
- * (or is not a file:, data: or blob: URL when `origin` is null).
+ * A page that records console errors, page errors, every request that leaves the origin
+ * (or is not a file:, data: or blob: URL when `origin` is null) and every URL it requests.
  */
 export async function watchedPage(browser, origin, viewport = { width: 1400, height: 1000 }) {
   const page = await browser.newPage({ viewport });
-  const problems = { console: [], offOrigin: [] };
+  const problems = { console: [], offOrigin: [], requests: [] };
   page.on("console", (msg) => {
     if (msg.type() === "error") problems.console.push(msg.text());
   });
   page.on("pageerror", (error) => problems.console.push(`pageerror: ${error.message}`) && console.error(error.stack));
   page.on("request", (request) => {
     const url = request.url();
+    problems.requests.push(url);
     const local = origin ? url.startsWith(origin) : /^(file|data|blob):/.test(url);
     if (!local && !/^(data|blob):/.test(url)) problems.offOrigin.push(url);
   });
