@@ -30,6 +30,30 @@ test("two workers share the four runs and one compiled module, and give the numb
   await two.page.close();
 });
 
+test("where a WebAssembly.Module cannot be posted, the second worker loads its own, same numbers", async () => {
+  // As a browser without Module cloning would: postMessage throws DataCloneError.
+  const noModuleCloning = () => {
+    const post = Worker.prototype.postMessage;
+    Worker.prototype.postMessage = function (message, ...rest) {
+      if (message?.module?.module instanceof WebAssembly.Module) throw new DOMException("no Module cloning", "DataCloneError");
+      return post.call(this, message, ...rest);
+    };
+  };
+  const { page, problems } = await ctx.open(`?${QUERY}&workers=2`, { initScript: noModuleCloning });
+  const pooled = await page.evaluate(() => window.initlab.runAll());
+  const modules = await page.evaluate(async () => {
+    await window.initlab.__engine.openAll();
+    return (await window.initlab.__engine.memory()).map((m) => m.shared);
+  });
+  assert.deepEqual(modules, [false, false], "neither worker runs a shared module");
+  assert.equal(problems.requests.filter((url) => /initlab_flex\w*_bg\.wasm$/.test(url)).length, 2, "each worker downloads its own");
+  const one = await ctx.open(`?${QUERY}&workers=1`);
+  assert.deepEqual(pooled, await one.page.evaluate(() => window.initlab.runAll()), "bit-identical to one worker");
+  assert.deepEqual(problems.console, []);
+  await one.page.close();
+  await page.close();
+});
+
 test("a worker that traps is replaced alone (one crash counted), and every run's numbers come back", async () => {
   const { page } = await ctx.open(`?${QUERY}&workers=2`);
   const first = await page.evaluate(() => window.initlab.runAll());
