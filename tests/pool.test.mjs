@@ -8,6 +8,8 @@ import { useBrowser } from "./helpers/browser.mjs";
 
 const ctx = useBrowser();
 const QUERY = "epochs=8&height=24&width=20";
+/** The flex modules (plain or relaxed) a watched page downloaded, by file name. */
+const flexDownloads = (problems) => problems.requests.filter((url) => /initlab_flex\w*_bg\.wasm$/.test(url)).map((url) => url.split("/").pop());
 
 test("two workers share the four runs and one compiled module, and give the numbers of one", async () => {
   const one = await ctx.open(`?${QUERY}&workers=1`);
@@ -24,7 +26,7 @@ test("two workers share the four runs and one compiled module, and give the numb
   console.log(`wasm memory per worker: ${memory.map((m) => m.wasm).join(", ")} bytes`);
   assert.equal(memory.length, 2);
   // The second worker instantiates the first one's compiled module (worker.js hello).
-  const modules = two.problems.requests.filter((url) => /initlab_flex\w*_bg\.wasm$/.test(url)).map((url) => url.split("/").pop());
+  const modules = flexDownloads(two.problems);
   assert.equal(modules.length, 1, `one flex module downloaded for two workers: ${modules}`);
   assert.deepEqual(two.problems.console, []);
   await two.page.close();
@@ -46,7 +48,7 @@ test("where a WebAssembly.Module cannot be posted, the second worker loads its o
     return (await window.initlab.__engine.memory()).map((m) => m.shared);
   });
   assert.deepEqual(modules, [false, false], "neither worker runs a shared module");
-  assert.equal(problems.requests.filter((url) => /initlab_flex\w*_bg\.wasm$/.test(url)).length, 2, "each worker downloads its own");
+  assert.equal(flexDownloads(problems).length, 2, "each worker downloads its own");
   const one = await ctx.open(`?${QUERY}&workers=1`);
   assert.deepEqual(pooled, await one.page.evaluate(() => window.initlab.runAll()), "bit-identical to one worker");
   assert.deepEqual(problems.console, []);

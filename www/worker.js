@@ -31,7 +31,7 @@ let pumping = false;
 // imported only when a run asks for ndarray or WebGPU. Where the browser has relaxed SIMD, the
 // flex module is initlab_flex_relaxed instead: the same numbers, its f64 convs faster (see
 // relaxed-simd.js). The single-file build (a Blob-URL worker) has only initlab_flex, handed
-// over as bytes in "hello".
+// to its first worker as bytes in "hello".
 //
 // The pool's other workers download and compile nothing: "hello" hands them the first worker's
 // compiled module (a WebAssembly.Module), which they only instantiate, so a second worker is
@@ -48,7 +48,7 @@ let wasm = plainFlex;
 const RELAXED = "./pkg/initlab_flex_relaxed.js";
 /** boot.js's name for the worker it starts with the page: only that one fetches at once. */
 const FIRST = "initlab-first";
-const fetching = inline || self.name !== FIRST ? null : loadFlex().then(warmUpSoon);
+const fetching = inline || self.name !== FIRST ? null : loadFlex();
 let full = null;
 
 /**
@@ -75,8 +75,8 @@ async function loadFlex() {
 
 /**
  * Compiles the flex module `name` (from `source`: its bytes; by default fetched next to its
- * bindings `glue`) unless `source` is compiled already, and instantiates it. The compiling is
- * done here, not by the bindings, because they do not hand the compiled module out.
+ * bindings `glue`) unless `source` is compiled already, instantiates it and warms it up. The
+ * compiling is done here, not by the bindings, because they do not hand the compiled module out.
  */
 async function use(glue, name, source) {
   const module = source instanceof WebAssembly.Module ? source : await compile(name, source);
@@ -85,6 +85,7 @@ async function use(glue, name, source) {
   flex.shared = module === source;
   flex.name = name;
   wasm = glue;
+  warmUpSoon();
 }
 
 /** The flex module `name`, compiled from `bytes`, or as it downloads. */
@@ -92,12 +93,9 @@ async function compile(name, bytes) {
   if (bytes) return WebAssembly.compile(bytes);
   const response = await fetch(new URL(`./pkg/${name}_bg.wasm`, import.meta.url));
   if (!response.ok) throw new Error(`${name}_bg.wasm: HTTP ${response.status}`);
-  try {
-    return await WebAssembly.compileStreaming(response.clone());
-  } catch {
-    // A host that serves .wasm without its MIME type: compile the bytes instead.
-    return WebAssembly.compile(await response.arrayBuffer());
-  }
+  // Streaming needs the wasm MIME type; a host that serves .wasm without it gets the bytes compiled.
+  if (response.headers.get("Content-Type")?.startsWith("application/wasm")) return WebAssembly.compileStreaming(response);
+  return WebAssembly.compile(await response.arrayBuffer());
 }
 
 /** The first worker's flex module, compiled: `{name, module}`, as "hello" hands it on. */
@@ -150,9 +148,9 @@ const handlers = {
    * Resolves to the backends on offer and this worker's compiled module, `{..., module}`.
    */
   async hello({ wasmBytes, gpu, module }) {
-    if (module) await shared(module).then(warmUpSoon);
-    else if (wasmBytes) await use(plainFlex, "initlab_flex", wasmBytes).then(warmUpSoon);
-    else await (fetching ?? loadFlex().then(warmUpSoon));
+    if (module) await shared(module);
+    else if (wasmBytes) await use(plainFlex, "initlab_flex", wasmBytes);
+    else await (fetching ?? loadFlex());
     // WebGPU only where the page found an adapter.
     gpuFound = gpu;
     return { ...backendsNow(await fullProbe), module: { name: flex.name, module: flex.module } };
