@@ -38,6 +38,15 @@ pub fn wasm() -> Result<()> {
     module(&FULL)
 }
 
+/// Builds the module named `name` alone (see [`wasm`]).
+pub fn only(name: &str) -> Result<()> {
+    let Some(chosen) = [FLEX, FLEX_RELAXED, FULL].into_iter().find(|m| m.name == name) else {
+        anyhow::bail!("--only: {name} is not a module (initlab_flex, initlab_flex_relaxed or initlab)");
+    };
+    prepare()?;
+    module(&chosen)
+}
+
 /// What every module build needs first: the vendored chart library and the wasm32 target.
 pub fn prepare() -> Result<()> {
     vendor()?;

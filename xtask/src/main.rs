@@ -21,8 +21,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
-    /// Build the wasm module into www/pkg (release, wasm-bindgen pinned to Cargo.lock).
-    Build,
+    /// Build the wasm modules into www/pkg (release, wasm-bindgen pinned to Cargo.lock).
+    Build {
+        /// Only this module (initlab_flex, initlab_flex_relaxed or initlab): a kernel change
+        /// rebuilds every module, and the full one takes minutes longer than the flex ones.
+        #[arg(long)]
+        only: Option<String>,
+    },
     /// Build the flex module, serve the repository root on 127.0.0.1 at once, and build the
     /// ndarray and WebGPU module in the background (the page offers them once it is built).
     Serve {
@@ -46,7 +51,8 @@ enum Task {
 
 fn main() -> Result<()> {
     match Cli::parse().command {
-        Task::Build => build::wasm(),
+        Task::Build { only: None } => build::wasm(),
+        Task::Build { only: Some(name) } => build::only(&name),
         Task::Serve { port } => serve::serve(&root(), port),
         Task::Test => {
             // House style first (rustfmt.toml): a second or two, before the long builds.
