@@ -101,6 +101,14 @@ fn load4(values: &[f64], at: usize) -> f64x4 {
     f64x4::new(values[at..at + 4].try_into().expect("four values"))
 }
 
+/// Values between one transform position's block of a band's transformed tiles and the
+/// next (`channels` × band tiles, plus a cache line): without the skew the 36 blocks lie a
+/// power of two apart at 16 channels, all in one set of the L1 cache, and the transforms,
+/// which touch all 36 for every group of four tiles, evict each other.
+fn xi_stride(channels: usize, tiles: usize) -> usize {
+    channels * tiles + 8
+}
+
 /// Tiles per band (at least): the GEMM and the gradient's dot products run over a band of tile
 /// rows at a time, long enough to amortise their loops, short enough to stay in cache.
 const BAND_TILES: usize = 128;
@@ -193,7 +201,16 @@ impl Tiling {
                 let rows: [&[f64]; 6] =
                     std::array::from_fn(|a| &padded[(c * self.ph + 4 * ty + a) * pw..][..pw]);
                 let base = c * tiles + row_at;
-                transform_tile_row(rows, per_phase, twp, input_transform, phases, v, channels * tiles, base);
+                transform_tile_row(
+                    rows,
+                    per_phase,
+                    twp,
+                    input_transform,
+                    phases,
+                    v,
+                    xi_stride(channels, tiles),
+                    base,
+                );
             }
         }
     }
@@ -299,7 +316,33 @@ pub fn conv3x3(x: &[f32], weight: &[f32], s: Nchw, cout: usize) -> Vec<f32> {
     assert_eq!(weight.len(), cout * cin * 9, "winograd::conv3x3: weight size");
     let t = Tiling::new(s.height, s.width);
     let (h, w, tiles) = (t.h, t.w, t.band_tiles());
-    // u[ξ][i][o] = (G g Gᵀ)[ξ] of the kernel from input channel i to output channel o.
+    let u = transformed_kernels(weight, cin, cout);
+    let mut scratch = SCRATCH.with_borrow_mut(std::mem::take);
+    let padded = scratch.padded.zeroed(cin * t.ph * t.pw(), (cin, h, w));
+    let phases = scratch.phases.any(6 * t.pw());
+    let v = scratch.v.any(XI * xi_stride(cin, tiles));
+    let m = scratch.m.any(XI * xi_stride(cout, tiles));
+    let mut dead = vec![false; h * w];
+    let mut out = vec![0.0f32; s.with_channels(cout).numel()];
+    for n in 0..s.batch {
+        let image = &x[n * cin * h * w..][..cin * h * w];
+        t.pad(image, cin, padded);
+        let dead = dead_windows(image, cin, h, w, &mut dead).then_some(&dead[..]);
+        for ty0 in (0..t.th).step_by(t.band) {
+            t.transform_inputs(padded, cin, ty0, phases, v);
+            band_products(v, &u, m, cin, cout, tiles);
+            for o in 0..cout {
+                let plane = &mut out[(n * cout + o) * h * w..][..h * w];
+                t.output_tiles(m, o, cout, ty0, plane, dead);
+            }
+        }
+    }
+    SCRATCH.set(scratch);
+    out
+}
+
+/// `u[ξ][i][o] = (G g Gᵀ)[ξ]` of the kernel `g` from input channel `i` to output channel `o`.
+fn transformed_kernels(weight: &[f32], cin: usize, cout: usize) -> Vec<f64> {
     let mut u = vec![0.0f64; XI * cin * cout];
     for o in 0..cout {
         for i in 0..cin {
@@ -313,72 +356,75 @@ pub fn conv3x3(x: &[f32], weight: &[f32], s: Nchw, cout: usize) -> Vec<f32> {
             }
         }
     }
-    let mut scratch = SCRATCH.with_borrow_mut(std::mem::take);
-    let padded = scratch.padded.zeroed(cin * t.ph * t.pw(), (cin, h, w));
-    let phases = scratch.phases.any(6 * t.pw());
-    let v = scratch.v.any(XI * cin * tiles);
-    let m = scratch.m.any(XI * cout * tiles);
-    let mut dead = vec![false; h * w];
-    let mut out = vec![0.0f32; s.with_channels(cout).numel()];
-    for n in 0..s.batch {
-        let image = &x[n * cin * h * w..][..cin * h * w];
-        t.pad(image, cin, padded);
-        let any_dead = dead_windows(image, cin, h, w, &mut dead);
-        for ty0 in (0..t.th).step_by(t.band) {
-            t.transform_inputs(padded, cin, ty0, phases, v);
-            for xi in 0..XI {
-                let (vx, ux) = (&v[xi * cin * tiles..][..cin * tiles], &u[xi * cin * cout..][..cin * cout]);
-                let mx = &mut m[xi * cout * tiles..][..cout * tiles];
-                for o0 in (0..cout).step_by(OUT_BLOCK) {
-                    match cout - o0 {
-                        1 => tile_products::<1>(vx, ux, mx, cin, cout, o0, tiles),
-                        2 => tile_products::<2>(vx, ux, mx, cin, cout, o0, tiles),
-                        3 => tile_products::<3>(vx, ux, mx, cin, cout, o0, tiles),
-                        _ => tile_products::<OUT_BLOCK>(vx, ux, mx, cin, cout, o0, tiles),
+    u
+}
+
+/// The GEMM of one band: `m[ξ][o][tile] = Σ_i u[ξ][i][o] · v[ξ][i][tile]` at each of the 36
+/// transform positions.
+fn band_products(v: &[f64], u: &[f64], m: &mut [f64], cin: usize, cout: usize, tiles: usize) {
+    for xi in 0..XI {
+        let (vx, ux) = (&v[xi * xi_stride(cin, tiles)..][..cin * tiles], &u[xi * cin * cout..][..cin * cout]);
+        let mx = &mut m[xi * xi_stride(cout, tiles)..][..cout * tiles];
+        for o0 in (0..cout).step_by(OUT_BLOCK) {
+            match cout - o0 {
+                1 => tile_products::<1>(vx, ux, mx, cin, cout, o0, tiles),
+                2 => tile_products::<2>(vx, ux, mx, cin, cout, o0, tiles),
+                3 => tile_products::<3>(vx, ux, mx, cin, cout, o0, tiles),
+                _ => tile_products::<OUT_BLOCK>(vx, ux, mx, cin, cout, o0, tiles),
+            }
+        }
+    }
+}
+
+impl Tiling {
+    /// `Aᵀ M A` of output channel `o`'s tiles in the band from tile row `ty0`, into its plane,
+    /// four tiles (16 columns) at a time; rows and columns past the image are dropped, and the
+    /// `dead` windows' outputs set to 0.
+    fn output_tiles(
+        &self,
+        m: &[f64],
+        o: usize,
+        cout: usize,
+        ty0: usize,
+        plane: &mut [f32],
+        dead: Option<&[bool]>,
+    ) {
+        let (h, w, tiles) = (self.h, self.w, self.band_tiles());
+        for ty in ty0..(ty0 + self.band).min(self.th) {
+            let row_at = (ty - ty0) * self.twp;
+            for tx in (0..self.tw).step_by(4) {
+                // Plain loops over fixed-size arrays: closures here (`array::from_fn`)
+                // were left as calls in the release build, ~9% of a deep_bn step.
+                let mut rows = [[f64x4::ZERO; 4]; 6];
+                for a in 0..6 {
+                    let mut ms = [f64x4::ZERO; 6];
+                    for b in 0..6 {
+                        ms[b] = load4(m, (a * 6 + b) * xi_stride(cout, tiles) + o * tiles + row_at + tx);
+                    }
+                    rows[a] = output_transform(ms);
+                }
+                // lines[a2][4·k + b2]: pixel (4·ty + a2, 4·(tx + k) + b2).
+                let mut lines = [[0.0f32; 16]; 4];
+                for b2 in 0..4 {
+                    let mut column = [f64x4::ZERO; 6];
+                    for a in 0..6 {
+                        column[a] = rows[a][b2];
+                    }
+                    for (a2, values) in output_transform(column).iter().enumerate() {
+                        for (k, &value) in values.to_array().iter().enumerate() {
+                            lines[a2][4 * k + b2] = value as f32;
+                        }
                     }
                 }
-            }
-            // Aᵀ M A, four tiles (16 columns) at a time; rows and columns past the image are
-            // dropped.
-            for o in 0..cout {
-                let plane = &mut out[(n * cout + o) * h * w..][..h * w];
-                for ty in ty0..(ty0 + t.band).min(t.th) {
-                    let row_at = (ty - ty0) * t.twp;
-                    for tx in (0..t.tw).step_by(4) {
-                        // Plain loops over fixed-size arrays: closures here (`array::from_fn`)
-                        // were left as calls in the release build, ~9% of a deep_bn step.
-                        let mut rows = [[f64x4::ZERO; 4]; 6];
-                        for a in 0..6 {
-                            let mut ms = [f64x4::ZERO; 6];
-                            for b in 0..6 {
-                                ms[b] = load4(m, ((a * 6 + b) * cout + o) * tiles + row_at + tx);
-                            }
-                            rows[a] = output_transform(ms);
-                        }
-                        // lines[a2][4·k + b2]: pixel (4·ty + a2, 4·(tx + k) + b2).
-                        let mut lines = [[0.0f32; 16]; 4];
-                        for b2 in 0..4 {
-                            let mut column = [f64x4::ZERO; 6];
-                            for a in 0..6 {
-                                column[a] = rows[a][b2];
-                            }
-                            for (a2, values) in output_transform(column).iter().enumerate() {
-                                for (k, &value) in values.to_array().iter().enumerate() {
-                                    lines[a2][4 * k + b2] = value as f32;
-                                }
-                            }
-                        }
-                        let x0 = 4 * tx;
-                        let len = (w - x0).min(16);
-                        for (a2, line) in lines.iter().enumerate().take(h - 4 * ty) {
-                            let at = (4 * ty + a2) * w + x0;
-                            plane[at..at + len].copy_from_slice(&line[..len]);
-                            if any_dead {
-                                for (p, &d) in plane[at..at + len].iter_mut().zip(&dead[at..at + len]) {
-                                    if d {
-                                        *p = 0.0;
-                                    }
-                                }
+                let x0 = 4 * tx;
+                let len = (w - x0).min(16);
+                for (a2, line) in lines.iter().enumerate().take(h - 4 * ty) {
+                    let at = (4 * ty + a2) * w + x0;
+                    plane[at..at + len].copy_from_slice(&line[..len]);
+                    if let Some(dead) = dead {
+                        for (p, &d) in plane[at..at + len].iter_mut().zip(&dead[at..at + len]) {
+                            if d {
+                                *p = 0.0;
                             }
                         }
                     }
@@ -386,8 +432,6 @@ pub fn conv3x3(x: &[f32], weight: &[f32], s: Nchw, cout: usize) -> Vec<f32> {
             }
         }
     }
-    SCRATCH.set(scratch);
-    out
 }
 
 /// `m[o][tile] = Σ_i u[i][o] · v[i][tile]` at one transform position, for output channels
@@ -458,6 +502,11 @@ fn dead_windows(image: &[f32], channels: usize, h: usize, w: usize, dead: &mut [
             }
         }
     }
+    // Every window holds its centre pixel: with no dead pixel there is no dead window, which is
+    // the usual case (the scan below is branchy: 3.8% of a deep_bn step in Chromium).
+    if (0..h).all(|r| live[(r + 1) * lw + 1..][..w].iter().all(|&l| l)) {
+        return false;
+    }
     let mut any = false;
     for y in 0..h {
         for x in 0..w {
@@ -480,14 +529,14 @@ pub fn conv3x3_weight_grad(x: &[f32], grad: &[f32], s: Nchw, cout: usize) -> Vec
     let mut scratch = SCRATCH.with_borrow_mut(std::mem::take);
     let padded = scratch.padded.zeroed(cin * t.ph * t.pw(), (cin, h, w));
     let phases = scratch.phases.any(6 * t.pw());
-    let v = scratch.v.any(XI * cin * tiles);
+    let v = scratch.v.any(XI * xi_stride(cin, tiles));
     // The gradient's planes split by column mod 4 like `padded`, without a border: pixel
     // (r, c) at row r, phase c mod 4, entry c / 4 (`twp` entries a phase; zeros past the image).
     let gw = 4 * twp;
     let split = scratch.split.zeroed(cout * 4 * t.th * gw, (cout, h, w));
     let rows6 = scratch.rows6.any(6 * gw);
     // e[ξ][o][tile of the band] = (A Ẏ Aᵀ)[ξ] of the gradient's tile.
-    let e = scratch.e.any(XI * cout * tiles);
+    let e = scratch.e.any(XI * xi_stride(cout, tiles));
     // sums[ξ][o][i]: Σ over tiles of e · v, tiles four apart in one lane.
     let mut sums = vec![f64x4::ZERO; XI * cout * cin];
     for n in 0..s.batch {
@@ -510,14 +559,25 @@ pub fn conv3x3_weight_grad(x: &[f32], grad: &[f32], s: Nchw, cout: usize) -> Vec
                     let rows: [&[f64]; 4] =
                         std::array::from_fn(|a| &split[(o * 4 * t.th + 4 * ty + a) * gw..][..gw]);
                     let base = o * tiles + row_at;
-                    transform_tile_row(rows, twp, twp, output_transform_t, rows6, e, cout * tiles, base);
+                    transform_tile_row(
+                        rows,
+                        twp,
+                        twp,
+                        output_transform_t,
+                        rows6,
+                        e,
+                        xi_stride(cout, tiles),
+                        base,
+                    );
                 }
             }
             // Only this band's tiles: a last, shorter band leaves the previous band's behind.
             let live = band_rows * twp;
             for xi in 0..XI {
-                let (ex, vx) =
-                    (&e[xi * cout * tiles..][..cout * tiles], &v[xi * cin * tiles..][..cin * tiles]);
+                let (ex, vx) = (
+                    &e[xi * xi_stride(cout, tiles)..][..cout * tiles],
+                    &v[xi * xi_stride(cin, tiles)..][..cin * tiles],
+                );
                 let sx = &mut sums[xi * cout * cin..][..cout * cin];
                 for (o, row) in sx.chunks_exact_mut(cin).enumerate() {
                     let eo = &ex[o * tiles..][..live];
