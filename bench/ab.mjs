@@ -3,6 +3,7 @@
 //
 //   cargo xtask build && cp -r www/pkg www/pkgA   # then change the code, and:
 //   cargo xtask build && node bench/ab.mjs pkgA pkg
+// (`cargo xtask build --only initlab_flex_relaxed` rebuilds just the module timed, in seconds.)
 //   node bench/ab.mjs pkgA pkg '{"arch":"stack","depth":8,"channels":16,"norm":"batch","height":64,"width":64}'
 // The optional third argument is the config to time (default: the seed's two_conv), the
 // fourth the module (default initlab_flex; initlab_flex_relaxed is the one the page runs where
