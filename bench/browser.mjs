@@ -8,6 +8,7 @@
 
 import { launch, serve } from "../tests/helpers/browser.mjs";
 import { FACTS } from "../www/pkg/facts.js";
+import { PROBE } from "../www/relaxed-simd.js";
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => {
@@ -90,16 +91,40 @@ const timeTab = async (query, clickAfterMs = 0) => {
   await reader.close();
   return times;
 };
+// The bare module as the page's worker meets it: a fresh tab, the flex module the worker
+// would pick (relaxed SIMD where it validates), warmed up as the worker warms it on load
+// (`warmUp()`, untimed), the four seed runs stepped in turn
+// (one step each, as the worker's pump does), timed from the first step to the last. The
+// seed_run_ms above is the same work sequentially, in a module long since optimised.
+const timeBareTab = async () => {
+  const tab = await browser.newPage();
+  await tab.goto(`${server.url}tests/helpers/blank.html`);
+  const ms = await tab.evaluate(async ({ probe, seedRun }) => {
+    const relaxed = WebAssembly.validate(new Uint8Array(probe));
+    const m = await import(`/www/pkg/${relaxed ? "initlab_flex_relaxed" : "initlab_flex"}.js`);
+    await m.default();
+    m.warmUp();
+    const runs = [];
+    for (const config of seedRun) runs.push(await m.Experiment.create(config, "flex"));
+    const start = performance.now();
+    for (let i = 0; i < 40; i++) for (const e of runs) await e.step();
+    return performance.now() - start;
+  }, { probe: [...PROBE], seedRun });
+  await tab.close();
+  return ms;
+};
 const CLICK_AFTER_MS = 1000;
 const pool = [];
 const later = [];
 const two = [];
 const twoLater = [];
+const bare = [];
 for (let i = 0; i < 5; i++) {
   pool.push(await timeTab(""));
   later.push(await timeTab("", CLICK_AFTER_MS));
   two.push(await timeTab("?workers=2"));
   twoLater.push(await timeTab("?workers=2", CLICK_AFTER_MS));
+  bare.push(await timeBareTab());
 }
 const summary = (pages) => {
   const medianOf = (key) => [...pages.map((p) => p[key])].sort((a, b) => a - b)[Math.floor(pages.length / 2)];
@@ -113,6 +138,10 @@ result.page = summary(pool);
 result.page_clicked_after_1s = summary(later);
 result.page_two_workers = summary(two);
 result.page_two_workers_clicked_after_1s = summary(twoLater);
+result.bare_fresh_tab = {
+  seed_run_ms: [...bare].sort((a, b) => a - b)[Math.floor(bare.length / 2)],
+  seed_run_each_ms: bare.map(Math.round),
+};
 
 console.log(JSON.stringify(result, null, 2));
 await browser.close();
