@@ -8,7 +8,6 @@
 
 import { launch, serve } from "../tests/helpers/browser.mjs";
 import { FACTS } from "../www/pkg/facts.js";
-import { PROBE } from "../www/relaxed-simd.js";
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => {
@@ -99,9 +98,9 @@ const timeTab = async (query, clickAfterMs = 0) => {
 const timeBareTab = async () => {
   const tab = await browser.newPage();
   await tab.goto(`${server.url}tests/helpers/blank.html`);
-  const ms = await tab.evaluate(async ({ probe, seedRun }) => {
-    const relaxed = WebAssembly.validate(new Uint8Array(probe));
-    const m = await import(`/www/pkg/${relaxed ? "initlab_flex_relaxed" : "initlab_flex"}.js`);
+  const ms = await tab.evaluate(async (seedRun) => {
+    const { hasRelaxedSimd } = await import("/www/relaxed-simd.js");
+    const m = await import(`/www/pkg/${hasRelaxedSimd() ? "initlab_flex_relaxed" : "initlab_flex"}.js`);
     await m.default();
     m.warmUp();
     const runs = [];
@@ -109,7 +108,7 @@ const timeBareTab = async () => {
     const start = performance.now();
     for (let i = 0; i < 40; i++) for (const e of runs) await e.step();
     return performance.now() - start;
-  }, { probe: [...PROBE], seedRun });
+  }, seedRun);
   await tab.close();
   return ms;
 };
@@ -126,8 +125,9 @@ for (let i = 0; i < 5; i++) {
   twoLater.push(await timeTab("?workers=2", CLICK_AFTER_MS));
   bare.push(await timeBareTab());
 }
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const summary = (pages) => {
-  const medianOf = (key) => [...pages.map((p) => p[key])].sort((a, b) => a - b)[Math.floor(pages.length / 2)];
+  const medianOf = (key) => median(pages.map((p) => p[key]));
   const out = Object.fromEntries(["ready_after_load_ms", "ready_after_navigation_ms", "run_all_ms"].map((key) => [key, medianOf(key)]));
   out.run_all_each_ms = pages.map((p) => Math.round(p.run_all_ms));
   out.workers = pages[0].workers;
@@ -139,7 +139,7 @@ result.page_clicked_after_1s = summary(later);
 result.page_two_workers = summary(two);
 result.page_two_workers_clicked_after_1s = summary(twoLater);
 result.bare_fresh_tab = {
-  seed_run_ms: [...bare].sort((a, b) => a - b)[Math.floor(bare.length / 2)],
+  seed_run_ms: median(bare),
   seed_run_each_ms: bare.map(Math.round),
 };
 
