@@ -27,24 +27,25 @@ pub const FLEX: Module = Module { name: "initlab_flex", features: &[], default_f
 pub const FLEX_RELAXED: Module =
     Module { name: "initlab_flex_relaxed", features: &["relaxed-simd"], default_features: false };
 pub const FULL: Module = Module { name: "initlab", features: &["webgpu"], default_features: true };
+/// Every module, in the order [`wasm`] builds them.
+const MODULES: [Module; 3] = [FLEX, FLEX_RELAXED, FULL];
 
 /// Builds the three wasm modules into `www/pkg/`, and copies the page's vendored chart library
 /// out of node_modules. A module whose inputs have not changed since its last build is not
 /// built again (see [`Stamp`]).
 pub fn wasm() -> Result<()> {
     prepare()?;
-    module(&FLEX)?;
-    module(&FLEX_RELAXED)?;
-    module(&FULL)
+    MODULES.iter().try_for_each(module)
 }
 
 /// Builds the module named `name` alone (see [`wasm`]).
 pub fn only(name: &str) -> Result<()> {
-    let Some(chosen) = [FLEX, FLEX_RELAXED, FULL].into_iter().find(|m| m.name == name) else {
-        anyhow::bail!("--only: {name} is not a module (initlab_flex, initlab_flex_relaxed or initlab)");
+    let Some(chosen) = MODULES.iter().find(|m| m.name == name) else {
+        let names: Vec<_> = MODULES.iter().map(|m| m.name).collect();
+        anyhow::bail!("--only: {name} is not a module (one of {})", names.join(", "));
     };
     prepare()?;
-    module(&chosen)
+    module(chosen)
 }
 
 /// What every module build needs first: the vendored chart library and the wasm32 target.
