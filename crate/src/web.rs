@@ -82,10 +82,29 @@ pub async fn check_conv_weight_grad(backend: String, height: u32, width: u32) ->
     to_js(&serde_json::json!({ "stock": stock, "ours": ours }))
 }
 
-/// Gets the hot kernels optimised before the first step (see `kernels::warm_up`).
+/// Gets the seed's step optimised before the first click: every round of [`WarmUp`] at once.
 #[wasm_bindgen(js_name = warmUp)]
 pub fn warm_up() {
-    crate::kernels::warm_up();
+    crate::train::warm_up();
+}
+
+/// The warm-up a round at a time (see `train::WarmUp`), so that a worker answers messages
+/// between rounds.
+#[wasm_bindgen]
+pub struct WarmUp(crate::train::WarmUp);
+
+#[wasm_bindgen]
+impl WarmUp {
+    #[wasm_bindgen(constructor)]
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> WarmUp {
+        WarmUp(crate::train::WarmUp::new())
+    }
+
+    /// One round; whether rounds remain.
+    pub fn round(&mut self) -> bool {
+        self.0.round()
+    }
 }
 
 /// Traps the wasm instance on purpose: the page's tests use it to check that a dead worker is

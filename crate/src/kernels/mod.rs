@@ -533,29 +533,6 @@ impl<B: LayerOps, C: CheckpointStrategy> LayerOps for Autodiff<B, C> {
     }
 }
 
-/// Runs every slice kernel a few dozen times on a tiny image (16 × 24), about a millisecond
-/// once compiled. In the browser, V8 first runs wasm in its baseline compiler and optimises a
-/// function only after it has run a while; a 224² step in baseline code takes ~75 ms against
-/// ~4 ms. Calling this right after the module loads gets the hot kernels optimised (in the
-/// background) before the first real step.
-pub fn warm_up() {
-    let s = Nchw { batch: 1, channels: 3, height: 16, width: 24 };
-    let n = s.numel();
-    let x: Vec<f32> = (0..n).map(|i| ((i * 37) % 17) as f32 / 8.0 - 1.0).collect();
-    let w: Vec<f32> = (0..81).map(|i| ((i * 13) % 11) as f32 / 10.0 - 0.5).collect();
-    let (gamma, beta) = ([1.0; 3], [0.0; 3]);
-    for _ in 0..40 {
-        let y = conv::conv3x3(&x, &w, s, 3);
-        let dx = conv::conv3x3_input_grad(&y, &w, s, 3);
-        let dw = conv::conv3x3_weight_grad(&x, &dx, s, 3);
-        let z = norm::batch_norm::<true>(&y, &gamma, &beta, s, BN_EPS);
-        let (rows, softmax) = loss::pixel_nll_rows(&z, s, 2);
-        let dz = loss::pixel_nll_rows_backward(&softmax, s, 2, &rows);
-        let (dy, _, _) = norm::batch_norm_backward::<true>(&y, &gamma, &beta, &dz, s, BN_EPS);
-        std::hint::black_box((dw, dy));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -565,10 +542,5 @@ mod tests {
     fn an_output_slot_left_unwritten_is_caught() {
         // SAFETY: not upheld on purpose; the check panics before the vector is read.
         let _ = unsafe { uninit_output(4, |slots| slots[..3].fill(std::mem::MaybeUninit::new(1.0))) };
-    }
-
-    #[test]
-    fn the_warm_up_runs_every_kernel_with_the_check_on() {
-        warm_up();
     }
 }
