@@ -9,6 +9,9 @@ import { SERIES_KEYS, labelOf } from "../runs.js";
 /** The blog's five charts: the loss, then conv1's and conv2's mean and variance. */
 export const CHART_KEYS = SERIES_KEYS.slice(0, 5);
 
+/** How long one render may spend building charts (see renderCharts). */
+const BUILD_MS = 20;
+
 export class Charts {
   /**
    * @param {{$: (id: string) => HTMLElement, store, settings, safely: (part: string, draw: () => void) => void,
@@ -63,10 +66,12 @@ export class Charts {
     container.dataset.view = this.settings.view;
     const groups = this.layout();
     const wanted = new Set();
-    // Building a uPlot chart takes tens of milliseconds, so a render builds none: the missing
-    // ones are built one per idle moment (scheduleBuild), and neither the page's start nor a
-    // frame of training waits for them. Charts that exist are updated at once.
-    let budget = this.building ? 1 : 0;
+    // Building a uPlot chart takes 1 to 7 ms here (the first is the slowest), so a render
+    // builds charts for BUILD_MS at most and leaves the rest to idle moments (scheduleBuild):
+    // no frame waits long for them (the blog view has five per run). The compare view's five
+    // are so on screen when the page says it is ready, instead of appearing one per idle
+    // moment over the next 130 to 220 ms. Charts that exist are updated at once.
+    const deadline = performance.now() + BUILD_MS;
     for (const group of groups) {
       let section = container.querySelector(`[data-group="${CSS.escape(group.id)}"]`);
       if (!section) {
@@ -85,7 +90,7 @@ export class Charts {
         const holder = section.querySelector(`[data-key="${key}"]`);
         let chart = this.charts.get(chartId);
         if (!chart) {
-          if (budget-- <= 0) {
+          if (performance.now() > deadline) {
             this.scheduleBuild();
             continue;
           }
@@ -118,16 +123,14 @@ export class Charts {
     container.dataset.emptyText = t("noRuns");
   }
 
-  /** Builds the remaining charts one at a time when the browser is idle. */
+  /** Builds the remaining charts when the browser is idle. */
   scheduleBuild() {
     if (this.buildPending) return;
     this.buildPending = true;
     const idle = window.requestIdleCallback ?? ((f) => setTimeout(f, 16));
     idle(() => {
       this.buildPending = false;
-      this.building = true;
       this.safely("charts", () => this.renderCharts());
-      this.building = false;
     });
   }
 
