@@ -96,8 +96,6 @@ async function start() {
     else view.status(readyText);
     document.getElementById("app").setAttribute("aria-busy", "false");
     performance.mark("initlab:ready");
-    // The pool's other workers, now: they take the first worker's compiled module.
-    engine.openAll();
     if (settings.autoplay && settings.section === "lab") lab.guard(settings["lab.preset"] ? lab.runPreset(settings["lab.preset"]) : lab.runSettings());
     else if (settings.autoplay) actions.runAll();
   } catch (error) {

@@ -39,7 +39,7 @@ export class Engine {
     this.nextId = 1;
     /** Request id → its waiter and the slot it went to. */
     this.waiting = new Map();
-    /** The workers, started on demand: slot 0 at start(), the others when a run needs one. */
+    /** The workers, all started by start() (and again after a crash, see crash). */
     this.slots = [];
     /** Run → the slot it trains in. A run stays in its slot, re-created or replayed. */
     this.home = new Map();
@@ -50,16 +50,21 @@ export class Engine {
     this.module = null;
   }
 
-  /** Starts the first worker; resolves to `{backends, gpu, building}`. */
+  /**
+   * Starts the pool; resolves to `{backends, gpu, building}` once the first worker is ready.
+   * The others start at once too, and say hello as soon as the first has compiled the flex
+   * module (see open), so that they are ready when the page is: opened at ready instead,
+   * two workers clicked at ready took as long as one.
+   */
   async start() {
-    this.info = await this.open(0);
+    const first = this.open(0);
+    // One that fails to start fails its runs' requests (see create): nothing to do here.
+    this.openAll().catch(() => {});
+    this.info = await first;
     return this.info;
   }
 
-  /**
-   * Starts the rest of the pool now (the page calls it once the first worker is ready): they
-   * instantiate the first worker's compiled module, which takes milliseconds.
-   */
+  /** Starts the workers of the pool not yet started (their runs are spread by assign). */
   openAll() {
     for (let i = 1; i < this.size; i++) if (!this.slots[i]) this.open(i);
     return Promise.all(this.slots.map((slot) => slot.ready));
