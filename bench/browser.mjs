@@ -92,7 +92,7 @@ const timeTab = async (query, clickAfterMs = 0) => {
 };
 // The bare module as the page's worker meets it: a fresh tab, the flex module the worker
 // would pick (relaxed SIMD where it validates), warmed up as the worker warms it on load
-// (`warmUp()`, untimed), the four seed runs stepped in turn
+// (`warmUp()`: every round of the engine's WarmUp at once, untimed), the four seed runs stepped in turn
 // (one step each, as the worker's pump does), timed from the first step to the last. The
 // seed_run_ms above is the same work sequentially, in a module long since optimised.
 const timeBareTab = async () => {
