@@ -102,16 +102,18 @@ fn load4(values: &[f64], at: usize) -> f64x4 {
 }
 
 /// Values between one transform position's block of a band's transformed tiles and the
-/// next (`channels` × band tiles, plus a cache line): without the skew the 36 blocks lie a
-/// power of two apart at 16 channels, all in one set of the L1 cache, and the transforms,
-/// which touch all 36 for every group of four tiles, evict each other. The skew took deep_bn's
-/// step to 0.885 and 0.899 of its time in Chromium (bench/ab.mjs, two runs).
+/// next (`channels` × band tiles, plus a cache line), in the weight gradient: without the skew
+/// the 36 blocks lie a power of two apart at 16 channels, all in one set of the L1 cache, and
+/// the transforms, which touch all 36 for every group of four tiles, evict each other. The skew
+/// took deep_bn's step to 0.885 and 0.899 of its time in Chromium (bench/ab.mjs, two runs),
+/// when the convolution's own transforms used these bands too.
 fn xi_stride(channels: usize, tiles: usize) -> usize {
     channels * tiles + 8
 }
 
-/// Tiles per band (at least): the GEMM and the gradient's dot products run over a band of tile
-/// rows at a time, long enough to amortise their loops, short enough to stay in cache.
+/// Tiles per band (at least): the weight gradient's transforms and dot products run over a band
+/// of tile rows at a time, long enough to amortise their loops (32 was 2 to 3% slower in
+/// Chromium), short enough to stay in cache.
 const BAND_TILES: usize = 128;
 
 /// The tiling of one call: `[N, C, H, W]` planes cut into 4 × 4 tiles, each row of tiles padded
@@ -298,7 +300,6 @@ struct Scratch {
     padded: Reused,
     phases: Reused,
     v: Reused,
-    m: Reused,
     split: Reused,
     /// The weight gradient's column transform of one row of gradient tiles.
     rows6: Reused,
@@ -311,30 +312,46 @@ thread_local! {
 
 /// `conv(x, weight)` (3 × 3, stride 1, zero padding 1, no bias) summed in f64 and rounded once
 /// to f32: `x` of geometry `s` (`[N, cin, H, W]`), `weight` `[cout, cin, 3, 3]` → `[N, cout, H, W]`.
+///
+/// Four tiles at a time go all the way through, their transformed inputs (`cin` × 36 × 4
+/// values: 18 KiB at 16 channels) and each output block's products staying in the L1 cache.
+/// The first version transformed a band of 128 tiles, multiplied the band and transformed it
+/// back, through two buffers of 590 KiB each at 16 channels (more than this machine's L2 cache
+/// together); with the same arithmetic this way took 0.946 and 0.982 of its deep_bn step in
+/// Chromium (bench/ab.mjs), and gives the same bits.
 pub fn conv3x3(x: &[f32], weight: &[f32], s: Nchw, cout: usize) -> Vec<f32> {
     let cin = s.channels;
     assert_eq!(x.len(), s.numel(), "winograd::conv3x3: input size");
     assert_eq!(weight.len(), cout * cin * 9, "winograd::conv3x3: weight size");
     let t = Tiling::new(s.height, s.width);
-    let (h, w, tiles) = (t.h, t.w, t.band_tiles());
+    let (h, w, pw) = (t.h, t.w, t.pw());
     let u = transformed_kernels(weight, cin, cout);
     let mut scratch = SCRATCH.with_borrow_mut(std::mem::take);
-    let padded = scratch.padded.zeroed(cin * t.ph * t.pw(), (cin, h, w));
-    let phases = scratch.phases.any(6 * t.pw());
-    let v = scratch.v.any(XI * xi_stride(cin, tiles));
-    let m = scratch.m.any(XI * xi_stride(cout, tiles));
+    let padded = scratch.padded.zeroed(cin * t.ph * pw, (cin, h, w));
+    let v = scratch.v.any(XI * cin * TILE_CHUNK);
     let mut dead = vec![false; h * w];
     let mut out = vec![0.0f32; s.with_channels(cout).numel()];
     for n in 0..s.batch {
         let image = &x[n * cin * h * w..][..cin * h * w];
         t.pad(image, cin, padded);
         let dead = dead_windows(image, cin, h, w, &mut dead).then_some(&dead[..]);
-        for ty0 in (0..t.th).step_by(t.band) {
-            t.transform_inputs(padded, cin, ty0, phases, v);
-            band_products(v, &u, m, cin, cout, tiles);
-            for o in 0..cout {
-                let plane = &mut out[(n * cout + o) * h * w..][..h * w];
-                t.output_tiles(m, o, cout, ty0, plane, dead);
+        let planes = &mut out[n * cout * h * w..][..cout * h * w];
+        for ty in 0..t.th {
+            for tx in (0..t.tw).step_by(TILE_CHUNK) {
+                for c in 0..cin {
+                    let rows: [&[f64]; 6] =
+                        std::array::from_fn(|a| &padded[(c * t.ph + 4 * ty + a) * pw..][..pw]);
+                    transform_chunk(rows, t.per_phase, tx, v, c, cin);
+                }
+                for o0 in (0..cout).step_by(OUT_BLOCK) {
+                    let ub = &u[o0 * XI * cin..];
+                    match cout - o0 {
+                        1 => chunk_outputs::<1>(v, ub, cin, o0, &t, ty, tx, planes, dead),
+                        2 => chunk_outputs::<2>(v, ub, cin, o0, &t, ty, tx, planes, dead),
+                        3 => chunk_outputs::<3>(v, ub, cin, o0, &t, ty, tx, planes, dead),
+                        _ => chunk_outputs::<OUT_BLOCK>(v, ub, cin, o0, &t, ty, tx, planes, dead),
+                    }
+                }
             }
         }
     }
@@ -342,17 +359,48 @@ pub fn conv3x3(x: &[f32], weight: &[f32], s: Nchw, cout: usize) -> Vec<f32> {
     out
 }
 
-/// `u[ξ][i][o] = (G g Gᵀ)[ξ]` of the kernel `g` from input channel `i` to output channel `o`.
+/// `Bᵀ d B` of input channel `c` of the four tiles from column `tx` of one row of tiles, whose
+/// six padded rows are `rows` (phase split, `stride` entries a phase), into `v[ξ][c]` (`cin`
+/// channels, four values each). Down the rows first, then across, as [`transform_tile_row`]
+/// does, so that both give the same bits.
+#[inline(always)]
+fn transform_chunk(rows: [&[f64]; 6], stride: usize, tx: usize, v: &mut [f64], c: usize, cin: usize) {
+    let mut down = [[f64x4::ZERO; 6]; 6];
+    for b in 0..6 {
+        let mut d = [f64x4::ZERO; 6];
+        for a in 0..6 {
+            d[a] = load4(rows[a], b % 4 * stride + tx + b / 4);
+        }
+        down[b] = input_transform(d);
+    }
+    for a in 0..6 {
+        let mut d = [f64x4::ZERO; 6];
+        for b in 0..6 {
+            d[b] = down[b][a];
+        }
+        for (b, value) in input_transform(d).iter().enumerate() {
+            let at = ((a * 6 + b) * cin + c) * TILE_CHUNK;
+            v[at..at + TILE_CHUNK].copy_from_slice(&value.to_array());
+        }
+    }
+}
+
+/// `u`, output block by output block: `u[o0 · 36 · cin ..]` holds the block from output channel
+/// `o0` ([`OUT_BLOCK`] channels, fewer in a last block), as `[ξ][i][o − o0]`, so that the
+/// products of one block read their taps in order. Each value is `(G g Gᵀ)[ξ]` of the kernel
+/// `g` from input channel `i` to output channel `o`.
 fn transformed_kernels(weight: &[f32], cin: usize, cout: usize) -> Vec<f64> {
     let mut u = vec![0.0f64; XI * cin * cout];
     for o in 0..cout {
+        let o0 = o / OUT_BLOCK * OUT_BLOCK;
+        let block = OUT_BLOCK.min(cout - o0);
         for i in 0..cin {
             let g = &weight[(o * cin + i) * 9..][..9];
             let cols: [[f64; 6]; 3] =
                 std::array::from_fn(|kx| kernel_transform([0, 3, 6].map(|k| g[k + kx] as f64)));
             for a in 0..6 {
                 for (b, &value) in kernel_transform([cols[0][a], cols[1][a], cols[2][a]]).iter().enumerate() {
-                    u[((a * 6 + b) * cin + i) * cout + o] = value;
+                    u[o0 * XI * cin + ((a * 6 + b) * cin + i) * block + o - o0] = value;
                 }
             }
         }
@@ -360,110 +408,74 @@ fn transformed_kernels(weight: &[f32], cin: usize, cout: usize) -> Vec<f64> {
     u
 }
 
-/// The GEMM of one band: `m[ξ][o][tile] = Σ_i u[ξ][i][o] · v[ξ][i][tile]` at each of the 36
-/// transform positions.
-fn band_products(v: &[f64], u: &[f64], m: &mut [f64], cin: usize, cout: usize, tiles: usize) {
-    for xi in 0..XI {
-        let (vx, ux) = (&v[xi * xi_stride(cin, tiles)..][..cin * tiles], &u[xi * cin * cout..][..cin * cout]);
-        let mx = &mut m[xi * xi_stride(cout, tiles)..][..cout * tiles];
-        for o0 in (0..cout).step_by(OUT_BLOCK) {
-            match cout - o0 {
-                1 => tile_products::<1>(vx, ux, mx, cin, cout, o0, tiles),
-                2 => tile_products::<2>(vx, ux, mx, cin, cout, o0, tiles),
-                3 => tile_products::<3>(vx, ux, mx, cin, cout, o0, tiles),
-                _ => tile_products::<OUT_BLOCK>(vx, ux, mx, cin, cout, o0, tiles),
-            }
-        }
-    }
-}
-
-impl Tiling {
-    /// `Aᵀ M A` of output channel `o`'s tiles in the band from tile row `ty0`, into its plane,
-    /// four tiles (16 columns) at a time; rows and columns past the image are dropped, and the
-    /// `dead` windows' outputs set to 0.
-    fn output_tiles(
-        &self,
-        m: &[f64],
-        o: usize,
-        cout: usize,
-        ty0: usize,
-        plane: &mut [f32],
-        dead: Option<&[bool]>,
-    ) {
-        let (h, w, tiles) = (self.h, self.w, self.band_tiles());
-        for ty in ty0..(ty0 + self.band).min(self.th) {
-            let row_at = (ty - ty0) * self.twp;
-            for tx in (0..self.tw).step_by(4) {
-                // Plain loops over fixed-size arrays: closures here (`array::from_fn`)
-                // were left as calls in the release build, ~9% of a deep_bn step.
-                let mut rows = [[f64x4::ZERO; 4]; 6];
-                for a in 0..6 {
-                    let mut ms = [f64x4::ZERO; 6];
-                    for b in 0..6 {
-                        ms[b] = load4(m, (a * 6 + b) * xi_stride(cout, tiles) + o * tiles + row_at + tx);
-                    }
-                    rows[a] = output_transform(ms);
-                }
-                // lines[a2][4·k + b2]: pixel (4·ty + a2, 4·(tx + k) + b2).
-                let mut lines = [[0.0f32; 16]; 4];
-                for b2 in 0..4 {
-                    let mut column = [f64x4::ZERO; 6];
-                    for a in 0..6 {
-                        column[a] = rows[a][b2];
-                    }
-                    for (a2, values) in output_transform(column).iter().enumerate() {
-                        for (k, &value) in values.to_array().iter().enumerate() {
-                            lines[a2][4 * k + b2] = value as f32;
-                        }
-                    }
-                }
-                let x0 = 4 * tx;
-                let len = (w - x0).min(16);
-                for (a2, line) in lines.iter().enumerate().take(h - 4 * ty) {
-                    let at = (4 * ty + a2) * w + x0;
-                    plane[at..at + len].copy_from_slice(&line[..len]);
-                    if let Some(dead) = dead {
-                        for (p, &d) in plane[at..at + len].iter_mut().zip(&dead[at..at + len]) {
-                            if d {
-                                *p = 0.0;
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// `m[o][tile] = Σ_i u[i][o] · v[i][tile]` at one transform position, for output channels
-/// `o0 .. o0 + B`, in chunks of [`TILE_CHUNK`] tiles held in registers. Multiply, then add:
-/// never fused, so that every target rounds alike.
+/// The four tiles of `v` (from column `tx` of tile row `ty`) through output channels
+/// `o0 .. o0 + B`: `m[ξ] = Σ_i u[ξ][i][o] · v[ξ][i]` (the products: multiply, then add, never
+/// fused, so that every target rounds alike), then `Aᵀ m A` into those channels' planes, rows
+/// and columns past the image dropped and the `dead` windows' outputs set to 0.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn tile_products<const B: usize>(
+fn chunk_outputs<const B: usize>(
     v: &[f64],
-    u: &[f64],
-    m: &mut [f64],
+    ub: &[f64],
     cin: usize,
-    cout: usize,
     o0: usize,
-    twp: usize,
+    t: &Tiling,
+    ty: usize,
+    tx: usize,
+    planes: &mut [f32],
+    dead: Option<&[bool]>,
 ) {
-    // Whole rows by iterator, so the bounds checks leave the inner loop (they were a third
-    // of its instructions).
-    let (v, u) = (&v[..cin * twp], &u[..cin * cout]);
-    assert!(o0 + B <= cout, "tile_products: output block");
-    for t0 in (0..twp).step_by(TILE_CHUNK) {
+    // Whole rows by iterator, so the bounds checks leave the inner loop.
+    let (v, ub) = (&v[..XI * cin * TILE_CHUNK], &ub[..XI * cin * B]);
+    let mut m = [[f64x4::ZERO; XI]; B];
+    for (xi, (vx, ux)) in v.chunks_exact(cin * TILE_CHUNK).zip(ub.chunks_exact(cin * B)).enumerate() {
         let mut acc = [f64x4::ZERO; B];
-        for (vi, ui) in v.chunks_exact(twp).zip(u.chunks_exact(cout)) {
-            let tiles = load4(vi, t0);
-            let taps: &[f64; B] = ui[o0..o0 + B].try_into().expect("B taps");
-            for (acc, &tap) in acc.iter_mut().zip(taps) {
+        for (vi, ui) in vx.chunks_exact(TILE_CHUNK).zip(ux.chunks_exact(B)) {
+            let tiles = load4(vi, 0);
+            for (acc, &tap) in acc.iter_mut().zip(ui) {
                 *acc += f64x4::splat(tap) * tiles;
             }
         }
-        for (b, acc) in acc.iter().enumerate() {
-            let at = (o0 + b) * twp + t0;
-            m[at..at + TILE_CHUNK].copy_from_slice(&acc.to_array());
+        for b in 0..B {
+            m[b][xi] = acc[b];
+        }
+    }
+    let (h, w) = (t.h, t.w);
+    for (b, m) in m.iter().enumerate() {
+        let plane = &mut planes[(o0 + b) * h * w..][..h * w];
+        // Plain loops over fixed-size arrays: closures here (`array::from_fn`) were left as
+        // calls in the release build, ~9% of a deep_bn step.
+        let mut rows = [[f64x4::ZERO; 4]; 6];
+        for a in 0..6 {
+            let mut ms = [f64x4::ZERO; 6];
+            ms.copy_from_slice(&m[a * 6..a * 6 + 6]);
+            rows[a] = output_transform(ms);
+        }
+        // lines[a2][4·k + b2]: pixel (4·ty + a2, 4·(tx + k) + b2).
+        let mut lines = [[0.0f32; 16]; 4];
+        for b2 in 0..4 {
+            let mut column = [f64x4::ZERO; 6];
+            for a in 0..6 {
+                column[a] = rows[a][b2];
+            }
+            for (a2, values) in output_transform(column).iter().enumerate() {
+                for (k, &value) in values.to_array().iter().enumerate() {
+                    lines[a2][4 * k + b2] = value as f32;
+                }
+            }
+        }
+        let x0 = 4 * tx;
+        let len = (w - x0).min(16);
+        for (a2, line) in lines.iter().enumerate().take(h - 4 * ty) {
+            let at = (4 * ty + a2) * w + x0;
+            plane[at..at + len].copy_from_slice(&line[..len]);
+            if let Some(dead) = dead {
+                for (p, &d) in plane[at..at + len].iter_mut().zip(&dead[at..at + len]) {
+                    if d {
+                        *p = 0.0;
+                    }
+                }
+            }
         }
     }
 }
@@ -493,21 +505,20 @@ fn tile_dots<const B: usize>(e: &[f64], v: &[f64], i0: usize, stride: usize, sum
 /// channel of `image` (`channels` planes of h × w): the definition's sum is then exactly 0.
 /// Returns whether any is.
 fn dead_windows(image: &[f32], channels: usize, h: usize, w: usize, dead: &mut [bool]) -> bool {
-    // live[(r + 1)·(w + 2) + c + 1]: some channel is non-zero at pixel (r, c).
+    // Each pixel's channels are read until one is non-zero: after a ReLU about half of each
+    // channel is zero, so that takes two reads on average, where or-ing every channel of every
+    // pixel, as the first version did, took all of them (2.8% of a deep_bn step in Chromium).
+    let zero_in_all = |p: usize| image.chunks_exact(h * w).take(channels).all(|plane| plane[p] == 0.0);
+    // Every window holds its centre pixel: with no pixel zero in every channel there is no dead
+    // window, which is the usual case.
+    if !(0..h * w).any(zero_in_all) {
+        return false;
+    }
+    // live[(r + 1)·(w + 2) + c + 1]: some channel is non-zero at pixel (r, c); the border is not.
     let lw = w + 2;
     let mut live = vec![false; (h + 2) * lw];
-    for plane in image.chunks_exact(h * w).take(channels) {
-        for (r, row) in plane.chunks_exact(w).enumerate() {
-            for (l, &v) in live[(r + 1) * lw + 1..][..w].iter_mut().zip(row) {
-                *l |= v != 0.0;
-            }
-        }
-    }
-    // Every window holds its centre pixel: with no dead pixel there is no dead window, which is
-    // the usual case. (With the scan every time, this function was 3.8% of a deep_bn step in
-    // Chromium; without it 2.8%, the pass above.)
-    if (0..h).all(|r| live[(r + 1) * lw + 1..][..w].iter().all(|&l| l)) {
-        return false;
+    for p in 0..h * w {
+        live[(p / w + 1) * lw + p % w + 1] = !zero_in_all(p);
     }
     let mut any = false;
     for y in 0..h {
