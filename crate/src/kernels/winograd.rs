@@ -169,14 +169,14 @@ impl Tiling {
                 let (p1, rest) = rest.split_at_mut(per_phase);
                 let (p2, p3) = rest.split_at_mut(per_phase);
                 // Columns 4j, 4j + 1 and 4j + 2 go to entry j of phases 1, 2 and 3, column
-                // 4j + 3 to entry j + 1 of phase 0: four stores a group, no index arithmetic.
+                // 4j + 3 to entry j + 1 of phase 0: four stores a group, no index arithmetic and,
+                // zipped, no bounds checks.
                 let groups = src.chunks_exact(4);
                 let (tail, full) = (groups.remainder(), src.len() / 4);
-                for (j, g) in groups.enumerate() {
-                    p1[j] = g[0] as f64;
-                    p2[j] = g[1] as f64;
-                    p3[j] = g[2] as f64;
-                    p0[j + 1] = g[3] as f64;
+                for ((((g, a), b), c), d) in
+                    groups.zip(&mut *p1).zip(&mut *p2).zip(&mut *p3).zip(&mut p0[1..])
+                {
+                    (*a, *b, *c, *d) = (g[0] as f64, g[1] as f64, g[2] as f64, g[3] as f64);
                 }
                 for (k, &value) in tail.iter().enumerate() {
                     [&mut *p1, &mut *p2, &mut *p3][k][full] = value as f64;
@@ -557,9 +557,17 @@ pub fn conv3x3_weight_grad(x: &[f32], grad: &[f32], s: Nchw, cout: usize) -> Vec
         for o in 0..cout {
             for r in 0..h {
                 let src = &grad[((n * cout + o) * h + r) * w..][..w];
-                let dst = &mut split[(o * 4 * t.th + r) * gw..][..gw];
-                for (col, &value) in src.iter().enumerate() {
-                    dst[col % 4 * twp + col / 4] = value as f64;
+                let (p0, rest) = split[(o * 4 * t.th + r) * gw..][..gw].split_at_mut(twp);
+                let (p1, rest) = rest.split_at_mut(twp);
+                let (p2, p3) = rest.split_at_mut(twp);
+                // Four stores a group of four columns, as in `pad`.
+                let groups = src.chunks_exact(4);
+                let (tail, full) = (groups.remainder(), src.len() / 4);
+                for ((((g, a), b), c), d) in groups.zip(&mut *p0).zip(&mut *p1).zip(&mut *p2).zip(&mut *p3) {
+                    (*a, *b, *c, *d) = (g[0] as f64, g[1] as f64, g[2] as f64, g[3] as f64);
+                }
+                for (k, &value) in tail.iter().enumerate() {
+                    [&mut *p0, &mut *p1, &mut *p2][k][full] = value as f64;
                 }
             }
         }
