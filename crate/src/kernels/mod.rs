@@ -12,8 +12,8 @@
 //!
 //! Which kernels run:
 //! - Flex: the direct SIMD kernels of [`conv`], [`norm`] and [`loss`], the hot path of the page;
-//!   a stack's wide layers (`exact_sums`, 128 channel pairs or more) take [`winograd`]'s
-//!   F(4×4, 3×3) in f64 for the conv, its input gradient and its weight gradient.
+//!   a stack's wide layers (`exact_sums`) take [`winograd`]'s F(4×4, 3×3) in f64 for the conv
+//!   and its input gradient from 48 channel pairs, for its weight gradient from 128.
 //! - NdArray: the trait's default bodies, which are burn's own ops (conv2d, batch_norm_train,
 //!   log_softmax), untouched: the second CPU backend doubles as a check of the first.
 //! - Cube (wgpu/WebGPU): the defaults too, except the conv weight gradient, summed from nine
