@@ -164,23 +164,7 @@ impl Tiling {
         for c in 0..channels {
             for r in 0..self.h {
                 let src = &planes[(c * self.h + r) * self.w..][..self.w];
-                let dst = &mut padded[(c * self.ph + r + 1) * pw..][..pw];
-                let (p0, rest) = dst.split_at_mut(per_phase);
-                let (p1, rest) = rest.split_at_mut(per_phase);
-                let (p2, p3) = rest.split_at_mut(per_phase);
-                // Columns 4j, 4j + 1 and 4j + 2 go to entry j of phases 1, 2 and 3, column
-                // 4j + 3 to entry j + 1 of phase 0: four stores a group, no index arithmetic and,
-                // zipped, no bounds checks.
-                let groups = src.chunks_exact(4);
-                let (tail, full) = (groups.remainder(), src.len() / 4);
-                for ((((g, a), b), c), d) in
-                    groups.zip(&mut *p1).zip(&mut *p2).zip(&mut *p3).zip(&mut p0[1..])
-                {
-                    (*a, *b, *c, *d) = (g[0] as f64, g[1] as f64, g[2] as f64, g[3] as f64);
-                }
-                for (k, &value) in tail.iter().enumerate() {
-                    [&mut *p1, &mut *p2, &mut *p3][k][full] = value as f64;
-                }
+                split_row::<1>(src, &mut padded[(c * self.ph + r + 1) * pw..][..pw], per_phase);
             }
         }
     }
@@ -216,6 +200,31 @@ impl Tiling {
                 );
             }
         }
+    }
+}
+
+/// One row of pixels `src` into the four phases of `dst` (`per_phase` entries each, in f64):
+/// pixel column c goes to phase (c + SHIFT) mod 4, entry (c + SHIFT) / 4. A padded row
+/// ([`Tiling::pad`]) has SHIFT 1, its zero border column at 0; the weight gradient's split of
+/// the output gradient has SHIFT 0. Four stores a group of four columns, zipped: no index
+/// arithmetic and no bounds checks.
+#[inline(always)]
+fn split_row<const SHIFT: usize>(src: &[f32], dst: &mut [f64], per_phase: usize) {
+    let (p0, rest) = dst.split_at_mut(per_phase);
+    let (p1, rest) = rest.split_at_mut(per_phase);
+    let (p2, p3) = rest.split_at_mut(per_phase);
+    // Where columns 4j, 4j + 1, 4j + 2 and 4j + 3 go, at entry j of each.
+    let (q0, q1, q2, q3) = match SHIFT {
+        0 => (p0, p1, p2, p3),
+        _ => (p1, p2, p3, &mut p0[1..]),
+    };
+    let groups = src.chunks_exact(4);
+    let (tail, full) = (groups.remainder(), src.len() / 4);
+    for ((((g, a), b), c), d) in groups.zip(&mut *q0).zip(&mut *q1).zip(&mut *q2).zip(q3) {
+        (*a, *b, *c, *d) = (g[0] as f64, g[1] as f64, g[2] as f64, g[3] as f64);
+    }
+    for (k, &value) in tail.iter().enumerate() {
+        [&mut *q0, &mut *q1, &mut *q2][k][full] = value as f64;
     }
 }
 
@@ -361,8 +370,9 @@ pub fn conv3x3(x: &[f32], weight: &[f32], s: Nchw, cout: usize) -> Vec<f32> {
 
 /// `Bᵀ d B` of input channel `c` of the four tiles from column `tx` of one row of tiles, whose
 /// six padded rows are `rows` (phase split, `stride` entries a phase), into `v[ξ][c]` (`cin`
-/// channels, four values each). Down the rows first, then across, as [`transform_tile_row`]
-/// does, so that both give the same bits.
+/// channels, four values each). Down the rows first, then across: the order of
+/// [`transform_tile_row`], the weight gradient's, which the band-wise first version of this
+/// convolution used too, so the bits did not change.
 #[inline(always)]
 fn transform_chunk(rows: [&[f64]; 6], stride: usize, tx: usize, v: &mut [f64], c: usize, cin: usize) {
     let mut down = [[f64x4::ZERO; 6]; 6];
@@ -557,18 +567,7 @@ pub fn conv3x3_weight_grad(x: &[f32], grad: &[f32], s: Nchw, cout: usize) -> Vec
         for o in 0..cout {
             for r in 0..h {
                 let src = &grad[((n * cout + o) * h + r) * w..][..w];
-                let (p0, rest) = split[(o * 4 * t.th + r) * gw..][..gw].split_at_mut(twp);
-                let (p1, rest) = rest.split_at_mut(twp);
-                let (p2, p3) = rest.split_at_mut(twp);
-                // Four stores a group of four columns, as in `pad`.
-                let groups = src.chunks_exact(4);
-                let (tail, full) = (groups.remainder(), src.len() / 4);
-                for ((((g, a), b), c), d) in groups.zip(&mut *p0).zip(&mut *p1).zip(&mut *p2).zip(&mut *p3) {
-                    (*a, *b, *c, *d) = (g[0] as f64, g[1] as f64, g[2] as f64, g[3] as f64);
-                }
-                for (k, &value) in tail.iter().enumerate() {
-                    [&mut *p0, &mut *p1, &mut *p2][k][full] = value as f64;
-                }
+                split_row::<0>(src, &mut split[(o * 4 * t.th + r) * gw..][..gw], twp);
             }
         }
         for ty0 in (0..t.th).step_by(t.band) {
