@@ -3,11 +3,10 @@
 //
 //   cargo xtask build && cp -r www/pkg www/pkgA   # then change the code, and:
 //   cargo xtask build && node bench/ab.mjs pkgA pkg
-// (`cargo xtask build --only initlab_flex_relaxed` rebuilds just the module timed, in seconds.)
+// (`cargo xtask build --only initlab_flex` rebuilds just the module timed, in seconds.)
 //   node bench/ab.mjs pkgA pkg '{"arch":"stack","depth":8,"channels":16,"norm":"batch","height":64,"width":64}'
 // The optional third argument is the config to time (default: the seed's two_conv), the
-// fourth the module (default initlab_flex; initlab_flex_relaxed is the one the page runs where
-// the browser has relaxed SIMD).
+// fourth the module (default initlab_flex, the one the page runs).
 import { launch, serve } from "../tests/helpers/browser.mjs";
 const [a, b, configJson, module = "initlab_flex"] = process.argv.slice(2);
 const config = { arch: "two_conv", init: "kaiming_normal", ...JSON.parse(configJson ?? "{}"), epochs: 100000 };

@@ -91,7 +91,7 @@ const timeTab = async (query, clickAfterMs = 0) => {
   return times;
 };
 // The bare module as the page's worker meets it: a fresh tab, the flex module the worker
-// would pick (relaxed SIMD where it validates), warmed up as the worker warms it on load
+// loads (initlab_flex), warmed up as the worker warms it on load
 // (`warmUp()`: every round of the engine's WarmUp at once, untimed), the four seed runs stepped in turn
 // (one step each, as the worker's pump does), timed from the first step to the last. The
 // seed_run_ms above is the same work sequentially, in a module long since optimised.
@@ -99,8 +99,7 @@ const timeBareTab = async () => {
   const tab = await browser.newPage();
   await tab.goto(`${server.url}tests/helpers/blank.html`);
   const ms = await tab.evaluate(async (seedRun) => {
-    const { hasRelaxedSimd } = await import("/www/relaxed-simd.js");
-    const m = await import(`/www/pkg/${hasRelaxedSimd() ? "initlab_flex_relaxed" : "initlab_flex"}.js`);
+    const m = await import("/www/pkg/initlab_flex.js");
     await m.default();
     m.warmUp();
     const runs = [];

@@ -10,7 +10,6 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ENGINES, KEYS, PRESET_KEYS, ROOT, useBrowser } from "./helpers/browser.mjs";
-import { PROBE } from "../www/relaxed-simd.js";
 
 const SHOTS = join(ROOT, "test-results");
 const QUERY = "?epochs=12&height=32&width=32&workers=2";
@@ -77,17 +76,13 @@ for (const engine of engines) {
           gpu: navigator.gpu === undefined ? "absent" : navigator.gpu === null ? "null" : "present",
           sharedArrayBuffer: typeof SharedArrayBuffer !== "undefined",
         }));
-        // Relaxed SIMD where the browser validates it, over http; the single file has the plain
-        // module alone. Chromium has it: the page's usual module is the relaxed one.
-        const relaxed = await tab.evaluate((probe) => WebAssembly.validate(new Uint8Array(probe)), [...PROBE]);
-        if (engine === "chromium") assert.equal(relaxed, true, "Chromium validates relaxed SIMD");
-        // Two workers (QUERY): the second one instantiates the module the first one compiled.
+        // Two workers (QUERY): the second one instantiates the module the first one compiled,
+        // initlab_flex in every engine, over http and in the single file.
         const modules = await tab.evaluate(async () => {
           await window.initlab.__engine.openAll();
           return (await window.initlab.__engine.memory()).map((m) => `${m.module}${m.shared ? " (shared)" : ""}`);
         });
-        const expected = relaxed && where === "http" ? "initlab_flex_relaxed" : "initlab_flex";
-        assert.deepEqual(modules, [expected, `${expected} (shared)`], `${engine} ${where}: the flex module of each worker`);
+        assert.deepEqual(modules, ["initlab_flex", "initlab_flex (shared)"], `${engine} ${where}: the flex module of each worker`);
         const runStart = Date.now();
         const data = await tab.evaluate(() => window.initlab.runAll());
         const runMs = Date.now() - runStart;
@@ -124,7 +119,7 @@ for (const engine of engines) {
         if (engine === "chromium" && where === "http") reference = data;
         assert.ok(reference, "Chromium's reference run");
         const difference = maxDifference(data, reference);
-        console.log(`${engine} ${where}: ready ${readyMs} ms, runAll ${runMs} ms, max |Δ| vs Chromium ${difference}; navigator.language ${JSON.stringify(facts.language)} (${drawn.language}), WebGPU ${facts.gpu}, SharedArrayBuffer ${facts.sharedArrayBuffer}, relaxed SIMD ${relaxed} (${modules.join(", ")})`);
+        console.log(`${engine} ${where}: ready ${readyMs} ms, runAll ${runMs} ms, max |Δ| vs Chromium ${difference}; navigator.language ${JSON.stringify(facts.language)} (${drawn.language}), WebGPU ${facts.gpu}, SharedArrayBuffer ${facts.sharedArrayBuffer}, modules ${modules.join(", ")}`);
         assert.ok(difference <= 1e-6, `${engine} ${where} differs from Chromium by ${difference}`);
         await tab.close();
       }

@@ -211,13 +211,18 @@ test("bad lab settings get the engine's message; earlier runs stay", async () =>
     await page.fill(`#lab-field-${field}`, value);
     await page.dispatchEvent(`#lab-field-${field}`, "change");
   }
-  // 64 × 600 × (31·32 + 3) activations > 2^24: the width is refused, with what to reduce.
+  // 64 × 600 × (31·32 + 3) activations > 2^23: the width is refused, with what to reduce.
   await page.waitForFunction(() => document.querySelector("#lab-field-width-error").textContent !== "");
   assert.match(await page.locator("#lab-field-width-error").textContent(), /batch × height × width .* reduce batch, height, width, depth or channels/);
   assert.equal(new URL(page.url()).searchParams.get("lab.width"), "8", "the refused value is not applied");
-  // Divergence: the engine's message, and the earlier run is still on screen.
-  await page.fill("#lab-field-depth", "3");
+  // Divergence: the engine's message, and the earlier run is still on screen. A stack runs in
+  // f64, where a ReLU net (the lab's default, no BatchNorm) at lr 1e30 stays finite for its 3
+  // epochs; 8 linear blocks, whose logits grow as the 8th power of the weights, overflow at
+  // step 2.
+  await page.fill("#lab-field-depth", "8");
   await page.dispatchEvent("#lab-field-depth", "change");
+  await page.selectOption("#lab-field-activation", "linear");
+  await page.waitForFunction(() => new URL(location.href).searchParams.get("lab.activation") === "linear");
   await page.fill("#lab-field-lr", "1e30");
   await page.dispatchEvent("#lab-field-lr", "change");
   await page.waitForFunction(() => new URL(location.href).searchParams.get("lab.lr") === "1e+30");

@@ -54,49 +54,6 @@ test("every fixture replays within tolerance on every CPU backend", async () => 
   assert.deepEqual(module.problems.console, []);
 });
 
-test("the relaxed-SIMD flex module gives the plain one's numbers, bit for bit", async () => {
-  // The page runs initlab_flex_relaxed where the browser has relaxed SIMD (Chromium does), and
-  // the fixtures above run on the full module's flex, the plain kernels: this is what makes
-  // them hold for both. Every
-  // stack fixture (the f64 convs are the only kernels that differ) and a wider BatchNorm
-  // stack: each record, then every parameter and gradient at the end.
-  const names = (await readdir(join(ROOT, "tests/fixtures"))).filter((f) => /^(extra_)?stack_.*\.json$/.test(f));
-  assert.ok(names.length >= 9, "the stack fixtures");
-  const runs = [{ config: { arch: "stack", depth: 4, channels: 12, norm: "batch", height: 24, width: 24, epochs: 6, lr: 0.1, momentum: 0.9 } }];
-  for (const name of names) {
-    const fixture = JSON.parse(await readFile(join(ROOT, "tests/fixtures", name), "utf8"));
-    runs.push({ config: fixture.config, tensors: fixture.tensors });
-  }
-  const both = await module.page.evaluate(async (runs) => {
-    const modules = {};
-    for (const name of ["initlab_flex", "initlab_flex_relaxed"]) {
-      modules[name] = await import(`/www/pkg/${name}.js`);
-      await modules[name].default();
-    }
-    const out = {};
-    for (const [name, m] of Object.entries(modules)) {
-      out[name] = [];
-      for (const { config, tensors } of runs) {
-        const bytes = tensors && new Uint8Array(await (await fetch(`/tests/fixtures/${tensors}`)).arrayBuffer());
-        const e = bytes ? await m.Experiment.fromSafetensors(config, bytes, "flex") : await m.Experiment.create(config, "flex");
-        const records = [];
-        for (let i = 0; i < config.epochs; i++) records.push(await e.step());
-        const params = e.snapshot().params.map((p) => ({ name: p.name, value: [...p.value], grad: p.grad && [...p.grad] }));
-        e.free();
-        out[name].push({ records, params });
-      }
-    }
-    return out;
-  }, runs);
-  assert.equal(both.initlab_flex.length, runs.length);
-  both.initlab_flex.forEach((plain, i) => {
-    const what = runs[i].tensors ?? "the BatchNorm stack";
-    assert.ok(plain.records.length > 0 && plain.params.length > 0, what);
-    assert.deepStrictEqual(both.initlab_flex_relaxed[i], plain, what);
-  });
-  assert.deepEqual(module.problems.console, []);
-});
-
 test("bad configs reject with an Error that names the field", async () => {
   const cases = [
     [{ lr: NaN }, "lr: "],

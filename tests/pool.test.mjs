@@ -8,8 +8,8 @@ import { useBrowser } from "./helpers/browser.mjs";
 
 const ctx = useBrowser();
 const QUERY = "epochs=8&height=24&width=20";
-/** The flex modules (plain or relaxed) a watched page downloaded, by file name. */
-const flexDownloads = (problems) => problems.requests.filter((url) => /initlab_flex\w*_bg\.wasm$/.test(url)).map((url) => url.split("/").pop());
+/** Each download of the flex module (initlab_flex_bg.wasm) by a watched page, by file name. */
+const flexDownloads = (problems) => problems.requests.filter((url) => /initlab_flex_bg\.wasm$/.test(url)).map((url) => url.split("/").pop());
 
 test("two workers share the four runs and one compiled module, and give the numbers of one", async () => {
   const one = await ctx.open(`?${QUERY}&workers=1`);

@@ -4,10 +4,9 @@
 //
 // Each run's steps are awaited one at a time: an Experiment never has two steps in flight.
 
-import * as plainFlex from "./pkg/initlab_flex.js";
+import * as wasm from "./pkg/initlab_flex.js";
 import { BACKENDS } from "./backends.js";
 import { outcomeOf } from "./outcome.js";
-import { hasRelaxedSimd } from "./relaxed-simd.js";
 
 /**
  * Every run in this worker, by key.
@@ -28,10 +27,9 @@ let pumping = false;
 
 // Builds of the same crate: initlab_flex (flex alone, small, fetched and compiled at once,
 // while the page is still loading) and initlab (flex, ndarray and WebGPU; five times the size),
-// imported only when a run asks for ndarray or WebGPU. Where the browser has relaxed SIMD, the
-// flex module is initlab_flex_relaxed instead: the same numbers, its f64 convs faster (see
-// relaxed-simd.js). The single-file build (a Blob-URL worker) has only initlab_flex, handed
-// to its first worker as bytes in "hello".
+// imported only when a run asks for ndarray or WebGPU. Every browser runs the same flex module
+// (its numbers are the same bits everywhere). The single-file build (a Blob-URL worker) has
+// only initlab_flex, handed to its first worker as bytes in "hello".
 //
 // The pool's other workers download and compile nothing: "hello" hands them the first worker's
 // compiled module (a WebAssembly.Module), which they only instantiate, so a second worker is
@@ -43,12 +41,9 @@ const inline = self.location.protocol === "blob:";
  * from another worker (`shared`, for the tests).
  */
 const flex = { name: "initlab_flex", exports: null, module: null, shared: false };
-/** The flex module's bindings: initlab_flex's until the relaxed one has loaded in its place. */
-let wasm = plainFlex;
-const RELAXED = "./pkg/initlab_flex_relaxed.js";
 /** boot.js's name for the worker it starts with the page: only that one fetches at once. */
 const FIRST = "initlab-first";
-const fetching = inline || self.name !== FIRST ? null : loadFlex();
+const fetching = inline || self.name !== FIRST ? null : use();
 let full = null;
 
 /**
@@ -68,37 +63,23 @@ function warmUpSoon() {
   })();
 }
 
-async function loadFlex() {
-  if (hasRelaxedSimd()) {
-    try {
-      await use(await import(RELAXED), "initlab_flex_relaxed");
-      return;
-    } catch {
-      // A host that lacks its files (a copy of an older build): the plain module gives the
-      // same numbers.
-    }
-  }
-  await use(plainFlex, "initlab_flex");
-}
-
 /**
- * Compiles the flex module `name` (from `source`: its bytes; by default fetched next to its
- * bindings `glue`) unless `source` is compiled already, instantiates it and warms it up. The
- * compiling is done here, not by the bindings, because they do not hand the compiled module out.
+ * Compiles the flex module (from `source`: its bytes; by default fetched next to its bindings)
+ * unless `source` is compiled already, instantiates it and warms it up. The compiling is done
+ * here, not by the bindings, because they do not hand the compiled module out.
  */
-async function use(glue, name, source) {
-  const module = source instanceof WebAssembly.Module ? source : await compile(name, source);
-  flex.exports = await glue.default({ module_or_path: module });
+async function use(source) {
+  const module = source instanceof WebAssembly.Module ? source : await compile(source);
+  flex.exports = await wasm.default({ module_or_path: module });
   flex.module = module;
   flex.shared = module === source;
-  flex.name = name;
-  wasm = glue;
   warmUpSoon();
 }
 
-/** The flex module `name`, compiled from `bytes`, or as it downloads. */
-async function compile(name, bytes) {
+/** The flex module, compiled from `bytes`, or as it downloads. */
+async function compile(bytes) {
   if (bytes) return WebAssembly.compile(bytes);
+  const name = flex.name;
   const response = await fetch(new URL(`./pkg/${name}_bg.wasm`, import.meta.url));
   if (!response.ok) throw new Error(`${name}_bg.wasm: HTTP ${response.status}`);
   // Streaming needs the wasm MIME type; a host that serves .wasm without it gets the bytes compiled.
@@ -107,9 +88,8 @@ async function compile(name, bytes) {
 }
 
 /** The first worker's flex module, compiled: `{name, module}`, as "hello" hands it on. */
-async function shared({ name, module }) {
-  const glue = name === "initlab_flex_relaxed" ? await import(RELAXED) : plainFlex;
-  await use(glue, name, module);
+async function shared({ module }) {
+  await use(module);
 }
 
 function fullModule() {
@@ -157,8 +137,8 @@ const handlers = {
    */
   async hello({ wasmBytes, gpu, module }) {
     if (module) await shared(module);
-    else if (wasmBytes) await use(plainFlex, "initlab_flex", wasmBytes);
-    else await (fetching ?? loadFlex());
+    else if (wasmBytes) await use(wasmBytes);
+    else await (fetching ?? use());
     // WebGPU only where the page found an adapter.
     gpuFound = gpu;
     return { ...backendsNow(await fullProbe), module: { name: flex.name, module: flex.module } };
@@ -253,8 +233,8 @@ const handlers = {
 
   /**
    * Bytes of wasm linear memory and of this worker's JS heap (where the browser tells), and
-   * which flex module this worker runs (initlab_flex or initlab_flex_relaxed), and whether it
-   * was handed that module compiled (`shared`).
+   * which flex module this worker runs (initlab_flex), and whether it was handed that module
+   * compiled (`shared`).
    */
   memory() {
     return { wasm: flex.exports?.memory.buffer.byteLength ?? 0, js: performance.memory?.usedJSHeapSize ?? 0, module: flex.name, shared: flex.shared };

@@ -33,7 +33,7 @@ pub async fn conv_weight_grad_errors(
         let y = if stock {
             conv2d(x, w.clone(), None, ConvOptions::new([1, 1], [1, 1], [1, 1], 1))
         } else {
-            conv3x3(x, w.clone(), false)
+            conv3x3(x, w.clone())
         };
         let grads = (y * g).sum().backward();
         w.grad(&grads).expect("the weight is tracked")

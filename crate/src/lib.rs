@@ -5,6 +5,7 @@
 //! - [`inputs`]: the image and initial weights, from a seed or a safetensors file;
 //! - [`model`]: the network and its per-pixel cross-entropy;
 //! - [`train`]: the training loop, with the original's gradient accumulation;
+//! - [`sgd`]: PyTorch's SGD with momentum, in the precision of the run;
 //! - [`record`]: what each step reports;
 //! - [`reference`]: the PyTorch fixtures and the parity tolerance;
 //! - [`seed`]: the blog's four experiments;
@@ -24,6 +25,7 @@ pub mod plot;
 pub mod record;
 pub mod reference;
 pub mod seed;
+pub mod sgd;
 pub mod train;
 
 #[cfg(target_family = "wasm")]

@@ -187,24 +187,24 @@ impl FromIterator<Record> for Trajectory {
 /// end: the same order on every target, and four independent chains of adds instead of one (a
 /// deep stack's statistics read 2 × depth maps a step; one chain made them ~8% of a deep_bn
 /// step natively).
-fn sum_f64(values: &[f32], f: impl Fn(f64) -> f64) -> f64 {
+fn sum_f64<T: Copy + Into<f64>>(values: &[T], f: impl Fn(f64) -> f64) -> f64 {
     let mut lanes = [0.0f64; 4];
     let groups = values.chunks_exact(4);
     let tail = groups.remainder();
     for group in groups {
         for (lane, &v) in lanes.iter_mut().zip(group) {
-            *lane += f(v as f64);
+            *lane += f(v.into());
         }
     }
     let mut total = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
     for &v in tail {
-        total += f(v as f64);
+        total += f(v.into());
     }
     total
 }
 
 /// Mean and unbiased variance, in f64. The variance of a single value is 0.
-pub fn mean_and_var(values: &[f32]) -> (f64, f64) {
+pub fn mean_and_var<T: Copy + Into<f64>>(values: &[T]) -> (f64, f64) {
     let n = values.len() as f64;
     let mean = sum_f64(values, |v| v) / n;
     let ss = sum_f64(values, |v| (v - mean).powi(2));
@@ -212,7 +212,7 @@ pub fn mean_and_var(values: &[f32]) -> (f64, f64) {
 }
 
 /// Mean and population standard deviation (divide by the count), in f64, two passes.
-pub fn mean_and_std(values: &[f32]) -> (f64, f64) {
+pub fn mean_and_std<T: Copy + Into<f64>>(values: &[T]) -> (f64, f64) {
     let n = values.len() as f64;
     let mean = sum_f64(values, |v| v) / n;
     let ss = sum_f64(values, |v| (v - mean).powi(2));
@@ -220,6 +220,6 @@ pub fn mean_and_std(values: &[f32]) -> (f64, f64) {
 }
 
 /// L2 norm, in f64.
-pub fn l2_norm(values: &[f32]) -> f64 {
+pub fn l2_norm<T: Copy + Into<f64>>(values: &[T]) -> f64 {
     sum_f64(values, |v| v * v).sqrt()
 }

@@ -12,7 +12,7 @@ use std::fmt;
 
 use burn::{
     module::{ModuleVisitor, Param, ParamId},
-    optim::{GradientsParams, ModuleOptimizer, SgdConfig, momentum::MomentumConfig},
+    optim::GradientsParams,
     prelude::*,
     tensor::{TensorData, Transaction},
 };
@@ -23,6 +23,7 @@ use crate::config::{Arch, ExperimentConfig, Trainable};
 use crate::inputs::InitialTensors;
 use crate::model::{AnyParam, Labels, Model, ModelConfig, Probes, cross_entropy_rows, names};
 use crate::record::{Record, Trajectory, Value, l2_norm, mean_and_std, mean_and_var};
+use crate::sgd::Sgd;
 
 /// One parameter at a recorded step: its value before the update and the gradient the update
 /// used (accumulated unless zero_grad). `grad` is `None` where the parameter is outside the
@@ -30,8 +31,8 @@ use crate::record::{Record, Trajectory, Value, l2_norm, mean_and_std, mean_and_v
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ParamState {
     pub name: String,
-    pub value: Vec<f32>,
-    pub grad: Option<Vec<f32>>,
+    pub value: Vec<f64>,
+    pub grad: Option<Vec<f64>>,
 }
 
 /// Every parameter at one step.
@@ -128,9 +129,10 @@ pub struct Experiment {
     model: Model,
     images: Tensor<4>,
     labels: Labels,
-    /// Zero tensors added to every block's output, whose gradients are ∂L/∂(output) (stack only).
+    /// What the forward pass taps every block's output with: their gradients are ∂L/∂(output)
+    /// (stack only).
     probes: Probes,
-    optim: ModuleOptimizer,
+    optim: Sgd,
     /// The running sum of gradients (`.grad` of the original script) when zero_grad is off.
     accumulated: GradientsParams,
     next_step: u64,
@@ -160,20 +162,13 @@ impl Experiment {
         assert_eq!(inputs.image.len(), config.pixels() * 3, "image does not match the config");
         let plain = device.clone();
         let device = device.clone().autodiff();
-        let model_config = ModelConfig::new(&config);
+        let model_config = ModelConfig::new(&config, backend);
         let model = model_config.init(&inputs.weights, &device);
-        let images = Tensor::from_data(TensorData::new(inputs.image.clone(), config.image_shape()), &device);
-        let labels = Labels::new(&config, &inputs.image, &device);
-        let probes =
-            Probes::zeros(&model_config, config.image_shape(), config.arch == Arch::Stack, false, &device);
-        // PyTorch's SGD skips the momentum buffer entirely at momentum 0; so do we, which also
-        // keeps a 0 × inf buffer from turning an overflow into NaN.
-        let momentum = (config.momentum > 0.0).then_some(MomentumConfig {
-            momentum: config.momentum,
-            dampening: 0.0, // burn's default is 0.1, PyTorch's is 0
-            nesterov: false,
-        });
-        let optim = SgdConfig::new().with_momentum(momentum).init();
+        let images =
+            model_config.tensor(TensorData::new(inputs.image.clone(), config.image_shape()), &device);
+        let labels = Labels::new(&config, &model_config, &inputs.image, &device);
+        let probes = Probes::new(&model_config, config.arch == Arch::Stack, false, &device);
+        let optim = Sgd::new(config.momentum);
         Self {
             config,
             backend,
@@ -273,7 +268,7 @@ impl Experiment {
         // Read the row sums, not an f32 mean: averaging the row sums in f64 on the host keeps
         // the reported loss within an ulp or two of PyTorch's (a plain f32 mean drifts by ~1e-5).
         let row_sums = row_losses.clone().inner(); // [N, H]
-        let loss = row_losses.sum().div_scalar(self.config.pixels() as f64); // [1], the mean
+        let loss = mean_of(row_losses.sum(), self.config.pixels()); // [1]
         let mut grads = loss.backward();
 
         let mut transaction = Transaction::default().register(row_sums);
@@ -336,13 +331,13 @@ impl Experiment {
         probe_grads: &[bool],
     ) -> Result<Record, StepError> {
         let step = self.next_step;
-        let mut data = data.into_iter().map(|d| d.try_into_vec::<f32>().expect("every read tensor is f32"));
+        let mut data = data.into_iter().map(values::<f64>);
         let row_sums = data.next().expect("row sums were registered");
         let stack = self.config.arch == Arch::Stack;
         let depth = self.model_config.depth();
-        let outputs: Vec<Vec<f32>> =
+        let outputs: Vec<Vec<f64>> =
             if stack { (0..depth).map(|_| data.next().expect("outputs")).collect() } else { vec![] };
-        let output_grads: Vec<Option<Vec<f32>>> =
+        let output_grads: Vec<Option<Vec<f64>>> =
             probe_grads.iter().map(|&has| has.then(|| data.next().expect("probe gradients"))).collect();
         let mut params = Vec::with_capacity(names.len());
         for (name, has_grad) in names {
@@ -353,7 +348,7 @@ impl Experiment {
         let snapshot = Snapshot { step, params };
 
         // `+ 0.0` turns the -0.0 of a sum of -0.0 losses into 0.
-        let loss = row_sums.iter().map(|&s| s as f64).sum::<f64>() / self.config.pixels() as f64 + 0.0;
+        let loss = row_sums.iter().sum::<f64>() / self.config.pixels() as f64 + 0.0;
         let finite =
             loss.is_finite() && snapshot.params.iter().all(|p| p.value.iter().all(|v| v.is_finite()));
         if !finite {
@@ -397,7 +392,7 @@ impl Experiment {
     }
 
     /// The share of pixels whose argmax logit (first index on ties) is their label.
-    fn accuracy(&self, logits: &[f32]) -> f64 {
+    fn accuracy(&self, logits: &[f64]) -> f64 {
         let [n, c, h, w] =
             [self.config.batch as usize, 3, self.config.height as usize, self.config.width as usize];
         let plane = h * w;
@@ -414,7 +409,7 @@ impl Experiment {
 
     /// The current parameter values (after the last update), in model order.
     /// Synchronous: CPU backends only.
-    pub fn current_params(&self) -> Vec<(String, Vec<f32>)> {
+    pub fn current_params(&self) -> Vec<(String, Vec<f64>)> {
         let params = self.model.params();
         let mut transaction = Transaction::default();
         for (_, param) in &params {
@@ -423,15 +418,11 @@ impl Experiment {
                 AnyParam::Vector(p) => transaction.register(p.val().inner()),
             };
         }
-        params
-            .into_iter()
-            .zip(transaction.execute())
-            .map(|((name, _), d)| (name, d.try_into_vec::<f32>().expect("f32")))
-            .collect()
+        params.into_iter().zip(transaction.execute()).map(|((name, _), d)| (name, values::<f64>(d))).collect()
     }
 
     /// A plain model with the given parameter values (a snapshot's, to look at any step).
-    fn model_with(&self, params: &[(String, Vec<f32>)], device: &Device) -> Result<Model, String> {
+    fn model_with(&self, params: &[(String, Vec<f64>)], device: &Device) -> Result<Model, String> {
         let zeros: Vec<Vec<f32>> = (0..self.config.convs())
             .map(|i| vec![0.0; self.config.weight_shape(i).iter().product()])
             .collect();
@@ -440,20 +431,20 @@ impl Experiment {
 
     /// The seed arches' forward maps for the first image, with the given parameter values.
     /// Synchronous: CPU backends only.
-    pub fn feature_maps(&self, params: &[(String, Vec<f32>)]) -> Result<FeatureMaps, String> {
+    pub fn feature_maps(&self, params: &[(String, Vec<f64>)]) -> Result<FeatureMaps, String> {
         let (transaction, has_conv1) = self.feature_reads(params)?;
         let data = transaction.try_execute().map_err(|e| format!("{e:?}"))?;
         Ok(self.feature_maps_from(data, has_conv1))
     }
 
     /// [`Self::feature_maps`], awaiting the reads (required on WebGPU).
-    pub async fn feature_maps_async(&self, params: &[(String, Vec<f32>)]) -> Result<FeatureMaps, String> {
+    pub async fn feature_maps_async(&self, params: &[(String, Vec<f64>)]) -> Result<FeatureMaps, String> {
         let (transaction, has_conv1) = self.feature_reads(params)?;
         let data = transaction.execute_async().await.map_err(|e| format!("{e:?}"))?;
         Ok(self.feature_maps_from(data, has_conv1))
     }
 
-    fn feature_reads(&self, params: &[(String, Vec<f32>)]) -> Result<(Transaction, bool), String> {
+    fn feature_reads(&self, params: &[(String, Vec<f64>)]) -> Result<(Transaction, bool), String> {
         if self.config.arch == Arch::Stack {
             return Err("featureMaps: the seed arches only; a stack's maps come from blockMaps".into());
         }
@@ -481,7 +472,7 @@ impl Experiment {
     }
 
     fn feature_maps_from(&self, data: Vec<TensorData>, has_conv1: bool) -> FeatureMaps {
-        let mut data = data.into_iter().map(|d| d.try_into_vec::<f32>().expect("f32 maps"));
+        let mut data = data.into_iter().map(values::<f32>);
         let mut next = || data.next().expect("every map was registered");
         FeatureMaps {
             height: self.config.height as usize,
@@ -497,37 +488,38 @@ impl Experiment {
     /// Every block's conv output, output, and their gradients ∂L/∂f and ∂L/∂(output), for the
     /// first image, with the given parameter values: where the gradient stops.
     /// Synchronous: CPU backends only.
-    pub fn block_maps(&self, params: &[(String, Vec<f32>)]) -> Result<BlockMaps, String> {
+    pub fn block_maps(&self, params: &[(String, Vec<f64>)]) -> Result<BlockMaps, String> {
         let transaction = self.block_reads(params)?;
         let data = transaction.try_execute().map_err(|e| format!("{e:?}"))?;
         Ok(self.block_maps_from(data))
     }
 
     /// [`Self::block_maps`], awaiting the reads (required on WebGPU).
-    pub async fn block_maps_async(&self, params: &[(String, Vec<f32>)]) -> Result<BlockMaps, String> {
+    pub async fn block_maps_async(&self, params: &[(String, Vec<f64>)]) -> Result<BlockMaps, String> {
         let transaction = self.block_reads(params)?;
         let data = transaction.execute_async().await.map_err(|e| format!("{e:?}"))?;
         Ok(self.block_maps_from(data))
     }
 
-    fn block_reads(&self, params: &[(String, Vec<f32>)]) -> Result<Transaction, String> {
+    fn block_reads(&self, params: &[(String, Vec<f64>)]) -> Result<Transaction, String> {
         // The experiment's own autodiff device, where the image and the labels already are.
         let device = self.images.device();
         let model = self.model_with(params, &device)?;
-        let probes = Probes::zeros(&self.model_config, self.config.image_shape(), true, true, &device);
+        let probes = Probes::new(&self.model_config, true, true, &device);
         let forward = model.forward_all(self.images.clone(), &self.model_config, &probes);
-        let loss =
-            cross_entropy_rows(forward.logits(), &self.labels).sum().div_scalar(self.config.pixels() as f64);
+        let loss = mean_of(cross_entropy_rows(forward.logits(), &self.labels).sum(), self.config.pixels());
         let mut grads = loss.backward();
         let first = |t: Tensor<4>| t.narrow(0, 0, 1); // [1, c, H, W]
-        let zeros = |p: &Tensor<4>| p.clone().inner().zeros_like();
+        // A map the loss does not reach (conv1 of single_conv) has a gradient of zeros.
+        let zeros = |map: &Tensor<4>| map.clone().inner().zeros_like();
         let mut transaction = Transaction::default();
         // single_conv runs only the last block, with the last block's probes.
         let skipped = probes.convs.len() - forward.outputs.len();
         for i in 0..forward.outputs.len() {
             let (conv_probe, output_probe) = (&probes.convs[skipped + i], &probes.outputs[skipped + i]);
-            let conv_grad = conv_probe.grad_remove(&mut grads).unwrap_or_else(|| zeros(conv_probe));
-            let output_grad = output_probe.grad_remove(&mut grads).unwrap_or_else(|| zeros(output_probe));
+            let conv_grad = conv_probe.grad_remove(&mut grads).unwrap_or_else(|| zeros(&forward.convs[i]));
+            let output_grad =
+                output_probe.grad_remove(&mut grads).unwrap_or_else(|| zeros(&forward.outputs[i]));
             transaction = transaction
                 .register(first(forward.convs[i].clone().inner()))
                 .register(first(conv_grad))
@@ -538,7 +530,7 @@ impl Experiment {
     }
 
     fn block_maps_from(&self, data: Vec<TensorData>) -> BlockMaps {
-        let mut data = data.into_iter().map(|d| d.try_into_vec::<f32>().expect("f32 maps"));
+        let mut data = data.into_iter().map(values::<f32>);
         let mut next = || data.next().expect("every map was registered");
         let used = if self.model_config.last_conv_only { 1 } else { self.model_config.depth() };
         let widths =
@@ -554,6 +546,19 @@ impl Experiment {
             .collect();
         BlockMaps { height: self.config.height as usize, width: self.config.width as usize, blocks }
     }
+}
+
+/// The mean of `count` values from their `sum`, as `sum · (1 / count)`: burn's `div_scalar`
+/// takes its gradient with the divisor rounded to f32 (`burn-autodiff` 0.22.1), which put
+/// every gradient of an f64 stack 3e-8 off PyTorch's float64 run; `mul_scalar` keeps it in
+/// the tensor's precision. (In f32 it is the same gradient either way.)
+fn mean_of(sum: Tensor<1>, count: usize) -> Tensor<1> {
+    sum.mul_scalar(1.0 / count as f64)
+}
+
+/// A read tensor's values as `E` (a map of an f64 model shown in f32, say).
+fn values<E: burn::tensor::Element>(data: TensorData) -> Vec<E> {
+    data.try_into_vec_as::<E>().expect("a float tensor")
 }
 
 /// Registers a parameter's value and, if it has one, its gradient; says whether it had one.

@@ -302,11 +302,11 @@ impl Experiment {
 #[derive(serde::Deserialize)]
 struct NamedValues {
     name: String,
-    value: Vec<f32>,
+    value: Vec<f64>,
 }
 
 /// A snapshot's `params` from JavaScript.
-fn named_values(params: JsValue) -> Result<Vec<(String, Vec<f32>)>, String> {
+fn named_values(params: JsValue) -> Result<Vec<(String, Vec<f64>)>, String> {
     let params: Vec<NamedValues> = serde_wasm_bindgen::from_value(params)
         .map_err(|e| format!("params: must be a snapshot's params [{{name, value}}] ({e})"))?;
     Ok(params.into_iter().map(|p| (p.name, p.value)).collect())

@@ -3,7 +3,7 @@
 mod common;
 
 use burn::prelude::*;
-use burn::tensor::{TensorData, module::conv2d, ops::ConvOptions};
+use burn::tensor::{DType, TensorData, module::conv2d, ops::ConvOptions};
 use initlab::{
     Arch, BackendKind, Experiment, ExperimentConfig, Init, InitialTensors, StepError, reference::Fixture,
 };
@@ -81,7 +81,7 @@ fn constant_init_stays_symmetric() {
         experiment.step().unwrap();
     }
     let conv1 = experiment.current_params().into_iter().find(|(n, _)| n == "conv1.weight").unwrap().1;
-    let filters: Vec<&[f32]> = conv1.chunks(27).collect();
+    let filters: Vec<&[f64]> = conv1.chunks(27).collect();
     assert_eq!(filters[0], filters[1]);
     assert_eq!(filters[1], filters[2]);
     assert_ne!(conv1[0], 5.0, "it trains");
@@ -126,95 +126,125 @@ fn conv_gradient_is_the_sum_of_upstream_gradient_times_input() {
     assert_eq!(dk, vec![0.0; 4]);
 }
 
-/// Our direct 3×3 kernels (flex) against burn's own conv (ndarray), on random shapes, through
-/// autodiff: outputs and both gradients.
+/// Our 3×3 kernels (flex: the seed's f32 ones and a stack's f64 ones) against burn's own conv
+/// (ndarray), on random shapes, through autodiff: outputs and both gradients.
 #[test]
-fn direct_conv_matches_burns_conv() {
-    for (n, h, w, seed) in [(1, 1, 1, 1), (2, 5, 7, 2), (1, 16, 20, 3), (3, 9, 33, 4), (1, 64, 40, 5)] {
-        let c = ExperimentConfig { batch: n, height: h, width: w, seed, ..Default::default() };
-        let inputs = InitialTensors::from_seed(&c);
-        let run = |device: Device| {
-            let device = device.autodiff();
-            let x = Tensor::<4>::from_data(TensorData::new(inputs.image.clone(), c.image_shape()), &device)
-                .require_grad();
-            let k = Tensor::<4>::from_data(TensorData::new(inputs.weights[0].clone(), [3, 3, 3, 3]), &device)
-                .require_grad();
-            let y = initlab::kernels::conv3x3(x.clone(), k.clone(), false);
-            let weights = Tensor::<4>::from_data(
-                TensorData::new(inputs.image.iter().map(|v| v.sin()).collect::<Vec<f32>>(), c.image_shape()),
-                &device,
-            );
-            let grads = (y.clone() * weights).sum().backward();
-            let read = |t: Tensor<4>| t.into_data().try_to_vec::<f32>().unwrap();
-            (read(y.inner()), read(x.grad(&grads).unwrap()), read(k.grad(&grads).unwrap()))
-        };
-        #[allow(deprecated)]
-        let stock = run(Device::ndarray());
-        let direct = run(Device::flex());
-        for (what, a, b) in [
-            ("output", &direct.0, &stock.0),
-            ("input grad", &direct.1, &stock.1),
-            ("weight grad", &direct.2, &stock.2),
+fn our_conv_matches_burns_conv() {
+    for (dtype, tolerance) in [(DType::F32, 1e-4), (DType::F64, 1e-12)] {
+        for (n, cin, h, w, seed) in [
+            (1, 3, 1, 1, 1),
+            (2, 3, 5, 7, 2),
+            (1, 3, 16, 20, 3),
+            (3, 3, 9, 33, 4),
+            (1, 3, 64, 40, 5),
+            (2, 16, 13, 11, 6),
         ] {
-            assert_eq!(a.len(), b.len());
-            for (i, (&p, &q)) in a.iter().zip(b).enumerate() {
-                assert!(
-                    (p - q).abs() <= 1e-4 * (1.0 + q.abs()),
-                    "{n}x{h}x{w} {what}[{i}]: direct {p}, burn {q}"
-                );
+            // 16 → 16 takes Winograd's algorithm in f64 (conv64::WINOGRAD_PAIRS).
+            let c = ExperimentConfig {
+                arch: Arch::Stack,
+                depth: 3,
+                channels: cin,
+                batch: n,
+                height: h,
+                width: w,
+                seed,
+                ..Default::default()
+            };
+            let inputs = InitialTensors::from_seed(&c);
+            let image: Vec<f32> =
+                inputs.image.iter().cycle().take((n * cin * h * w) as usize).copied().collect();
+            let shape = [n as usize, cin as usize, h as usize, w as usize];
+            let kernel = inputs.weights[1].clone();
+            let run = |device: Device, ours: bool| {
+                let device = device.autodiff();
+                let tensor = |values: Vec<f32>, shape: [usize; 4]| {
+                    Tensor::<4>::from_data(TensorData::new(values, shape), (&device, dtype))
+                };
+                let x = tensor(image.clone(), shape).require_grad();
+                let k = tensor(kernel.clone(), [cin as usize, cin as usize, 3, 3]).require_grad();
+                let y = if ours {
+                    initlab::kernels::conv3x3(x.clone(), k.clone())
+                } else {
+                    conv2d(x.clone(), k.clone(), None, ConvOptions::new([1, 1], [1, 1], [1, 1], 1))
+                };
+                let grads =
+                    (y.clone() * tensor(image.iter().map(|v| v.sin()).collect(), shape)).sum().backward();
+                let read = |t: Tensor<4>| t.into_data().try_into_vec_as::<f64>().unwrap();
+                (read(y.inner()), read(x.grad(&grads).unwrap()), read(k.grad(&grads).unwrap()))
+            };
+            #[allow(deprecated)]
+            let stock = run(Device::ndarray(), false);
+            let direct = run(Device::flex(), true);
+            for (what, a, b) in [
+                ("output", &direct.0, &stock.0),
+                ("input grad", &direct.1, &stock.1),
+                ("weight grad", &direct.2, &stock.2),
+            ] {
+                assert_eq!(a.len(), b.len());
+                for (i, (&p, &q)) in a.iter().zip(b).enumerate() {
+                    assert!(
+                        (p - q).abs() <= tolerance * (1.0 + q.abs()),
+                        "{dtype:?} {n}x{cin}x{h}x{w} {what}[{i}]: ours {p}, burn {q}"
+                    );
+                }
             }
         }
     }
 }
 
-/// Our BatchNorm+ReLU and row-summed cross-entropy kernels (flex) against burn's own ops
-/// (ndarray), through autodiff: outputs and the gradients of x, γ and β. Widths past 64 pixels
-/// take the loss's product of sums over more than one group of 8 chunks; odd widths take the
-/// tail lanes.
+/// Our BatchNorm+ReLU and row-summed cross-entropy kernels (flex, f32 and f64) against burn's
+/// own ops (ndarray), through autodiff: outputs and the gradients of x, γ and β. Widths past
+/// 64 pixels take the loss's product of sums over more than one group of 8 chunks; odd widths
+/// take the tail lanes.
 #[test]
-fn direct_norm_and_loss_match_burns_ops() {
-    for (n, h, w, label, seed) in
-        [(1, 1, 1, 0, 1), (2, 5, 7, 1, 2), (1, 3, 70, 2, 3), (3, 4, 130, 2, 4), (1, 9, 64, 0, 5)]
-    {
-        let c = ExperimentConfig { batch: n, height: h, width: w, seed, ..Default::default() };
-        let inputs = InitialTensors::from_seed(&c);
-        let run = |device: Device| {
-            let device = device.autodiff();
-            let x = Tensor::<4>::from_data(TensorData::new(inputs.image.clone(), c.image_shape()), &device)
-                .require_grad();
-            let gamma = Tensor::<1>::from_data([1.5f32, -0.5, 2.0], &device).require_grad();
-            let beta = Tensor::<1>::from_data([0.2f32, 0.1, -0.3], &device).require_grad();
-            let y = initlab::kernels::batch_norm(x.clone(), gamma.clone(), beta.clone(), true);
-            let rows = initlab::kernels::pixel_nll_rows(y.clone() * 2.0, label);
-            // Unequal weights per row, so the backward's broadcast along rows is checked.
-            let weights: Vec<f32> = (0..n * h).map(|r| 1.0 + r as f32 / 7.0).collect();
-            let weights = Tensor::<2>::from_data(TensorData::new(weights, [n, h]), &device);
-            let grads = (rows.clone() * weights).sum().backward();
-            let read = |t: Tensor<4>| t.into_data().try_to_vec::<f32>().unwrap();
-            let read1 = |t: Tensor<1>| t.into_data().try_to_vec::<f32>().unwrap();
-            [
-                read(y.inner()),
-                rows.inner().into_data().try_to_vec::<f32>().unwrap(),
-                read(x.grad(&grads).unwrap()),
-                read1(gamma.grad(&grads).unwrap()),
-                read1(beta.grad(&grads).unwrap()),
-            ]
-        };
-        #[allow(deprecated)]
-        let stock = run(Device::ndarray());
-        let direct = run(Device::flex());
-        for (what, a, b) in ["output", "row losses", "x grad", "gamma grad", "beta grad"]
-            .iter()
-            .zip(&direct)
-            .zip(&stock)
-            .map(|((w, a), b)| (w, a, b))
+fn our_norm_and_loss_match_burns_ops() {
+    for (dtype, tolerance) in [(DType::F32, 1e-4), (DType::F64, 1e-12)] {
+        for (n, h, w, label, seed) in
+            [(1, 1, 1, 0, 1), (2, 5, 7, 1, 2), (1, 3, 70, 2, 3), (3, 4, 130, 2, 4), (1, 9, 64, 0, 5)]
         {
-            assert_eq!(a.len(), b.len(), "{what}");
-            for (i, (&p, &q)) in a.iter().zip(b).enumerate() {
-                assert!(
-                    (p - q).abs() <= 1e-4 * (1.0 + q.abs()),
-                    "{n}x{h}x{w} {what}[{i}]: direct {p}, burn {q}"
-                );
+            let c = ExperimentConfig { batch: n, height: h, width: w, seed, ..Default::default() };
+            let inputs = InitialTensors::from_seed(&c);
+            let run = |device: Device| {
+                let device = device.autodiff();
+                let options = (&device, dtype);
+                let x =
+                    Tensor::<4>::from_data(TensorData::new(inputs.image.clone(), c.image_shape()), options)
+                        .require_grad();
+                let gamma = Tensor::<1>::from_data([1.5f32, -0.5, 2.0], options).require_grad();
+                let beta = Tensor::<1>::from_data([0.2f32, 0.1, -0.3], options).require_grad();
+                let y = initlab::kernels::batch_norm(x.clone(), gamma.clone(), beta.clone(), true);
+                let rows = initlab::kernels::pixel_nll_rows(y.clone() * 2.0, label);
+                // Unequal weights per row, so the backward's broadcast along rows is checked.
+                let weights: Vec<f32> = (0..n * h).map(|r| 1.0 + r as f32 / 7.0).collect();
+                let weights =
+                    Tensor::<2>::from_data(TensorData::new(weights, [n as usize, h as usize]), options);
+                let grads = (rows.clone() * weights).sum().backward();
+                let read = |t: Tensor<4>| t.into_data().try_into_vec_as::<f64>().unwrap();
+                let read1 = |t: Tensor<1>| t.into_data().try_into_vec_as::<f64>().unwrap();
+                [
+                    read(y.inner()),
+                    rows.inner().into_data().try_into_vec_as::<f64>().unwrap(),
+                    read(x.grad(&grads).unwrap()),
+                    read1(gamma.grad(&grads).unwrap()),
+                    read1(beta.grad(&grads).unwrap()),
+                ]
+            };
+            #[allow(deprecated)]
+            let stock = run(Device::ndarray());
+            let direct = run(Device::flex());
+            for (what, a, b) in ["output", "row losses", "x grad", "gamma grad", "beta grad"]
+                .iter()
+                .zip(&direct)
+                .zip(&stock)
+                .map(|((w, a), b)| (w, a, b))
+            {
+                assert_eq!(a.len(), b.len(), "{what}");
+                for (i, (&p, &q)) in a.iter().zip(b).enumerate() {
+                    assert!(
+                        (p - q).abs() <= tolerance * (1.0 + q.abs()),
+                        "{dtype:?} {n}x{h}x{w} {what}[{i}]: ours {p}, burn {q}"
+                    );
+                }
             }
         }
     }

@@ -40,11 +40,11 @@ fn each_step(
 }
 
 /// The last snapshot's parameter values, as `blockMaps` takes them.
-fn snapshot_params(experiment: &Experiment) -> Vec<(String, Vec<f32>)> {
+fn snapshot_params(experiment: &Experiment) -> Vec<(String, Vec<f64>)> {
     experiment.snapshot().unwrap().params.iter().map(|p| (p.name.clone(), p.value.clone())).collect()
 }
 
-fn grad<'a>(snapshot: &'a Snapshot, name: &str) -> &'a [f32] {
+fn grad<'a>(snapshot: &'a Snapshot, name: &str) -> &'a [f64] {
     snapshot
         .param(name)
         .unwrap_or_else(|| panic!("no {name}"))

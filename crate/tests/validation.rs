@@ -117,7 +117,7 @@ fn stack_fields_are_checked() {
         (
             vec![stack(), ("channels", Number(32.0)), ("height", Number(1024.0)), ("width", Number(1024.0))],
             "channels",
-            "16777216 activations",
+            "8388608 activations",
         ),
     ];
     for (fields, named, expect) in cases {

@@ -13,7 +13,7 @@ import { filterGrid } from "./pictures.js";
 export const GRID = ["c5_bug", "c5_fix", "kai_bug", "kai_fix", "kai_fix_lr"];
 /** "Within a few float32 steps": the mean of a constant init wiggles by rounding alone. */
 const FEW_ULPS = 10;
-/** A float32 remainder this small, relative to the gradient it came from, is rounding. */
+/** A remainder this small, relative to the gradient it came from, is rounding. */
 const ROUNDING = 1e-4;
 
 const lines = (holder, items) => holder.replaceChildren(...items.map((item) => el("li", {}, item)));
@@ -136,7 +136,7 @@ export function renderHead($, extra, mapsOf) {
     epochs: loss.length, first: num(loss[0]), last: num(loss.at(-1)), w: num(convs), beta: param(snapshot, "bn2.bias").value.map(num).join(", "),
   }))];
   // BatchNorm's backward at epoch 0, where ∂L/∂(logits) is largest: it is the same at every
-  // pixel, and BatchNorm removes its mean; float32 leaves rounding behind, not a gradient.
+  // pixel, and BatchNorm removes its mean; rounding leaves a remainder behind, not a gradient.
   const start = first(run);
   const maps = run.status === "running" ? null : mapsOf(run, start);
   if (!maps) items.push(verdict("pending", t("ex.computing")));

@@ -197,7 +197,7 @@ export const EN = {
   "ex.head.p": "ReLU'(0) = 0 and the ReLU on the logits are what hold the zero-init loss at ln 3. Without that last ReLU, bn2's bias alone learns the constant target: the loss falls while both convs stay exactly 0. BatchNorm's backward removes the gradient's mean: ∂L/∂(logits) is then the same at every pixel of a channel, so nothing of it is left at conv2's output.",
   "ex.head.run": "Run zero init without the ReLU on the logits",
   "ex.head.loss": "Loss {first} → {last} over {epochs} epochs, while the largest |conv weight| is {w}; bn2's β = {beta}.",
-  "ex.head.backward": "Epoch {step}: ∂L/∂(logits) reaches {dout} and varies by {spread} over the pixels of a channel; ∂L/∂f at conv2 is at most {df}, below {rounding} of it: float32 rounding of an exact 0, magnified by BatchNorm's 1/√ε.",
+  "ex.head.backward": "Epoch {step}: ∂L/∂(logits) reaches {dout} and varies by {spread} over the pixels of a channel; ∂L/∂f at conv2 is at most {df}, below {rounding} of it: the rounding of an exact 0, magnified by BatchNorm's 1/√ε.",
   "ex.maps.f": "{conv} output f",
   "ex.maps.df": "∂L/∂f at {conv}",
   "ex.maps.out": "block output after {conv}",

@@ -192,7 +192,7 @@ export const ZH = {
   "ex.head.p": "让全零初始化的损失停在 ln 3 的，是 ReLU'(0) = 0 和 logit 上的那个 ReLU。去掉最后这个 ReLU，仅凭 bn2 的偏置就能学会恒定的目标：损失下降，而两个卷积始终恰好为 0。BatchNorm 的反向传播会减去梯度的均值：此时 ∂L/∂(logit) 在同一通道的每个像素上都相同，所以到 conv2 的输出处什么也不剩。",
   "ex.head.run": "运行去掉 logit 上 ReLU 的全零初始化",
   "ex.head.loss": "{epochs} 个 epoch 内损失 {first} → {last}，而卷积权重的最大绝对值为 {w}；bn2 的 β = {beta}。",
-  "ex.head.backward": "第 {step} 个 epoch：∂L/∂(logit) 最大为 {dout}，同一通道内各像素之间相差 {spread}；conv2 输出处的 ∂L/∂f 最大为 {df}，不到前者的 {rounding}：这是精确的 0 在 float32 下的舍入误差，被 BatchNorm 的 1/√ε 放大。",
+  "ex.head.backward": "第 {step} 个 epoch：∂L/∂(logit) 最大为 {dout}，同一通道内各像素之间相差 {spread}；conv2 输出处的 ∂L/∂f 最大为 {df}，不到前者的 {rounding}：这是精确的 0 的舍入误差，被 BatchNorm 的 1/√ε 放大。",
   "ex.maps.f": "{conv} 输出 f",
   "ex.maps.df": "{conv} 处的 ∂L/∂f",
   "ex.maps.out": "{conv} 所在块的输出",

@@ -150,7 +150,7 @@ export const LAB_PRESETS = [
 
 export const LAB_PRESET_IDS = LAB_PRESETS.map((p) => p.id);
 
-/** Filters that are copies up to float32 rounding: their largest difference, relative to their size. */
+/** Filters that are copies up to rounding: their largest difference, relative to their size. */
 const SAME_TO_ROUNDING = 1e-4;
 
 /** The configs a preset runs over the lab's current settings. */

@@ -23,14 +23,11 @@ pub struct Module {
 }
 
 pub const FLEX: Module = Module { name: "initlab_flex", features: &[], default_features: false };
-/// [`FLEX`] for the browsers that have relaxed SIMD, which the worker picks by feature detection.
-pub const FLEX_RELAXED: Module =
-    Module { name: "initlab_flex_relaxed", features: &["relaxed-simd"], default_features: false };
 pub const FULL: Module = Module { name: "initlab", features: &["webgpu"], default_features: true };
 /// Every module, in the order [`wasm`] builds them.
-const MODULES: [Module; 3] = [FLEX, FLEX_RELAXED, FULL];
+const MODULES: [Module; 2] = [FLEX, FULL];
 
-/// Builds the three wasm modules into `www/pkg/`, and copies the page's vendored chart library
+/// Builds the two wasm modules into `www/pkg/`, and copies the page's vendored chart library
 /// out of node_modules. A module whose inputs have not changed since its last build is not
 /// built again (see [`Stamp`]).
 pub fn wasm() -> Result<()> {

@@ -27,9 +27,6 @@ pub fn serve(root: &Path, port: u16) -> Result<()> {
     let start = Instant::now();
     build::prepare()?;
     build::module(&build::FLEX)?;
-    // The worker loads this one instead where the browser has relaxed SIMD: it must be there
-    // from the first page (only our crate is compiled again, the dependencies are FLEX's).
-    build::module(&build::FLEX_RELAXED)?;
     let listener =
         TcpListener::bind(("127.0.0.1", port)).with_context(|| format!("cannot listen on port {port}"))?;
     println!(
@@ -163,7 +160,6 @@ mod tests {
         for url in [
             "/www/pkg/initlab_flex.js",
             "/www/pkg/initlab_flex_bg.wasm",
-            "/www/pkg/initlab_flex_relaxed_bg.wasm",
             "/",
             "/www/worker.js",
             "/www/pkg/initlab.json",

@@ -143,7 +143,10 @@ pub fn pixel_nll_rows(logits: &[f32], dims: Nchw, label: usize) -> (Vec<f32>, Ve
 
 /// The gradient of [`pixel_nll_rows`] from its softmax and the gradient of the row sums,
 /// `grad` `[N, H]`: `dz[n, c, y, x] = grad[n, y] · (softmax[n, c, y, x] − [c = label])`.
-pub fn pixel_nll_rows_backward(softmax: &[f32], dims: Nchw, label: usize, grad: &[f32]) -> Vec<f32> {
+pub fn pixel_nll_rows_backward<T>(softmax: &[T], dims: Nchw, label: usize, grad: &[T]) -> Vec<T>
+where
+    T: Copy + From<f32> + std::ops::Sub<Output = T> + std::ops::Mul<Output = T>,
+{
     let Nchw { batch, channels: classes, height, width } = dims;
     assert_eq!(softmax.len(), dims.numel(), "pixel_nll_rows_backward: softmax size");
     assert_eq!(grad.len(), batch * height, "pixel_nll_rows_backward: grad size");
@@ -152,7 +155,7 @@ pub fn pixel_nll_rows_backward(softmax: &[f32], dims: Nchw, label: usize, grad: 
     let mut dz = Vec::with_capacity(softmax.len());
     for n in 0..batch {
         for c in 0..classes {
-            let target = if c == label { 1.0 } else { 0.0 };
+            let target = T::from(if c == label { 1.0 } else { 0.0 });
             let plane = &softmax[(n * classes + c) * plane..][..plane];
             for (row, &g) in plane.chunks(width).zip(&grad[n * height..][..height]) {
                 dz.extend(row.iter().map(|&s| g * (s - target)));
@@ -160,4 +163,54 @@ pub fn pixel_nll_rows_backward(softmax: &[f32], dims: Nchw, label: usize, grad: 
         }
     }
     dz
+}
+
+/// The f64 kernels of a stack (`model::ModelConfig::dtype`): the same loss, four pixels at a
+/// time, each pixel's `ln` taken on its own (no product of sums: its rounding would show at
+/// f64's precision). The backward is [`pixel_nll_rows_backward`]'s, in f64.
+pub mod f64 {
+    use wide::f64x4;
+
+    use super::{MAX_CLASSES, Nchw};
+
+    /// `logits` of geometry `dims` → (the loss summed along each row, `[N, H]`; the softmax).
+    pub fn pixel_nll_rows(logits: &[f64], dims: Nchw, label: usize) -> (Vec<f64>, Vec<f64>) {
+        let Nchw { batch, channels: classes, height, width } = dims;
+        assert!((1..=MAX_CLASSES).contains(&classes) && label < classes, "pixel_nll_rows: classes and label");
+        assert_eq!(logits.len(), dims.numel(), "pixel_nll_rows: input size");
+        let plane = dims.plane();
+        let mut rows = Vec::with_capacity(batch * height);
+        let mut softmax = vec![0.0f64; logits.len()];
+        let lane = f64x4::from([0.0, 1.0, 2.0, 3.0]);
+        for n in 0..batch {
+            let base = n * classes * plane;
+            for y in 0..height {
+                // Per lane: Σ (ln Σ exp(z − max) − (z_label − max)).
+                let mut losses = f64x4::ZERO;
+                for x0 in (0..width).step_by(4) {
+                    let (at, len) = (y * width + x0, (width - x0).min(4));
+                    let z: [f64x4; MAX_CLASSES] = std::array::from_fn(|c| {
+                        let mut lanes = [0.0; 4];
+                        if c < classes {
+                            lanes[..len].copy_from_slice(&logits[base + c * plane + at..][..len]);
+                        }
+                        f64x4::from(lanes)
+                    });
+                    let max = z[1..classes].iter().fold(z[0], |m, &v| m.max(v));
+                    let e: [f64x4; MAX_CLASSES] = std::array::from_fn(|c| (z[c] - max).exp());
+                    let sum = e[..classes].iter().fold(f64x4::ZERO, |s, &v| s + v);
+                    let loss = sum.ln() - (z[label] - max);
+                    // Past the row every logit is 0 and the loss ln(classes): left out.
+                    losses += lane.simd_lt(f64x4::splat(len as f64)).blend(loss, f64x4::ZERO);
+                    for c in 0..classes {
+                        let p = (e[c] / sum).to_array();
+                        softmax[base + c * plane + at..][..len].copy_from_slice(&p[..len]);
+                    }
+                }
+                let l = losses.to_array();
+                rows.push((l[0] + l[1]) + (l[2] + l[3]));
+            }
+        }
+        (rows, softmax)
+    }
 }

@@ -7,18 +7,21 @@
 //! | [`batch_norm`] | train-mode BatchNorm2d (batch statistics, ε = 1e-5), then ReLU if asked |
 //! | [`pixel_nll_rows`] | per-pixel cross-entropy against one label, summed along rows, `[N, C, H, W] → [N, H]` |
 //!
-//! Everything else the depth lab needs (conv biases, tanh and sigmoid, the per-pixel targets'
-//! loss) is burn's own tensor ops, on every backend.
+//! and [`tap`], which hands a map's gradient to a probe. Everything else the depth lab needs
+//! (conv biases, tanh and sigmoid, the per-pixel targets' loss) is burn's own tensor ops, on
+//! every backend.
 //!
-//! Which kernels run:
-//! - Flex: the direct SIMD kernels of [`conv`], [`norm`] and [`loss`], the hot path of the page;
-//!   a stack's wide layers (`exact_sums`) take [`winograd`]'s F(4×4, 3×3) in f64 for the conv
-//!   and its input gradient from 48 channel pairs, for its weight gradient from 128.
+//! Which kernels run, by the tensors' dtype (`model::ModelConfig::dtype`):
+//! - Flex, f32 (the seed's arches): the direct SIMD kernels of [`conv`], [`norm`] and [`loss`],
+//!   the hot path of the page.
+//! - Flex, f64 (a stack): [`conv64`] (Winograd's F(4×4, 3×3) of [`winograd`] from 48 channel
+//!   pairs, the definition below) and the f64 kernels of [`norm`] and [`loss`].
 //! - NdArray: the trait's default bodies, which are burn's own ops (conv2d, batch_norm_train,
-//!   log_softmax), untouched: the second CPU backend doubles as a check of the first.
-//! - Cube (wgpu/WebGPU): the defaults too, except the conv weight gradient, summed from nine
-//!   shifted products: burn 0.22.1's conv weight-gradient kernel on wgpu went wrong above about
-//!   32,768 pixels (see `docs/wgpu-conv-weight-grad.md`).
+//!   log_softmax), untouched: the second CPU backend doubles as a check of the first; except a
+//!   stack's convs, which are [`conv64`]'s.
+//! - Cube (wgpu/WebGPU, f32 only): the defaults too, except the conv weight gradient, summed from
+//!   nine shifted products: burn 0.22.1's conv weight-gradient kernel on wgpu went wrong above
+//!   about 32,768 pixels (see `docs/wgpu-conv-weight-grad.md`).
 //!
 //! Autodiff records one node per op; its backward calls the matching gradient op, and skips the
 //! input gradient when the input needs none (conv1's input is the image).
@@ -27,11 +30,14 @@
 #![allow(deprecated)]
 
 pub mod conv;
+pub mod conv64;
 mod flex;
 pub mod loss;
 pub mod norm;
 #[cfg(feature = "webgpu")]
 mod shifted;
+#[cfg(test)]
+mod testing;
 pub mod winograd;
 
 use burn::backend::autodiff::{
@@ -42,7 +48,8 @@ use burn::backend::autodiff::{
 };
 use burn::backend::ops::ConvOptions;
 use burn::backend::{
-    Backend, Dispatch, ExtensionType, TensorMetadata, backend_extension, tensor::FloatTensor,
+    AutodiffBackend, Backend, DType, Dispatch, ExtensionType, TensorMetadata, backend_extension,
+    tensor::FloatTensor,
 };
 use burn::prelude::Tensor;
 use burn::tensor::{Shape, Slice};
@@ -60,6 +67,27 @@ fn lane_sum(v: wide::f32x8) -> f64 {
     v.to_array().iter().map(|&x| x as f64).sum()
 }
 
+/// A float the kernels write, with a NaN no kernel makes (arithmetic NaNs have an empty or the
+/// canonical payload) to mark the slots [`uninit_output`] has not seen written.
+trait Slot: Copy + PartialEq {
+    const UNWRITTEN: Self;
+    fn bits_eq(self, other: Self) -> bool;
+}
+
+impl Slot for f32 {
+    const UNWRITTEN: f32 = f32::from_bits(0x7fa5_1e55);
+    fn bits_eq(self, other: f32) -> bool {
+        self.to_bits() == other.to_bits()
+    }
+}
+
+impl Slot for f64 {
+    const UNWRITTEN: f64 = f64::from_bits(0x7ff5_1e55_1e55_1e55);
+    fn bits_eq(self, other: f64) -> bool {
+        self.to_bits() == other.to_bits()
+    }
+}
+
 /// A vector of `len` values written by `fill`, without zeroing it first. `vec![0.0; len]`
 /// pays a memset of every output (about a tenth of a 224² step natively, measured with perf)
 /// that the kernels then overwrite. With the feature `check-outputs` (the tests turn it on)
@@ -67,23 +95,34 @@ fn lane_sum(v: wide::f32x8) -> f64 {
 ///
 /// # Safety
 /// `fill` must write every one of the `len` slots it is given.
-unsafe fn uninit_output(len: usize, fill: impl FnOnce(&mut [std::mem::MaybeUninit<f32>])) -> Vec<f32> {
-    /// A NaN no kernel makes (arithmetic NaNs have an empty or the canonical payload).
-    const UNWRITTEN: u32 = 0x7fa5_1e55;
+unsafe fn uninit_output<T: Slot>(len: usize, fill: impl FnOnce(&mut [std::mem::MaybeUninit<T>])) -> Vec<T> {
     const CHECK: bool = cfg!(any(test, feature = "check-outputs"));
     let mut out = Vec::with_capacity(len);
     let slots = &mut out.spare_capacity_mut()[..len];
     if CHECK {
-        slots.fill(std::mem::MaybeUninit::new(f32::from_bits(UNWRITTEN)));
+        slots.fill(std::mem::MaybeUninit::new(T::UNWRITTEN));
     }
     fill(slots);
     // SAFETY: the caller promises that `fill` initialised all `len` values.
     unsafe { out.set_len(len) };
     if CHECK {
-        let missed = out.iter().position(|v| v.to_bits() == UNWRITTEN);
+        let missed = out.iter().position(|v| v.bits_eq(T::UNWRITTEN));
         assert!(missed.is_none(), "uninit_output: slot {} of {len} was never written", missed.unwrap_or(0));
     }
     out
+}
+
+/// The kernel flipped in space and transposed in channels: `[cout, cin, 3, 3]` → `[cin, cout, 3, 3]`.
+fn flip<T: Copy + Default>(weight: &[T], cin: usize, cout: usize) -> Vec<T> {
+    let mut flipped = vec![T::default(); weight.len()];
+    for o in 0..cout {
+        for i in 0..cin {
+            for k in 0..9 {
+                flipped[(i * cout + o) * 9 + (8 - k)] = weight[(o * cin + i) * 9 + k];
+            }
+        }
+    }
+    flipped
 }
 
 /// The geometry of an `[N, C, H, W]` tensor stored row-major: the one convention of every
@@ -124,6 +163,15 @@ impl Nchw {
 /// BatchNorm's ε, PyTorch's default.
 pub const BN_EPS: f64 = 1e-5;
 
+/// What [`LayerOps::bn_act`] gives: its output, and the batch's statistics, `[2, C]` (each
+/// channel's mean, then its biased variance), which its backward pass takes instead of
+/// computing them again (f64 where the backend's kernels sum in f64, burn's dtype otherwise).
+#[derive(ExtensionType)]
+pub struct NormOutput<B: Backend> {
+    pub y: FloatTensor<B>,
+    pub stats: FloatTensor<B>,
+}
+
 /// The three gradients of [`batch_norm`].
 #[derive(ExtensionType)]
 pub struct NormGrads<B: Backend> {
@@ -135,11 +183,8 @@ pub struct NormGrads<B: Backend> {
 /// The layer ops of the model. The default bodies are burn's own ops ([`stock`]).
 #[backend_extension(Autodiff, Flex, NdArray: cfg(feature = "ndarray"), Cube: cfg(feature = "webgpu"))]
 pub trait LayerOps: Backend {
-    /// `x` `[N, cin, H, W]`, `weight` `[cout, cin, 3, 3]` → `[N, cout, H, W]`. `exact_sums`
-    /// asks for every output summed in f64 (see [`conv::conv3x3_exact_sums`]) where a backend
-    /// has the choice; burn's own ops ignore it.
-    fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>, exact_sums: bool) -> FloatTensor<Self> {
-        let _ = exact_sums;
+    /// `x` `[N, cin, H, W]`, `weight` `[cout, cin, 3, 3]` → `[N, cout, H, W]`.
+    fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
         stock::conv3x3::<Self>(x, weight)
     }
 
@@ -148,9 +193,7 @@ pub trait LayerOps: Backend {
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         grad: FloatTensor<Self>,
-        exact_sums: bool,
     ) -> FloatTensor<Self> {
-        let _ = exact_sums;
         stock::conv3x3_input_grad::<Self>(x, weight, grad)
     }
 
@@ -159,9 +202,7 @@ pub trait LayerOps: Backend {
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         grad: FloatTensor<Self>,
-        exact_sums: bool,
     ) -> FloatTensor<Self> {
-        let _ = exact_sums;
         stock::conv3x3_weight_grad::<Self>(x, weight, grad)
     }
 
@@ -171,19 +212,30 @@ pub trait LayerOps: Backend {
         gamma: FloatTensor<Self>,
         beta: FloatTensor<Self>,
         relu: bool,
-    ) -> FloatTensor<Self> {
+    ) -> NormOutput<Self> {
         stock::batch_norm::<Self>(x, gamma, beta, relu)
     }
 
-    /// The gradients of [`Self::bn_act`] given the output's gradient.
+    /// The gradients of [`Self::bn_act`] given the output's gradient and the forward's `stats`.
     fn bn_act_backward(
         x: FloatTensor<Self>,
         gamma: FloatTensor<Self>,
         beta: FloatTensor<Self>,
+        stats: FloatTensor<Self>,
         grad: FloatTensor<Self>,
         relu: bool,
     ) -> NormGrads<Self> {
-        stock::batch_norm_backward::<Self>(x, gamma, beta, grad, relu)
+        stock::batch_norm_backward::<Self>(x, gamma, beta, stats, grad, relu)
+    }
+
+    /// `y`, unchanged, with `probe` as a second parent that receives ∂L/∂y in the backward
+    /// pass: how a map's gradient is read, which burn's autodiff keeps for parameters only. No
+    /// arithmetic (the first way, `y + zeros`, added a map of zeros to every block's output every
+    /// step: 1.9% of a deep_bn step in f64). Outside autodiff there is no backward pass, and
+    /// `probe` is not used.
+    fn tap(y: FloatTensor<Self>, probe: FloatTensor<Self>) -> FloatTensor<Self> {
+        let _ = probe;
+        y
     }
 
     /// `-log_softmax(logits, dim 1)[:, label]` summed along each image row: `[N, C, H, W]` →
@@ -246,21 +298,38 @@ pub mod stock {
         gamma: FloatTensor<B>,
         beta: FloatTensor<B>,
         relu: bool,
-    ) -> FloatTensor<B> {
-        let y = B::batch_norm_train(x, gamma, beta, BN_EPS).output;
-        if relu { B::relu(y) } else { y }
+    ) -> NormOutput<B> {
+        let forward = B::batch_norm_train(x, gamma, beta, BN_EPS);
+        let y = if relu { B::relu(forward.output) } else { forward.output };
+        let stats = B::float_cat(vec![forward.mean, forward.variance], 0); // [2·C]
+        let c = stats.shape()[0] / 2;
+        NormOutput { y, stats: B::float_reshape(stats, Shape::new([2, c])) }
     }
 
     pub fn batch_norm_backward<B: Backend>(
         x: FloatTensor<B>,
         gamma: FloatTensor<B>,
         beta: FloatTensor<B>,
+        stats: FloatTensor<B>,
         grad: FloatTensor<B>,
         relu: bool,
     ) -> NormGrads<B> {
-        let forward = B::batch_norm_train(x.clone(), gamma.clone(), beta, BN_EPS);
-        let grad = if relu { B::relu_backward(B::relu(forward.output), grad) } else { grad };
-        let g = B::batch_norm_train_backward(x, gamma, forward.mean, forward.variance, BN_EPS, grad);
+        let c = stats.shape()[1];
+        let row = |k: usize| {
+            B::float_reshape(
+                B::float_slice(stats.clone(), &[Slice::from(k..k + 1), Slice::from(0..c)]),
+                Shape::new([c]),
+            )
+        };
+        let (mean, variance) = (row(0), row(1));
+        let grad = if relu {
+            // The forward's output again, from its statistics: where it was > 0, the gradient passes.
+            let y = B::batch_norm(x.clone(), gamma.clone(), beta, mean.clone(), variance.clone(), BN_EPS);
+            B::relu_backward(B::relu(y), grad)
+        } else {
+            grad
+        };
+        let g = B::batch_norm_train_backward(x, gamma, mean, variance, BN_EPS, grad);
         NormGrads { x: g.x_grad, gamma: g.gamma_grad, beta: g.beta_grad }
     }
 
@@ -306,24 +375,22 @@ pub mod stock {
 
 // ---- the model's entry points, on tensors of any backend ------------------------------------
 
-/// Conv2d 3×3, stride 1, zero padding 1, no bias; forward and input gradient summed in f64
-/// where `exact_sums` (the depth lab's stacks, on flex).
-pub fn conv3x3(x: Tensor<4>, weight: Tensor<4>, exact_sums: bool) -> Tensor<4> {
-    Tensor::from_dispatch(<Dispatch as LayerOps>::conv3x3(
-        x.into_dispatch(),
-        weight.into_dispatch(),
-        exact_sums,
-    ))
+/// Conv2d 3×3, stride 1, zero padding 1, no bias.
+pub fn conv3x3(x: Tensor<4>, weight: Tensor<4>) -> Tensor<4> {
+    Tensor::from_dispatch(<Dispatch as LayerOps>::conv3x3(x.into_dispatch(), weight.into_dispatch()))
 }
 
 /// Train-mode BatchNorm2d (batch statistics, biased variance, ε = 1e-5), then ReLU if `relu`.
 pub fn batch_norm(x: Tensor<4>, gamma: Tensor<1>, beta: Tensor<1>, relu: bool) -> Tensor<4> {
-    Tensor::from_dispatch(<Dispatch as LayerOps>::bn_act(
-        x.into_dispatch(),
-        gamma.into_dispatch(),
-        beta.into_dispatch(),
-        relu,
-    ))
+    Tensor::from_dispatch(
+        <Dispatch as LayerOps>::bn_act(x.into_dispatch(), gamma.into_dispatch(), beta.into_dispatch(), relu)
+            .y,
+    )
+}
+
+/// `y`, whose gradient the backward pass also hands to `probe` ([`LayerOps::tap`]).
+pub fn tap(y: Tensor<4>, probe: &Tensor<4>) -> Tensor<4> {
+    Tensor::from_dispatch(<Dispatch as LayerOps>::tap(y.into_dispatch(), probe.clone().into_dispatch()))
 }
 
 /// Per-pixel cross-entropy of `logits` `[N, C, H, W]` against `label` everywhere, summed along
@@ -334,17 +401,17 @@ pub fn pixel_nll_rows(logits: Tensor<4>, label: usize) -> Tensor<2> {
 
 // ---- backends ---------------------------------------------------------------------------------
 
-/// NdArray keeps burn's own ops, except that a stack's convs are summed in f64 like flex's
-/// (`exact_sums`): with burn's f32 sums, wasm's ndarray parted from PyTorch on a deep ReLU
-/// fixture at a pre-activation within float32 noise of zero.
+/// NdArray keeps burn's own ops, except for a stack's convs (f64 tensors), which are flex's
+/// ([`conv64`]): the same numbers on both CPU backends, where burn's own f64 conv sums in
+/// another order, and at a fraction of its time.
 #[cfg(feature = "ndarray")]
 impl LayerOps for burn::backend::NdArray {
-    fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>, exact_sums: bool) -> FloatTensor<Self> {
-        if !exact_sums {
+    fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
+        if x.dtype() != DType::F64 {
             return stock::conv3x3::<Self>(x, weight);
         }
         let (dims, cout) = (Nchw::of(x.shape().dims::<4>()), weight.shape().dims::<4>()[0]);
-        let out = conv::conv3x3_exact_sums(&host::<Self>(x), &host::<Self>(weight), dims, cout);
+        let out = conv64::conv3x3(&host::<Self>(x), &host::<Self>(weight), dims, cout);
         ndarray_tensor(out, dims.with_channels(cout).dims())
     }
 
@@ -352,28 +419,25 @@ impl LayerOps for burn::backend::NdArray {
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         grad: FloatTensor<Self>,
-        exact_sums: bool,
     ) -> FloatTensor<Self> {
-        if !exact_sums {
+        if x.dtype() != DType::F64 {
             return stock::conv3x3_input_grad::<Self>(x, weight, grad);
         }
         let (dims, cout) = (Nchw::of(x.shape().dims::<4>()), weight.shape().dims::<4>()[0]);
-        let out = conv::conv3x3_input_grad_exact_sums(&host::<Self>(grad), &host::<Self>(weight), dims, cout);
+        let out = conv64::conv3x3_input_grad(&host::<Self>(grad), &host::<Self>(weight), dims, cout);
         ndarray_tensor(out, dims.dims())
     }
 
-    /// flex's weight gradient for a stack, for the same reason.
     fn conv3x3_weight_grad(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         grad: FloatTensor<Self>,
-        exact_sums: bool,
     ) -> FloatTensor<Self> {
-        if !exact_sums {
+        if x.dtype() != DType::F64 {
             return stock::conv3x3_weight_grad::<Self>(x, weight, grad);
         }
         let (dims, cout) = (Nchw::of(x.shape().dims::<4>()), weight.shape().dims::<4>()[0]);
-        let out = conv::conv3x3_weight_grad_exact_sums(&host::<Self>(x), &host::<Self>(grad), dims, cout);
+        let out = conv64::conv3x3_weight_grad(&host::<Self>(x), &host::<Self>(grad), dims, cout);
         ndarray_tensor(out, [cout, dims.channels, 3, 3])
     }
 }
@@ -381,22 +445,20 @@ impl LayerOps for burn::backend::NdArray {
 /// An NdArray tensor of `values` (NdArray has one device, the CPU).
 #[cfg(feature = "ndarray")]
 fn ndarray_tensor<const D: usize>(
-    values: Vec<f32>,
+    values: Vec<f64>,
     shape: [usize; D],
 ) -> FloatTensor<burn::backend::NdArray> {
     use burn::backend::ops::FloatTensorOps;
     burn::backend::NdArray::float_from_data(burn::tensor::TensorData::new(values, shape), &Default::default())
 }
 
-/// A CPU tensor's f32 values. The read of a CPU backend is ready at once: one poll.
+/// An f64 CPU tensor's values. The read of a CPU backend is ready at once: one poll.
 #[cfg(feature = "ndarray")]
-fn host<B: Backend>(t: FloatTensor<B>) -> Vec<f32> {
+fn host<B: Backend>(t: FloatTensor<B>) -> Vec<f64> {
     let mut read = std::pin::pin!(B::float_into_data(t));
     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
     match read.as_mut().poll(&mut cx) {
-        std::task::Poll::Ready(data) => {
-            data.expect("a CPU read").convert::<f32>().into_vec::<f32>().expect("f32 values")
-        }
+        std::task::Poll::Ready(data) => data.expect("a CPU read").try_into_vec::<f64>().expect("f64 values"),
         std::task::Poll::Pending => panic!("a CPU backend's read is never pending"),
     }
 }
@@ -407,19 +469,18 @@ impl LayerOps for burn::backend::Cube {
         x: FloatTensor<Self>,
         _weight: FloatTensor<Self>,
         grad: FloatTensor<Self>,
-        _exact_sums: bool,
     ) -> FloatTensor<Self> {
         shifted::weight_grad::<Self>(x, grad)
     }
 }
 
 impl<B: LayerOps, C: CheckpointStrategy> LayerOps for Autodiff<B, C> {
-    fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>, exact_sums: bool) -> FloatTensor<Self> {
+    fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
         #[derive(Debug)]
         struct Conv3x3Backward;
 
         impl<B: LayerOps> Backward<B, 2> for Conv3x3Backward {
-            type State = (NodeId, NodeId, bool);
+            type State = (NodeId, NodeId);
 
             fn backward(
                 self,
@@ -429,27 +490,25 @@ impl<B: LayerOps, C: CheckpointStrategy> LayerOps for Autodiff<B, C> {
             ) {
                 let [node_x, node_weight] = ops.parents;
                 let grad = grads.consume::<B>(&ops.node);
-                let (x_state, weight_state, exact_sums) = ops.state;
+                let (x_state, weight_state) = ops.state;
                 let x: FloatTensor<B> = checkpointer.retrieve_node_output(x_state);
                 let weight: FloatTensor<B> = checkpointer.retrieve_node_output(weight_state);
                 if let Some(node) = node_x {
-                    let dx = B::conv3x3_input_grad(x.clone(), weight.clone(), grad.clone(), exact_sums);
+                    let dx = B::conv3x3_input_grad(x.clone(), weight.clone(), grad.clone());
                     grads.register::<B>(node.id, dx);
                 }
                 if let Some(node) = node_weight {
-                    grads.register::<B>(node.id, B::conv3x3_weight_grad(x, weight, grad, exact_sums));
+                    grads.register::<B>(node.id, B::conv3x3_weight_grad(x, weight, grad));
                 }
             }
         }
 
         match Conv3x3Backward.prepare::<C>([x.node(), weight.node()]).compute_bound().stateful() {
             OpsKind::Tracked(mut prep) => {
-                let state = (prep.checkpoint(&x), prep.checkpoint(&weight), exact_sums);
-                prep.finish(state, B::conv3x3(x.into_primitive(), weight.into_primitive(), exact_sums))
+                let state = (prep.checkpoint(&x), prep.checkpoint(&weight));
+                prep.finish(state, B::conv3x3(x.into_primitive(), weight.into_primitive()))
             }
-            OpsKind::UnTracked(prep) => {
-                prep.finish(B::conv3x3(x.into_primitive(), weight.into_primitive(), exact_sums))
-            }
+            OpsKind::UnTracked(prep) => prep.finish(B::conv3x3(x.into_primitive(), weight.into_primitive())),
         }
     }
 
@@ -458,12 +517,12 @@ impl<B: LayerOps, C: CheckpointStrategy> LayerOps for Autodiff<B, C> {
         gamma: FloatTensor<Self>,
         beta: FloatTensor<Self>,
         relu: bool,
-    ) -> FloatTensor<Self> {
+    ) -> NormOutput<Self> {
         #[derive(Debug)]
         struct BatchNormBackward;
 
         impl<B: LayerOps> Backward<B, 3> for BatchNormBackward {
-            type State = (NodeId, NodeId, NodeId, bool);
+            type State = (NodeId, NodeId, NodeId, FloatTensor<B>, bool);
 
             fn backward(
                 self,
@@ -473,11 +532,12 @@ impl<B: LayerOps, C: CheckpointStrategy> LayerOps for Autodiff<B, C> {
             ) {
                 let [node_x, node_gamma, node_beta] = ops.parents;
                 let grad = grads.consume::<B>(&ops.node);
-                let (x, gamma, beta, relu) = ops.state;
+                let (x, gamma, beta, stats, relu) = ops.state;
                 let g = B::bn_act_backward(
                     checkpointer.retrieve_node_output(x),
                     checkpointer.retrieve_node_output(gamma),
                     checkpointer.retrieve_node_output(beta),
+                    stats,
                     grad,
                     relu,
                 );
@@ -492,17 +552,40 @@ impl<B: LayerOps, C: CheckpointStrategy> LayerOps for Autodiff<B, C> {
         match BatchNormBackward.prepare::<C>([x.node(), gamma.node(), beta.node()]).compute_bound().stateful()
         {
             OpsKind::Tracked(mut prep) => {
-                let state = (prep.checkpoint(&x), prep.checkpoint(&gamma), prep.checkpoint(&beta), relu);
+                let (x_state, gamma_state, beta_state) =
+                    (prep.checkpoint(&x), prep.checkpoint(&gamma), prep.checkpoint(&beta));
                 let out = B::bn_act(x.into_primitive(), gamma.into_primitive(), beta.into_primitive(), relu);
-                prep.finish(state, out)
+                let state = (x_state, gamma_state, beta_state, out.stats.clone(), relu);
+                NormOutput { y: prep.finish(state, out.y), stats: Self::from_inner(out.stats) }
             }
-            OpsKind::UnTracked(prep) => prep.finish(B::bn_act(
-                x.into_primitive(),
-                gamma.into_primitive(),
-                beta.into_primitive(),
-                relu,
-            )),
+            OpsKind::UnTracked(prep) => {
+                let out = B::bn_act(x.into_primitive(), gamma.into_primitive(), beta.into_primitive(), relu);
+                NormOutput { y: prep.finish(out.y), stats: Self::from_inner(out.stats) }
+            }
         }
+    }
+
+    fn tap(y: FloatTensor<Self>, probe: FloatTensor<Self>) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct TapBackward;
+
+        impl<B: LayerOps> Backward<B, 2> for TapBackward {
+            type State = ();
+
+            fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+                let [node_y, node_probe] = ops.parents;
+                let grad = grads.consume::<B>(&ops.node);
+                if let Some(node) = node_probe {
+                    grads.register::<B>(node.id, grad.clone());
+                }
+                if let Some(node) = node_y {
+                    grads.register::<B>(node.id, grad);
+                }
+            }
+        }
+
+        let output = y.primitive().clone();
+        TapBackward.prepare::<C>([y.node(), probe.node()]).compute_bound().stateless(output)
     }
 
     fn pixel_nll_rows(logits: FloatTensor<Self>, label: usize) -> FloatTensor<Self> {
@@ -541,6 +624,6 @@ mod tests {
     #[should_panic(expected = "slot 3 of 4 was never written")]
     fn an_output_slot_left_unwritten_is_caught() {
         // SAFETY: not upheld on purpose; the check panics before the vector is read.
-        let _ = unsafe { uninit_output(4, |slots| slots[..3].fill(std::mem::MaybeUninit::new(1.0))) };
+        let _ = unsafe { uninit_output(4, |slots| slots[..3].fill(std::mem::MaybeUninit::new(1.0f32))) };
     }
 }

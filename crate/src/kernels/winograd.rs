@@ -1,21 +1,18 @@
-//! The depth lab's convolutions in f64 by Winograd's minimal filtering, F(4×4, 3×3) (Lavin and
-//! Gray, "Fast Algorithms for Convolutional Neural Networks", 2016): each 4 × 4 tile of output
-//! takes 36 products per input channel where the definition takes 144, so the f64 sums that
-//! keep a deep stack on PyTorch's trajectory (see [`super::conv::conv3x3_exact_sums`]) cost
-//! about a quarter of their multiplications.
+//! The depth lab's wide convolutions in f64 by Winograd's minimal filtering, F(4×4, 3×3) (Lavin
+//! and Gray, "Fast Algorithms for Convolutional Neural Networks", 2016): each 4 × 4 tile of
+//! output takes 36 products per input channel where the definition takes 144. A stack runs in
+//! f64 (`model::ModelConfig::dtype`), and these are its layers from [`super::conv64::WINOGRAD_PAIRS`]
+//! channel pairs on.
 //!
 //! Per tile: `Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A`, with `d` the 6 × 6 input patch under the tile
 //! (the zero padding included), `g` the 3 × 3 kernel, and the sum over input channels taken in
 //! the transformed domain, 36 small matrix products, one per position `ξ` of the 6 × 6. The
 //! weight gradient is the same algebra run backwards: `∂L/∂g = Gᵀ [Σ_tiles (A Ẏ Aᵀ) ⊙ (Bᵀ d B)] G`.
 //!
-//! Accuracy: the transforms' coefficients reach 8, so in f64 their rounding is some 1e-15 of the
-//! terms' size, and the f32 result is the exactly rounded sum but for the rare sum within that of
-//! a rounding boundary: far closer to the exact result than PyTorch's float32, which is what the
-//! fixtures' tolerance measures. (With the forward alone on Winograd, 17 of 72 PyTorch fixtures
-//! from `bench/make_stack_fixture.py` changed in any bit, and none changed its verdict.) Every
-//! operation is a plain IEEE multiply or add (no fused multiply-add anywhere), so native code
-//! and every browser give the same bits.
+//! Accuracy: the transforms' coefficients reach 8, so their rounding is some 1e-15 of the terms'
+//! size (`conv64`'s tests hold every pass to 1e-14 per term of the definition). Every operation
+//! is a plain IEEE multiply or add (no fused multiply-add anywhere), so native code and every
+//! browser give the same bits.
 //!
 //! Exact zeros: a tile of zeros transforms to zeros, and so does a kernel of zeros, so zero
 //! weights or a zero input give exactly 0, as the definition does. Where only the 3 × 3 window
@@ -27,10 +24,11 @@
 // layout, and zipped iterators would hide it.
 #![allow(clippy::needless_range_loop)]
 use std::cell::RefCell;
+use std::mem::MaybeUninit;
 
-use wide::{f32x8, f64x4};
+use wide::f64x4;
 
-use super::{Nchw, load8};
+use super::{Nchw, uninit_output};
 
 /// The 6 × 6 positions of a transformed tile.
 const XI: usize = 36;
@@ -159,7 +157,7 @@ impl Tiling {
 
     /// `planes` (`channels` planes of h × w) into `padded` (`channels` padded planes, phase
     /// split; the border stays zero between calls).
-    fn pad(&self, planes: &[f32], channels: usize, padded: &mut [f64]) {
+    fn pad(&self, planes: &[f64], channels: usize, padded: &mut [f64]) {
         let (pw, per_phase) = (self.pw(), self.per_phase);
         for c in 0..channels {
             for r in 0..self.h {
@@ -209,7 +207,7 @@ impl Tiling {
 /// the output gradient has SHIFT 0. Four stores a group of four columns, zipped: no index
 /// arithmetic and no bounds checks.
 #[inline(always)]
-fn split_row<const SHIFT: usize>(src: &[f32], dst: &mut [f64], per_phase: usize) {
+fn split_row<const SHIFT: usize>(src: &[f64], dst: &mut [f64], per_phase: usize) {
     let (p0, rest) = dst.split_at_mut(per_phase);
     let (p1, rest) = rest.split_at_mut(per_phase);
     let (p2, p3) = rest.split_at_mut(per_phase);
@@ -221,10 +219,10 @@ fn split_row<const SHIFT: usize>(src: &[f32], dst: &mut [f64], per_phase: usize)
     let groups = src.chunks_exact(4);
     let (tail, full) = (groups.remainder(), src.len() / 4);
     for ((((g, a), b), c), d) in groups.zip(&mut *q0).zip(&mut *q1).zip(&mut *q2).zip(q3) {
-        (*a, *b, *c, *d) = (g[0] as f64, g[1] as f64, g[2] as f64, g[3] as f64);
+        (*a, *b, *c, *d) = (g[0], g[1], g[2], g[3]);
     }
     for (k, &value) in tail.iter().enumerate() {
-        [&mut *q0, &mut *q1, &mut *q2][k][full] = value as f64;
+        [&mut *q0, &mut *q1, &mut *q2][k][full] = value;
     }
 }
 
@@ -328,7 +326,7 @@ thread_local! {
 /// back, through two buffers of 590 KiB each at 16 channels (more than this machine's L2 cache
 /// together); with the same arithmetic this way took 0.946 and 0.982 of its deep_bn step in
 /// Chromium (bench/ab.mjs), and gives the same bits.
-pub fn conv3x3(x: &[f32], weight: &[f32], s: Nchw, cout: usize) -> Vec<f32> {
+pub fn conv3x3(x: &[f64], weight: &[f64], s: Nchw, cout: usize) -> Vec<f64> {
     let cin = s.channels;
     assert_eq!(x.len(), s.numel(), "winograd::conv3x3: input size");
     assert_eq!(weight.len(), cout * cin * 9, "winograd::conv3x3: weight size");
@@ -339,31 +337,35 @@ pub fn conv3x3(x: &[f32], weight: &[f32], s: Nchw, cout: usize) -> Vec<f32> {
     let padded = scratch.padded.zeroed(cin * t.ph * pw, (cin, h, w));
     let v = scratch.v.any(XI * cin * TILE_CHUNK);
     let mut dead = vec![false; h * w];
-    let mut out = vec![0.0f32; s.with_channels(cout).numel()];
-    for n in 0..s.batch {
-        let image = &x[n * cin * h * w..][..cin * h * w];
-        t.pad(image, cin, padded);
-        let dead = dead_windows(image, cin, h, w, &mut dead).then_some(&dead[..]);
-        let planes = &mut out[n * cout * h * w..][..cout * h * w];
-        for ty in 0..t.th {
-            for tx in (0..t.tw).step_by(TILE_CHUNK) {
-                for c in 0..cin {
-                    let rows: [&[f64]; 6] =
-                        std::array::from_fn(|a| &padded[(c * t.ph + 4 * ty + a) * pw..][..pw]);
-                    transform_chunk(rows, t.per_phase, tx, v, c, cin);
-                }
-                for o0 in (0..cout).step_by(OUT_BLOCK) {
-                    let ub = &u[o0 * XI * cin..];
-                    match cout - o0 {
-                        1 => chunk_outputs::<1>(v, ub, cin, o0, &t, ty, tx, planes, dead),
-                        2 => chunk_outputs::<2>(v, ub, cin, o0, &t, ty, tx, planes, dead),
-                        3 => chunk_outputs::<3>(v, ub, cin, o0, &t, ty, tx, planes, dead),
-                        _ => chunk_outputs::<OUT_BLOCK>(v, ub, cin, o0, &t, ty, tx, planes, dead),
+    let write = |out: &mut [MaybeUninit<f64>]| {
+        for n in 0..s.batch {
+            let image = &x[n * cin * h * w..][..cin * h * w];
+            t.pad(image, cin, padded);
+            let dead = dead_windows(image, cin, h, w, &mut dead).then_some(&dead[..]);
+            let planes = &mut out[n * cout * h * w..][..cout * h * w];
+            for ty in 0..t.th {
+                for tx in (0..t.tw).step_by(TILE_CHUNK) {
+                    for c in 0..cin {
+                        let rows: [&[f64]; 6] =
+                            std::array::from_fn(|a| &padded[(c * t.ph + 4 * ty + a) * pw..][..pw]);
+                        transform_chunk(rows, t.per_phase, tx, v, c, cin);
+                    }
+                    for o0 in (0..cout).step_by(OUT_BLOCK) {
+                        let ub = &u[o0 * XI * cin..];
+                        match cout - o0 {
+                            1 => chunk_outputs::<1>(v, ub, cin, o0, &t, ty, tx, planes, dead),
+                            2 => chunk_outputs::<2>(v, ub, cin, o0, &t, ty, tx, planes, dead),
+                            3 => chunk_outputs::<3>(v, ub, cin, o0, &t, ty, tx, planes, dead),
+                            _ => chunk_outputs::<OUT_BLOCK>(v, ub, cin, o0, &t, ty, tx, planes, dead),
+                        }
                     }
                 }
             }
         }
-    }
+    };
+    // SAFETY: the tiles cover every row and column of every plane, and `chunk_outputs` writes
+    // each of their outputs inside the image.
+    let out = unsafe { uninit_output(s.with_channels(cout).numel(), write) };
     SCRATCH.set(scratch);
     out
 }
@@ -399,7 +401,7 @@ fn transform_chunk(rows: [&[f64]; 6], stride: usize, tx: usize, v: &mut [f64], c
 /// `o0` ([`OUT_BLOCK`] channels, fewer in a last block), as `[ξ][i][o − o0]`, so that the
 /// products of one block read their taps in order. Each value is `(G g Gᵀ)[ξ]` of the kernel
 /// `g` from input channel `i` to output channel `o`.
-fn transformed_kernels(weight: &[f32], cin: usize, cout: usize) -> Vec<f64> {
+fn transformed_kernels(weight: &[f64], cin: usize, cout: usize) -> Vec<f64> {
     let mut u = vec![0.0f64; XI * cin * cout];
     for o in 0..cout {
         let o0 = o / OUT_BLOCK * OUT_BLOCK;
@@ -407,7 +409,7 @@ fn transformed_kernels(weight: &[f32], cin: usize, cout: usize) -> Vec<f64> {
         for i in 0..cin {
             let g = &weight[(o * cin + i) * 9..][..9];
             let cols: [[f64; 6]; 3] =
-                std::array::from_fn(|kx| kernel_transform([0, 3, 6].map(|k| g[k + kx] as f64)));
+                std::array::from_fn(|kx| kernel_transform([0, 3, 6].map(|k| g[k + kx])));
             for a in 0..6 {
                 for (b, &value) in kernel_transform([cols[0][a], cols[1][a], cols[2][a]]).iter().enumerate() {
                     u[o0 * XI * cin + ((a * 6 + b) * cin + i) * block + o - o0] = value;
@@ -432,7 +434,7 @@ fn chunk_outputs<const B: usize>(
     t: &Tiling,
     ty: usize,
     tx: usize,
-    planes: &mut [f32],
+    planes: &mut [MaybeUninit<f64>],
     dead: Option<&[bool]>,
 ) {
     // Whole rows by iterator, so the bounds checks leave the inner loop.
@@ -462,7 +464,7 @@ fn chunk_outputs<const B: usize>(
             rows[a] = output_transform(ms);
         }
         // lines[a2][4·k + b2]: pixel (4·ty + a2, 4·(tx + k) + b2).
-        let mut lines = [[0.0f32; 16]; 4];
+        let mut lines = [[0.0f64; 16]; 4];
         for b2 in 0..4 {
             let mut column = [f64x4::ZERO; 6];
             for a in 0..6 {
@@ -470,7 +472,7 @@ fn chunk_outputs<const B: usize>(
             }
             for (a2, values) in output_transform(column).iter().enumerate() {
                 for (k, &value) in values.to_array().iter().enumerate() {
-                    lines[a2][4 * k + b2] = value as f32;
+                    lines[a2][4 * k + b2] = value;
                 }
             }
         }
@@ -478,11 +480,11 @@ fn chunk_outputs<const B: usize>(
         let len = (w - x0).min(16);
         for (a2, line) in lines.iter().enumerate().take(h - 4 * ty) {
             let at = (4 * ty + a2) * w + x0;
-            plane[at..at + len].copy_from_slice(&line[..len]);
+            plane[at..at + len].write_copy_of_slice(&line[..len]);
             if let Some(dead) = dead {
                 for (p, &d) in plane[at..at + len].iter_mut().zip(&dead[at..at + len]) {
                     if d {
-                        *p = 0.0;
+                        p.write(0.0);
                     }
                 }
             }
@@ -512,31 +514,31 @@ fn tile_dots<const B: usize>(e: &[f64], v: &[f64], i0: usize, stride: usize, sum
 }
 
 /// Whether some pixel of `image` is 0 in each of its `channels` planes of `plane` values.
-/// Eight pixels at a time, each group's planes read only until every one of its pixels has met
+/// Four pixels at a time, each group's planes read only until every one of its pixels has met
 /// a non-zero value: after a ReLU about half of each channel is zero, so a group takes about
-/// five reads of eight values, and a dense map (a gradient) one. Pixel by pixel, reading each
-/// one's channels until one was non-zero, this took 2.4% of a deep_bn step in Chromium.
-fn some_pixel_zero_in_all(image: &[f32], channels: usize, plane: usize) -> bool {
-    let planes: Vec<&[f32]> = image.chunks_exact(plane).take(channels).collect();
+/// four reads, and a dense map (a gradient) one. Pixel by pixel, reading each one's channels
+/// until one was non-zero, this took 2.4% of a deep_bn step in Chromium, 1.3% by groups.
+fn some_pixel_zero_in_all(image: &[f64], channels: usize, plane: usize) -> bool {
+    let planes: Vec<&[f64]> = image.chunks_exact(plane).take(channels).collect();
     let group_live = |p: usize| {
-        let mut live = f32x8::ZERO;
+        let mut live = f64x4::ZERO;
         for values in &planes {
-            live |= load8(values, p).simd_ne(f32x8::ZERO);
+            live |= load4(values, p).simd_ne(f64x4::ZERO);
             if live.all() {
                 return true;
             }
         }
         false
     };
-    let whole = plane / 8 * 8;
-    (0..whole).step_by(8).any(|p| !group_live(p))
+    let whole = plane / 4 * 4;
+    (0..whole).step_by(4).any(|p| !group_live(p))
         || (whole..plane).any(|p| planes.iter().all(|v| v[p] == 0.0))
 }
 
 /// `dead[y·w + x]`: whether the 3 × 3 window of output (y, x) reads zeros only, in every
 /// channel of `image` (`channels` planes of h × w): the definition's sum is then exactly 0.
 /// Returns whether any is.
-fn dead_windows(image: &[f32], channels: usize, h: usize, w: usize, dead: &mut [bool]) -> bool {
+fn dead_windows(image: &[f64], channels: usize, h: usize, w: usize, dead: &mut [bool]) -> bool {
     let zero_in_all = |p: usize| image.chunks_exact(h * w).take(channels).all(|plane| plane[p] == 0.0);
     // Every window holds its centre pixel: with no pixel zero in every channel there is no dead
     // window, which is the usual case.
@@ -562,7 +564,7 @@ fn dead_windows(image: &[f32], channels: usize, h: usize, w: usize, dead: &mut [
 /// The weight gradient of [`conv3x3`]: `dW[o, i, ky, kx] = Σ_{n, y, x} grad[n, o, y, x] ·
 /// x[n, i, y + ky − 1, x + kx − 1]`, summed in f64 as `Gᵀ [Σ_tiles (A Ẏ Aᵀ) ⊙ (Bᵀ d B)] G`.
 /// `x` `[N, cin, H, W]`, `grad` `[N, cout, H, W]` → `[cout, cin, 3, 3]`.
-pub fn conv3x3_weight_grad(x: &[f32], grad: &[f32], s: Nchw, cout: usize) -> Vec<f32> {
+pub fn conv3x3_weight_grad(x: &[f64], grad: &[f64], s: Nchw, cout: usize) -> Vec<f64> {
     let cin = s.channels;
     assert_eq!(x.len(), s.numel(), "winograd::conv3x3_weight_grad: input size");
     assert_eq!(grad.len(), s.with_channels(cout).numel(), "winograd::conv3x3_weight_grad: grad size");
@@ -634,7 +636,7 @@ pub fn conv3x3_weight_grad(x: &[f32], grad: &[f32], s: Nchw, cout: usize) -> Vec
         }
     }
     SCRATCH.set(scratch);
-    let mut dw = vec![0.0f32; cout * cin * 9];
+    let mut dw = vec![0.0f64; cout * cin * 9];
     for o in 0..cout {
         for i in 0..cin {
             let s = |xi: usize| sums[(xi * cout + o) * cin + i].to_array().iter().sum::<f64>();
@@ -643,7 +645,7 @@ pub fn conv3x3_weight_grad(x: &[f32], grad: &[f32], s: Nchw, cout: usize) -> Vec
             for ky in 0..3 {
                 let row = kernel_transform_t(std::array::from_fn(|b| cols[b][ky]));
                 for kx in 0..3 {
-                    dw[(o * cin + i) * 9 + ky * 3 + kx] = row[kx] as f32;
+                    dw[(o * cin + i) * 9 + ky * 3 + kx] = row[kx];
                 }
             }
         }
@@ -668,10 +670,10 @@ mod tests {
         let mut found = [0; 2];
         for round in 0..600 {
             let (channels, plane, zeros) = (1 + round % 5, 1 + round % 37, [4, 10, 15][round % 3]);
-            let image: Vec<f32> = (0..channels * plane)
+            let image: Vec<f64> = (0..channels * plane)
                 .map(|_| match next() % 16 {
                     k if k < zeros => [0.0, -0.0][k as usize % 2],
-                    k if k % 5 == 0 => f32::NAN,
+                    k if k % 5 == 0 => f64::NAN,
                     _ => 0.25,
                 })
                 .collect();
