@@ -1,6 +1,6 @@
 """The depth lab's benchmark workloads in PyTorch, for speed ratios (needs torch; never in CI).
 
-    python bench/pytorch_stack.py [--steps 30] [--threads 1]
+    python bench/pytorch_stack.py [--steps 30] [--threads 1] [--workloads seed,deep,deep_bn]
 
 Prints JSON: the median ms per step of each workload of crate/src/seed.rs (forward, loss,
 backward, the per-layer record the engine makes, SGD), Kaiming normal, constant target 2,
@@ -64,10 +64,12 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated, of " + ", ".join(WORKLOADS))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     out = {"system": f"PyTorch {torch.__version__}, CPU, {args.threads} thread(s)"}
-    for name, w in WORKLOADS.items():
+    for name in args.workloads.split(","):
+        w = WORKLOADS[name]
         times = time_workload(w["depth"], w["channels"], w["norm"], w["size"], args.steps)
         out[name] = {"median_ms": statistics.median(times), "min_ms": min(times), "steps": args.steps}
     print(json.dumps(out))

@@ -5,16 +5,10 @@
 //   node bench/stack.mjs [--steps 30]
 
 import { launch, serve } from "../tests/helpers/browser.mjs";
+import { WORKLOADS } from "./workloads.mjs";
 
 const args = process.argv.slice(2);
 const steps = Number(args.includes("--steps") ? args[args.indexOf("--steps") + 1] : "30");
-
-// The same configs as `initlab bench --workload …` (crate/src/seed.rs).
-const WORKLOADS = {
-  seed: {},
-  deep: { arch: "stack", depth: 12, channels: 8, norm: "none", height: 32, width: 32 },
-  deep_bn: { arch: "stack", depth: 8, channels: 16, norm: "batch", height: 64, width: 64 },
-};
 
 const server = await serve();
 const browser = await launch();
