@@ -12,7 +12,7 @@
 #![allow(clippy::needless_range_loop)]
 use wide::f64x4;
 
-use super::{Nchw, flip, winograd};
+use super::{Nchw, flip, load4, winograd};
 
 /// Input × output channels from which a layer takes Winograd's algorithm, for its conv, its
 /// input gradient and its weight gradient alike: 48 (3 → 16, 16 → 3, 8 → 8 and up).
@@ -85,11 +85,6 @@ impl PaddedRows {
     fn window(&self, row: usize, c0: usize) -> &[f64; CHUNK + 2] {
         self.values[row * self.stride + c0..][..CHUNK + 2].try_into().expect("a window")
     }
-}
-
-#[inline(always)]
-fn load4(values: &[f64], at: usize) -> f64x4 {
-    f64x4::new(values[at..at + 4].try_into().expect("four values"))
 }
 
 /// Values `k .. k + 4` and `k + 4 .. k + 8` of a window.

@@ -60,6 +60,12 @@ fn load8(values: &[f32], at: usize) -> wide::f32x8 {
     wide::f32x8::new(values[at..at + 8].try_into().expect("a whole chunk"))
 }
 
+/// The 4 values of `values` from `at`, as one vector: [`load8`] for the f64 kernels.
+#[inline(always)]
+fn load4(values: &[f64], at: usize) -> wide::f64x4 {
+    wide::f64x4::new(values[at..at + 4].try_into().expect("four values"))
+}
+
 /// The sum of a vector's 8 lanes, in f64: where the kernels hand an f32 partial sum on to an
 /// f64 total.
 #[inline(always)]

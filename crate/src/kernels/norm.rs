@@ -65,25 +65,36 @@ pub fn stats(x: &[f32], dims: Nchw) -> (Vec<f64>, Vec<f64>) {
         .unzip()
 }
 
-/// The normalisation of one batch in affine form.
-struct Stats {
+/// The normalisation of one batch in affine form, y = x·scale + shift per channel: `scale` and
+/// `shift` in the kernels' float `E` (f32 for the seed, f64 for a stack), computed in f64.
+struct Stats<E> {
     mean: Vec<f64>,
     inv_std: Vec<f64>,
-    /// y = x·scale + shift, per channel, in f32.
-    scale: Vec<f32>,
-    shift: Vec<f32>,
+    scale: Vec<E>,
+    shift: Vec<E>,
 }
 
-impl Stats {
-    fn new((mean, var): &(Vec<f64>, Vec<f64>), gamma: &[f32], beta: &[f32], eps: f64) -> Self {
+impl<E: Copy + Into<f64>> Stats<E> {
+    /// From [`stats`]' mean and variance; `to` rounds an f64 to `E`.
+    fn new((mean, var): &(Vec<f64>, Vec<f64>), gamma: &[E], beta: &[E], eps: f64, to: fn(f64) -> E) -> Self {
         let inv_std: Vec<f64> = var.iter().map(|v| 1.0 / (v + eps).sqrt()).collect();
-        let scale: Vec<f64> = inv_std.iter().zip(gamma).map(|(i, &g)| i * g as f64).collect();
+        let scale: Vec<f64> = inv_std.iter().zip(gamma).map(|(i, &g)| i * g.into()).collect();
         Stats {
-            shift: mean.iter().zip(&scale).zip(beta).map(|((m, s), &b)| (b as f64 - m * s) as f32).collect(),
-            scale: scale.iter().map(|&s| s as f32).collect(),
+            shift: mean.iter().zip(&scale).zip(beta).map(|((m, s), &b)| to(b.into() - m * s)).collect(),
+            scale: scale.into_iter().map(to).collect(),
             mean: mean.clone(),
             inv_std,
         }
+    }
+
+    /// The backward pass's dx = γ·inv·(gy − mean(gy) − x̂·mean(gy·x̂)), with x̂ = (x − mean)·inv,
+    /// is an affine map `gy·k + x·cx + c0` of (gy, x): its coefficients for channel `c`, in f64,
+    /// from the channel's Σ gy and Σ gy·x̂ over `count` values.
+    fn dx_coefficients(&self, c: usize, gamma: E, sum_g: f64, sum_g_xhat: f64, count: f64) -> [f64; 3] {
+        let (mean, inv) = (self.mean[c], self.inv_std[c]);
+        let k = gamma.into() * inv;
+        let (mean_g, mean_gxhat) = (sum_g / count, sum_g_xhat / count);
+        [k, -k * inv * mean_gxhat, -k * mean_g + k * inv * mean_gxhat * mean]
     }
 }
 
@@ -112,7 +123,7 @@ pub fn batch_norm<const RELU: bool>(
 ) -> Vec<f32> {
     check(x.len(), gamma.len(), beta.len(), dims);
     let (channels, plane) = (dims.channels, dims.plane());
-    let s = Stats::new(stats, gamma, beta, eps);
+    let s = Stats::new(stats, gamma, beta, eps, |v| v as f32);
     let write = |out: &mut [MaybeUninit<f32>]| {
         for (k, (src, dst)) in x.chunks(plane).zip(out.chunks_mut(plane)).enumerate() {
             let (a, b) = (f32x8::splat(s.scale[k % channels]), f32x8::splat(s.shift[k % channels]));
@@ -144,7 +155,7 @@ pub fn batch_norm_backward<const RELU: bool>(
     let Nchw { batch, channels, .. } = dims;
     let plane = dims.plane();
     let count = (batch * plane) as f64;
-    let s = Stats::new(stats, gamma, beta, eps);
+    let s = Stats::new(stats, gamma, beta, eps, |v| v as f32);
     let planes =
         |c: usize| (0..batch).map(move |n| (n * channels + c) * plane..(n * channels + c + 1) * plane);
     let mut d_gamma = vec![0.0f32; channels];
@@ -166,13 +177,8 @@ pub fn batch_norm_backward<const RELU: bool>(
             let sum_g_xhat = sum_gx * inv;
             d_beta[c] = sum_g as f32;
             d_gamma[c] = sum_g_xhat as f32;
-            // dx = γ·inv·(gy − mean(gy) − x̂·mean(gy·x̂)), with x̂ = (x − mean)·inv: an affine map
-            // of (gy, x) whose coefficients are computed once, in f64.
-            let k = gamma[c] as f64 * inv;
-            let (mean_g, mean_gxhat) = (sum_g / count, sum_g_xhat / count);
-            let cx = (-k * inv * mean_gxhat) as f32;
-            let c0 = (-k * mean_g + k * inv * mean_gxhat * mean) as f32;
-            let (kg, cx, c0) = (f32x8::splat(k as f32), f32x8::splat(cx), f32x8::splat(c0));
+            let [kg, cx, c0] =
+                s.dx_coefficients(c, gamma[c], sum_g, sum_g_xhat, count).map(|v| f32x8::splat(v as f32));
             for at in planes(c) {
                 map8(&x[at.clone()], &grad[at.clone()], &mut dx[at], |v, g| gy(v, g) * kg + v * cx + c0);
             }
@@ -190,12 +196,8 @@ pub mod f64 {
 
     use wide::f64x4;
 
-    use super::{Nchw, check, uninit_output};
-
-    #[inline(always)]
-    fn load4(values: &[f64], at: usize) -> f64x4 {
-        f64x4::new(values[at..at + 4].try_into().expect("four values"))
-    }
+    use super::{Nchw, Stats, check, uninit_output};
+    use crate::kernels::load4;
 
     /// Independent sums per term in [`sums`]: one f64x4 accumulator would chain every add on
     /// the one before (four cycles each), and the statistics took 3.1% of a deep_bn step in
@@ -255,23 +257,6 @@ pub mod f64 {
             .unzip()
     }
 
-    /// The normalisation of one batch in affine form: y = x·scale + shift, per channel.
-    struct Stats {
-        mean: Vec<f64>,
-        inv_std: Vec<f64>,
-        scale: Vec<f64>,
-        shift: Vec<f64>,
-    }
-
-    impl Stats {
-        fn new((mean, var): &(Vec<f64>, Vec<f64>), gamma: &[f64], beta: &[f64], eps: f64) -> Self {
-            let inv_std: Vec<f64> = var.iter().map(|v| 1.0 / (v + eps).sqrt()).collect();
-            let scale: Vec<f64> = inv_std.iter().zip(gamma).map(|(i, g)| i * g).collect();
-            let shift = mean.iter().zip(&scale).zip(beta).map(|((m, s), b)| b - m * s).collect();
-            Stats { mean: mean.clone(), inv_std, scale, shift }
-        }
-    }
-
     /// `batch_norm_train(x)`, then ReLU if `RELU`.
     pub fn batch_norm<const RELU: bool>(
         x: &[f64],
@@ -283,7 +268,7 @@ pub mod f64 {
     ) -> Vec<f64> {
         check(x.len(), gamma.len(), beta.len(), dims);
         let (channels, plane) = (dims.channels, dims.plane());
-        let s = Stats::new(stats, gamma, beta, eps);
+        let s = Stats::new(stats, gamma, beta, eps, |v| v);
         let write = |out: &mut [MaybeUninit<f64>]| {
             for (k, (src, dst)) in x.chunks(plane).zip(out.chunks_mut(plane)).enumerate() {
                 let (a, b) = (f64x4::splat(s.scale[k % channels]), f64x4::splat(s.shift[k % channels]));
@@ -314,7 +299,7 @@ pub mod f64 {
         let Nchw { batch, channels, .. } = dims;
         let plane = dims.plane();
         let count = (batch * plane) as f64;
-        let s = Stats::new(stats, gamma, beta, eps);
+        let s = Stats::new(stats, gamma, beta, eps, |v| v);
         let planes =
             |c: usize| (0..batch).map(move |n| (n * channels + c) * plane..(n * channels + c + 1) * plane);
         let (mut d_gamma, mut d_beta) = (vec![0.0; channels], vec![0.0; channels]);
@@ -333,14 +318,7 @@ pub mod f64 {
                 let sum_g_xhat = sum_gx * inv;
                 d_beta[c] = sum_g;
                 d_gamma[c] = sum_g_xhat;
-                // dx = γ·inv·(gy − mean(gy) − x̂·mean(gy·x̂)), with x̂ = (x − mean)·inv.
-                let k = gamma[c] * inv;
-                let (mean_g, mean_gxhat) = (sum_g / count, sum_g_xhat / count);
-                let (kg, cx, c0) = (
-                    f64x4::splat(k),
-                    f64x4::splat(-k * inv * mean_gxhat),
-                    f64x4::splat(-k * mean_g + k * inv * mean_gxhat * mean),
-                );
+                let [kg, cx, c0] = s.dx_coefficients(c, gamma[c], sum_g, sum_g_xhat, count).map(f64x4::splat);
                 for at in planes(c) {
                     map4(&x[at.clone()], &grad[at.clone()], &mut dx[at], |v, g| gy(v, g) * kg + v * cx + c0);
                 }

@@ -28,7 +28,7 @@ use std::mem::MaybeUninit;
 
 use wide::f64x4;
 
-use super::{Nchw, uninit_output};
+use super::{Nchw, load4, uninit_output};
 
 /// The 6 × 6 positions of a transformed tile.
 const XI: usize = 36;
@@ -92,11 +92,6 @@ fn output_transform_t(y: [f64x4; 4]) -> [f64x4; 6] {
     let (p02, p13) = (y[0] + y[2], y[1] + y[3]);
     let (q02, q13) = (y[0] + k(4.0) * y[2], k(2.0) * y[1] + k(8.0) * y[3]);
     [y[0], p02 + p13, p02 - p13, q02 + q13, q02 - q13, y[3]]
-}
-
-#[inline(always)]
-fn load4(values: &[f64], at: usize) -> f64x4 {
-    f64x4::new(values[at..at + 4].try_into().expect("four values"))
 }
 
 /// Values between one transform position's block of a band's transformed tiles and the
