@@ -106,8 +106,11 @@ fn xi_stride(channels: usize, tiles: usize) -> usize {
 
 /// Tiles per band (at least): the weight gradient's transforms and dot products run over a band
 /// of tile rows at a time, long enough to amortise their loops (32 was 2 to 3% slower in
-/// Chromium), short enough to stay in cache.
-const BAND_TILES: usize = 128;
+/// Chromium), short enough to stay in cache: at 16 channels a band's transformed inputs and
+/// gradients take 2 × 36 × (16 × 64 + 8) values, 595 KB, inside this machine's 1 MB L2 cache,
+/// where 128 tiles took 1.2 MB (64 took deep_bn's step to 0.985 of its time in Chromium, in
+/// both orders of bench/ab.mjs).
+const BAND_TILES: usize = 64;
 
 /// The tiling of one call: `[N, C, H, W]` planes cut into 4 × 4 tiles, each row of tiles padded
 /// to whole GEMM chunks, rows of tiles grouped in bands, and every plane copied into f64 with
@@ -458,24 +461,42 @@ fn chunk_outputs<const B: usize>(
             ms.copy_from_slice(&m[a * 6..a * 6 + 6]);
             rows[a] = output_transform(ms);
         }
-        // lines[a2][4·k + b2]: pixel (4·ty + a2, 4·(tx + k) + b2).
-        let mut lines = [[0.0f64; 16]; 4];
+        // pixels[b2][a2], lane k: pixel (4·ty + a2, 4·(tx + k) + b2).
+        let mut pixels = [[f64x4::ZERO; 4]; 4];
         for b2 in 0..4 {
             let mut column = [f64x4::ZERO; 6];
             for a in 0..6 {
                 column[a] = rows[a][b2];
             }
-            for (a2, values) in output_transform(column).iter().enumerate() {
-                for (k, &value) in values.to_array().iter().enumerate() {
-                    lines[a2][4 * k + b2] = value;
-                }
-            }
+            pixels[b2] = output_transform(column);
         }
         let x0 = 4 * tx;
         let len = (w - x0).min(16);
-        for (a2, line) in lines.iter().enumerate().take(h - 4 * ty) {
+        for a2 in 0..(h - 4 * ty).min(4) {
             let at = (4 * ty + a2) * w + x0;
-            plane[at..at + len].write_copy_of_slice(&line[..len]);
+            let mut lanes = [[0.0f64; 4]; 4];
+            for b2 in 0..4 {
+                lanes[b2] = pixels[b2][a2].to_array();
+            }
+            let line = &mut plane[at..at + len];
+            // A whole chunk's row is 16 pixels, a length known when compiling; copied from a
+            // buffer with the length known only at run time, each row was a call to
+            // memory.copy in wasm, four per output channel and chunk. Written in place, deep_bn
+            // took 0.979 and 0.944 of its step time in Chromium (bench/ab.mjs, both orders).
+            if let Ok(line) = <&mut [MaybeUninit<f64>; 16]>::try_from(&mut *line) {
+                for k in 0..4 {
+                    line[4 * k..4 * k + 4].write_copy_of_slice(&[
+                        lanes[0][k],
+                        lanes[1][k],
+                        lanes[2][k],
+                        lanes[3][k],
+                    ]);
+                }
+            } else {
+                for (x, slot) in line.iter_mut().enumerate() {
+                    slot.write(lanes[x % 4][x / 4]);
+                }
+            }
             if let Some(dead) = dead {
                 for (p, &d) in plane[at..at + len].iter_mut().zip(&dead[at..at + len]) {
                     if d {
