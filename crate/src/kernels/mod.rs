@@ -48,8 +48,7 @@ use burn::backend::autodiff::{
 };
 use burn::backend::ops::ConvOptions;
 use burn::backend::{
-    AutodiffBackend, Backend, DType, Dispatch, ExtensionType, TensorMetadata, backend_extension,
-    tensor::FloatTensor,
+    AutodiffBackend, Backend, Dispatch, ExtensionType, TensorMetadata, backend_extension, tensor::FloatTensor,
 };
 use burn::prelude::Tensor;
 use burn::tensor::{Shape, Slice};
@@ -413,7 +412,7 @@ pub fn pixel_nll_rows(logits: Tensor<4>, label: usize) -> Tensor<2> {
 #[cfg(feature = "ndarray")]
 impl LayerOps for burn::backend::NdArray {
     fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
-        if x.dtype() != DType::F64 {
+        if x.dtype() != burn::tensor::DType::F64 {
             return stock::conv3x3::<Self>(x, weight);
         }
         let (dims, cout) = (Nchw::of(x.shape().dims::<4>()), weight.shape().dims::<4>()[0]);
@@ -426,7 +425,7 @@ impl LayerOps for burn::backend::NdArray {
         weight: FloatTensor<Self>,
         grad: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
-        if x.dtype() != DType::F64 {
+        if x.dtype() != burn::tensor::DType::F64 {
             return stock::conv3x3_input_grad::<Self>(x, weight, grad);
         }
         let (dims, cout) = (Nchw::of(x.shape().dims::<4>()), weight.shape().dims::<4>()[0]);
@@ -439,7 +438,7 @@ impl LayerOps for burn::backend::NdArray {
         weight: FloatTensor<Self>,
         grad: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
-        if x.dtype() != DType::F64 {
+        if x.dtype() != burn::tensor::DType::F64 {
             return stock::conv3x3_weight_grad::<Self>(x, weight, grad);
         }
         let (dims, cout) = (Nchw::of(x.shape().dims::<4>()), weight.shape().dims::<4>()[0]);
