@@ -6,7 +6,8 @@
 // (`cargo xtask build --only initlab_flex` rebuilds just the module timed, in seconds.)
 //   node bench/ab.mjs pkgA pkg '{"arch":"stack","depth":8,"channels":16,"norm":"batch","height":64,"width":64}'
 // The optional third argument is the config to time (default: the seed's two_conv), the
-// fourth the module (default initlab_flex, the one the page runs).
+// fourth the module (default initlab_flex, the one the page runs). AB_ROUNDS sets the rounds of
+// 10 steps each build (default 20).
 import { launch, serve } from "../tests/helpers/browser.mjs";
 const [a, b, configJson, module = "initlab_flex"] = process.argv.slice(2);
 const config = { arch: "two_conv", init: "kaiming_normal", ...JSON.parse(configJson ?? "{}"), epochs: 100000 };
@@ -14,7 +15,8 @@ const server = await serve();
 const browser = await launch({});
 const page = await browser.newPage();
 await page.goto(`${server.url}tests/helpers/blank.html`);
-const r = await page.evaluate(async ([a, b, config, module]) => {
+const rounds = Number(process.env.AB_ROUNDS ?? 20);
+const r = await page.evaluate(async ([a, b, config, module, rounds]) => {
   const mods = {};
   for (const dir of [a, b]) {
     const m = await import(`/www/${dir}/${module}.js`);
@@ -27,7 +29,7 @@ const r = await page.evaluate(async ([a, b, config, module]) => {
     for (let i = 0; i < 40; i++) await exps[dir].step();
   }
   const times = { [a]: [], [b]: [] };
-  for (let round = 0; round < 20; round++) {
+  for (let round = 0; round < rounds; round++) {
     for (const dir of round % 2 ? [a, b] : [b, a]) {
       for (let i = 0; i < 10; i++) {
         const t = performance.now();
@@ -38,7 +40,7 @@ const r = await page.evaluate(async ([a, b, config, module]) => {
   }
   const median = (xs) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)];
   return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
-}, [a, b, config, module]);
+}, [a, b, config, module, rounds]);
 console.log(JSON.stringify(r), "ratio b/a", (r[b] / r[a]).toFixed(3));
 await browser.close();
 await server.close();
