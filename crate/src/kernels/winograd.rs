@@ -375,7 +375,8 @@ pub fn conv3x3(x: &[f64], weight: &[f64], s: Nchw, cout: usize) -> Vec<f64> {
         // pixels at a time, in four rows of every output channel at once (64 places at 16
         // channels), and their first writes to each cache line cost more than one sequential
         // pass that brings the whole output into cache first. With it, deep_bn's step took
-        // 0.985, 0.949 and 0.949 of its time in Chromium (bench/ab.mjs, both orders).
+        // 0.985, 0.949, 0.949 and 1.006 of its time in Chromium (bench/ab.mjs, both orders;
+        // the last in a slow spell).
         out.fill(MaybeUninit::new(0.0));
         for n in 0..s.batch {
             let image = &x[n * cin * h * w..][..cin * h * w];
