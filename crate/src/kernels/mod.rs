@@ -93,6 +93,9 @@ impl Slot for f64 {
     }
 }
 
+/// Whether [`uninit_output`] marks its slots and checks that every one was written.
+const CHECK_OUTPUTS: bool = cfg!(any(test, feature = "check-outputs"));
+
 /// A vector of `len` values written by `fill`, without zeroing it first. `vec![0.0; len]`
 /// pays a memset of every output (about a tenth of a 224² step natively, measured with perf)
 /// that the kernels then overwrite. With the feature `check-outputs` (the tests turn it on)
@@ -101,20 +104,39 @@ impl Slot for f64 {
 /// # Safety
 /// `fill` must write every one of the `len` slots it is given.
 unsafe fn uninit_output<T: Slot>(len: usize, fill: impl FnOnce(&mut [std::mem::MaybeUninit<T>])) -> Vec<T> {
-    const CHECK: bool = cfg!(any(test, feature = "check-outputs"));
     let mut out = Vec::with_capacity(len);
     let slots = &mut out.spare_capacity_mut()[..len];
-    if CHECK {
+    if CHECK_OUTPUTS {
         slots.fill(std::mem::MaybeUninit::new(T::UNWRITTEN));
     }
     fill(slots);
     // SAFETY: the caller promises that `fill` initialised all `len` values.
     unsafe { out.set_len(len) };
-    if CHECK {
+    if CHECK_OUTPUTS {
         let missed = out.iter().position(|v| v.bits_eq(T::UNWRITTEN));
         assert!(missed.is_none(), "uninit_output: slot {} of {len} was never written", missed.unwrap_or(0));
     }
     out
+}
+
+/// [`uninit_output`] for a kernel whose writes are scattered: the slots get one sequential pass
+/// first, zeros (or the check's marker, so that the check still sees a slot the kernel misses),
+/// which brings the output into cache ahead of the scattered writes (see `winograd::conv3x3`).
+///
+/// # Safety
+/// As [`uninit_output`]'s.
+unsafe fn prefilled_output<T: Slot + Default>(
+    len: usize,
+    fill: impl FnOnce(&mut [std::mem::MaybeUninit<T>]),
+) -> Vec<T> {
+    let prefill = |slots: &mut [std::mem::MaybeUninit<T>]| {
+        if !CHECK_OUTPUTS {
+            slots.fill(std::mem::MaybeUninit::new(T::default()));
+        }
+        fill(slots);
+    };
+    // SAFETY: the caller's, for `fill`.
+    unsafe { uninit_output(len, prefill) }
 }
 
 /// The kernel flipped in space and transposed in channels: `[cout, cin, 3, 3]` → `[cin, cout, 3, 3]`.

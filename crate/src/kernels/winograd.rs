@@ -28,7 +28,7 @@ use std::mem::MaybeUninit;
 
 use wide::f64x4;
 
-use super::{Nchw, load4, uninit_output};
+use super::{Nchw, load4, prefilled_output};
 
 /// The 6 × 6 positions of a transformed tile.
 const XI: usize = 36;
@@ -371,13 +371,6 @@ pub fn conv3x3(x: &[f64], weight: &[f64], s: Nchw, cout: usize) -> Vec<f64> {
     let v = scratch.v.any(XI * cin * TILE_CHUNK);
     let mut dead = vec![false; h * w];
     let write = |out: &mut [MaybeUninit<f64>]| {
-        // Zeros first, though every output is written below: the tiles write each plane 16
-        // pixels at a time, in four rows of every output channel at once (64 places at 16
-        // channels), and their first writes to each cache line cost more than one sequential
-        // pass that brings the whole output into cache first. With it, deep_bn's step took
-        // 0.985, 0.949, 0.949 and 1.006 of its time in Chromium (bench/ab.mjs, both orders;
-        // the last in a slow spell).
-        out.fill(MaybeUninit::new(0.0));
         for n in 0..s.batch {
             let image = &x[n * cin * h * w..][..cin * h * w];
             t.pad(image, cin, padded);
@@ -403,9 +396,14 @@ pub fn conv3x3(x: &[f64], weight: &[f64], s: Nchw, cout: usize) -> Vec<f64> {
             }
         }
     };
+    // Prefilled, though every output is written: the tiles write each plane 16 pixels at a
+    // time, in four rows of every output channel at once (64 places at 16 channels), and their
+    // first writes to each cache line cost more than one sequential pass that brings the whole
+    // output into cache first. With it, deep_bn's step took 0.985, 0.949, 0.949 and 1.006 of
+    // its time in Chromium (bench/ab.mjs, both orders; the last in a slow spell).
     // SAFETY: the tiles cover every row and column of every plane, and `chunk_outputs` writes
     // each of their outputs inside the image.
-    let out = unsafe { uninit_output(s.with_channels(cout).numel(), write) };
+    let out = unsafe { prefilled_output(s.with_channels(cout).numel(), write) };
     SCRATCH.set(scratch);
     out
 }
