@@ -306,10 +306,10 @@ pub mod f64 {
         let write_dx = |dx: &mut [MaybeUninit<f64>]| {
             for c in 0..channels {
                 let (a, b) = (f64x4::splat(s.scale[c]), f64x4::splat(s.shift[c]));
-                // The gradient through ReLU: `grad` where the forward's output x·a + b was > 0.
-                let gy = |v: f64x4, g: f64x4| {
-                    if RELU { (v * a + b).simd_gt(f64x4::ZERO).blend(g, f64x4::ZERO) } else { g }
-                };
+                // The gradient through ReLU: `grad` where the forward's output x·a + b was > 0,
+                // else +0.0: the comparison's mask (all ones or all zeros) and `grad`, a bitwise
+                // AND where a blend with zero took three instructions in V8 (Node 20).
+                let gy = |v: f64x4, g: f64x4| if RELU { (v * a + b).simd_gt(f64x4::ZERO) & g } else { g };
                 let (mean, inv) = (s.mean[c], s.inv_std[c]);
                 let m = f64x4::splat(mean);
                 let [sum_g, sum_gx] = planes(c)

@@ -721,18 +721,31 @@ pub fn conv3x3_weight_grad(x: &[f64], grad: &[f64], s: Nchw, cout: usize) -> Vec
         }
     }
     SCRATCH.set(scratch);
+    // Each pair's 36 sums (lanes added) side by side, read in order: gathered from `sums`
+    // pair by pair, 36 reads 8 KB apart at 16 channels, and through `array::from_fn` closures
+    // left as calls, this took 1.2% of deep_bn's step in Chromium (V8's profiler).
+    let mut totals = vec![0.0f64; cout * cin * XI];
+    for (xi, sx) in sums.chunks_exact(cout * cin).enumerate() {
+        for (pair, lanes) in sx.iter().enumerate() {
+            totals[pair * XI + xi] = lanes.to_array().iter().sum::<f64>();
+        }
+    }
     let mut dw = vec![0.0f64; cout * cin * 9];
-    for o in 0..cout {
-        for i in 0..cin {
-            let s = |xi: usize| sums[(xi * cout + o) * cin + i].to_array().iter().sum::<f64>();
-            let cols: [[f64; 3]; 6] =
-                std::array::from_fn(|b| kernel_transform_t(std::array::from_fn(|a| s(a * 6 + b))));
-            for ky in 0..3 {
-                let row = kernel_transform_t(std::array::from_fn(|b| cols[b][ky]));
-                for kx in 0..3 {
-                    dw[(o * cin + i) * 9 + ky * 3 + kx] = row[kx];
-                }
+    for (s, g) in totals.chunks_exact(XI).zip(dw.chunks_exact_mut(9)) {
+        let mut cols = [[0.0f64; 3]; 6];
+        for b in 0..6 {
+            let mut column = [0.0f64; 6];
+            for a in 0..6 {
+                column[a] = s[a * 6 + b];
             }
+            cols[b] = kernel_transform_t(column);
+        }
+        for ky in 0..3 {
+            let mut row = [0.0f64; 6];
+            for b in 0..6 {
+                row[b] = cols[b][ky];
+            }
+            g[ky * 3..ky * 3 + 3].copy_from_slice(&kernel_transform_t(row));
         }
     }
     dw
