@@ -5,14 +5,16 @@
 //! Layers with [`WINOGRAD_PAIRS`] channel pairs or more take Winograd's F(4×4, 3×3)
 //! ([`winograd`]: a quarter of the products); narrower ones the definition, vectorised over
 //! columns, where the transforms would cost more than they save. Every operation is a plain
-//! IEEE multiply or add, never fused, so native code and every browser give the same bits.
+//! IEEE multiply or add, so native code and every browser give the same bits; the page's fused
+//! build (the feature `fma`, where the browser has relaxed SIMD) fuses the multiply-adds of both
+//! ([`super::madd`]).
 
 // The loops index small arrays of vectors by output channel or tap on purpose: the index is the
 // layout (`acc[b][half]`), and zipped iterators over two axes would hide it.
 #![allow(clippy::needless_range_loop)]
 use wide::f64x4;
 
-use super::{Nchw, flip, load4, winograd};
+use super::{Nchw, flip, load4, madd, winograd};
 
 /// Input × output channels from which a layer takes Winograd's algorithm, for its conv, its
 /// input gradient and its weight gradient alike: 48 (3 → 16, 16 → 3, 8 → 8 and up).
@@ -98,6 +100,7 @@ fn halves(window: &[f64; CHUNK + 2], k: usize) -> [f64x4; 2] {
 
 /// [`conv3x3`] by the definition: vectorised over columns and blocked over output channels,
 /// each output summed in the definition's order (input channel, then ky, then kx).
+#[cfg_attr(all(target_arch = "wasm32", feature = "fma"), target_feature(enable = "relaxed-simd"))]
 pub fn conv3x3_direct(x: &[f64], weight: &[f64], s: Nchw, cout: usize) -> Vec<f64> {
     let cin = s.channels;
     assert_eq!(x.len(), s.numel(), "conv64::conv3x3_direct: input size");
@@ -164,8 +167,8 @@ fn direct_block<const B: usize>(
                             taps[((i * 3 + ky) * 3 + kx) * B..][..B].try_into().expect("B taps");
                         for (acc, &tap) in acc.iter_mut().zip(step) {
                             let tap = f64x4::splat(tap);
-                            acc[0] = tap * v[0] + acc[0];
-                            acc[1] = tap * v[1] + acc[1];
+                            acc[0] = madd(tap, v[0], acc[0]);
+                            acc[1] = madd(tap, v[1], acc[1]);
                         }
                     }
                 }
@@ -184,6 +187,7 @@ fn direct_block<const B: usize>(
 
 /// [`conv3x3_weight_grad`] by the definition, for the narrow layers: per weight, lanes of
 /// columns summed over every row of every image, then the lanes.
+#[cfg_attr(all(target_arch = "wasm32", feature = "fma"), target_feature(enable = "relaxed-simd"))]
 fn weight_grad_direct(x: &[f64], grad: &[f64], s: Nchw, cout: usize) -> Vec<f64> {
     let (cin, h, w) = (s.channels, s.height, s.width);
     assert_eq!(x.len(), s.numel(), "conv64::weight_grad_direct: input size");
@@ -211,8 +215,8 @@ fn weight_grad_direct(x: &[f64], grad: &[f64], s: Nchw, cout: usize) -> Vec<f64>
                             let window = padded.window((n * cin + i) * h + r, c0);
                             for kx in 0..3 {
                                 let v = halves(window, kx);
-                                acc[kx][0] = gv[0] * v[0] + acc[kx][0];
-                                acc[kx][1] = gv[1] * v[1] + acc[kx][1];
+                                acc[kx][0] = madd(gv[0], v[0], acc[kx][0]);
+                                acc[kx][1] = madd(gv[1], v[1], acc[kx][1]);
                             }
                         }
                     }

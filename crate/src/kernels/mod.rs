@@ -65,6 +65,52 @@ fn load4(values: &[f64], at: usize) -> wide::f64x4 {
     wide::f64x4::new(values[at..at + 4].try_into().expect("four values"))
 }
 
+/// `a · b + c`. In the module built with the feature `fma` (the page's flex module where the
+/// browser has relaxed SIMD), one fused multiply-add where the CPU has it: one rounding instead
+/// of two, and half the instructions of Winograd's products, dot products and transforms
+/// (deep_bn's step took 0.902 and 0.921 of its time in Chromium, bench/ab.mjs, both orders).
+/// Elsewhere a multiply, then an add: the same bits on every target, as before.
+///
+/// Only code compiled with relaxed SIMD inlines the fused form, so the kernels' entry points carry
+/// `#[cfg_attr(all(target_arch = "wasm32", feature = "fma"), target_feature(enable = "relaxed-simd"))]`
+/// (what they inline inherits it, their closures too). Reached from any other function, the
+/// intrinsic stays a call per operation (1.7 times the step), and `cargo xtask build` refuses
+/// the module.
+#[inline(always)]
+fn madd(a: wide::f64x4, b: wide::f64x4, c: wide::f64x4) -> wide::f64x4 {
+    #[cfg(all(target_arch = "wasm32", feature = "fma"))]
+    {
+        use core::arch::wasm32::{f64x2_relaxed_madd, v128};
+        // SAFETY: in wasm an f64x4 is two f64x2 side by side, each one v128.
+        let [a, b, c]: [[v128; 2]; 3] = unsafe { core::mem::transmute([a, b, c]) };
+        let sum = [f64x2_relaxed_madd(a[0], b[0], c[0]), f64x2_relaxed_madd(a[1], b[1], c[1])];
+        // SAFETY: as above.
+        unsafe { core::mem::transmute::<[v128; 2], wide::f64x4>(sum) }
+    }
+    #[cfg(not(all(target_arch = "wasm32", feature = "fma")))]
+    {
+        a * b + c
+    }
+}
+
+/// `c − a · b`, fused as [`madd`] is.
+#[inline(always)]
+fn nmadd(a: wide::f64x4, b: wide::f64x4, c: wide::f64x4) -> wide::f64x4 {
+    #[cfg(all(target_arch = "wasm32", feature = "fma"))]
+    {
+        use core::arch::wasm32::{f64x2_relaxed_nmadd, v128};
+        // SAFETY: as in `madd`.
+        let [a, b, c]: [[v128; 2]; 3] = unsafe { core::mem::transmute([a, b, c]) };
+        let sum = [f64x2_relaxed_nmadd(a[0], b[0], c[0]), f64x2_relaxed_nmadd(a[1], b[1], c[1])];
+        // SAFETY: as above.
+        unsafe { core::mem::transmute::<[v128; 2], wide::f64x4>(sum) }
+    }
+    #[cfg(not(all(target_arch = "wasm32", feature = "fma")))]
+    {
+        c - a * b
+    }
+}
+
 /// The sum of a vector's 8 lanes, in f64: where the kernels hand an f32 partial sum on to an
 /// f64 total.
 #[inline(always)]

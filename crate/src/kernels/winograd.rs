@@ -11,8 +11,10 @@
 //!
 //! Accuracy: the transforms' coefficients reach 8, so their rounding is some 1e-15 of the terms'
 //! size (`conv64`'s tests hold every pass to 1e-14 per term of the definition). Every operation
-//! is a plain IEEE multiply or add (no fused multiply-add anywhere), so native code and every
-//! browser give the same bits.
+//! is a plain IEEE multiply or add, so native code and every browser give the same bits, except
+//! in the page's fused build (the feature `fma`, where the browser has relaxed SIMD): there the
+//! products, dot products and transforms fuse each multiply and add ([`super::madd`]), written so
+//! that the plain build computes exactly what it did before.
 //!
 //! Exact zeros: a tile of zeros transforms to zeros, and so does a kernel of zeros, so zero
 //! weights or a zero input give exactly 0, as the definition does. Where only the 3 × 3 window
@@ -28,7 +30,7 @@ use std::mem::MaybeUninit;
 
 use wide::f64x4;
 
-use super::{Nchw, load4, prefilled_output};
+use super::{Nchw, load4, madd, nmadd, prefilled_output};
 
 /// The 6 × 6 positions of a transformed tile.
 const XI: usize = 36;
@@ -45,12 +47,12 @@ const OUT_BLOCK: usize = 4;
 fn input_transform(d: [f64x4; 6]) -> [f64x4; 6] {
     let k = f64x4::splat;
     [
-        k(4.0) * d[0] - k(5.0) * d[2] + d[4],
-        d[3] + d[4] - k(4.0) * (d[1] + d[2]),
-        d[4] - d[3] + k(4.0) * (d[1] - d[2]),
-        d[4] - d[2] + k(2.0) * (d[3] - d[1]),
-        d[4] - d[2] + k(2.0) * (d[1] - d[3]),
-        k(4.0) * d[1] - k(5.0) * d[3] + d[5],
+        nmadd(k(5.0), d[2], k(4.0) * d[0]) + d[4],
+        nmadd(k(4.0), d[1] + d[2], d[3] + d[4]),
+        madd(k(4.0), d[1] - d[2], d[4] - d[3]),
+        madd(k(2.0), d[3] - d[1], d[4] - d[2]),
+        madd(k(2.0), d[1] - d[3], d[4] - d[2]),
+        nmadd(k(5.0), d[3], k(4.0) * d[1]) + d[5],
     ]
 }
 
@@ -82,7 +84,7 @@ fn kernel_transform_t(s: [f64; 6]) -> [f64; 3] {
 fn output_transform(m: [f64x4; 6]) -> [f64x4; 4] {
     let k = f64x4::splat;
     let (p12, m12, p34, m34) = (m[1] + m[2], m[1] - m[2], m[3] + m[4], m[3] - m[4]);
-    [m[0] + p12 + p34, m12 + k(2.0) * m34, p12 + k(4.0) * p34, m12 + k(8.0) * m34 + m[5]]
+    [m[0] + p12 + p34, madd(k(2.0), m34, m12), madd(k(4.0), p34, p12), madd(k(8.0), m34, m12) + m[5]]
 }
 
 /// `A y`: the output transform's transpose (4 → 6), for the weight gradient.
@@ -90,7 +92,7 @@ fn output_transform(m: [f64x4; 6]) -> [f64x4; 4] {
 fn output_transform_t(y: [f64x4; 4]) -> [f64x4; 6] {
     let k = f64x4::splat;
     let (p02, p13) = (y[0] + y[2], y[1] + y[3]);
-    let (q02, q13) = (y[0] + k(4.0) * y[2], k(2.0) * y[1] + k(8.0) * y[3]);
+    let (q02, q13) = (madd(k(4.0), y[2], y[0]), madd(k(2.0), y[1], k(8.0) * y[3]));
     [y[0], p02 + p13, p02 - p13, q02 + q13, q02 - q13, y[3]]
 }
 
@@ -169,6 +171,7 @@ impl Tiling {
     /// `v[ξ][c][tile of the band]`. The column transform runs along whole (phase-split) rows,
     /// four values a vector; the row transform then reads four adjacent tiles' values as one
     /// vector.
+    #[cfg_attr(all(target_arch = "wasm32", feature = "fma"), target_feature(enable = "relaxed-simd"))]
     fn transform_inputs(
         &self,
         padded: &[f64],
@@ -359,6 +362,7 @@ thread_local! {
 /// back, through two buffers of 590 KiB each at 16 channels (more than this machine's L2 cache
 /// together); with the same arithmetic this way took 0.946 and 0.982 of its deep_bn step in
 /// Chromium (bench/ab.mjs), and gives the same bits.
+#[cfg_attr(all(target_arch = "wasm32", feature = "fma"), target_feature(enable = "relaxed-simd"))]
 pub fn conv3x3(x: &[f64], weight: &[f64], s: Nchw, cout: usize) -> Vec<f64> {
     let cin = s.channels;
     assert_eq!(x.len(), s.numel(), "winograd::conv3x3: input size");
@@ -488,7 +492,7 @@ fn chunk_outputs<const B: usize>(
         for (vi, ui) in vx.chunks_exact(TILE_CHUNK).zip(ux.chunks_exact(B)) {
             let tiles = load4(vi, 0);
             for (acc, &tap) in acc.iter_mut().zip(ui) {
-                *acc += f64x4::splat(tap) * tiles;
+                *acc = madd(f64x4::splat(tap), tiles, *acc);
             }
         }
         for b in 0..B {
@@ -582,7 +586,7 @@ fn tile_dots<const O: usize, const I: usize>(
             // SAFETY: as above.
             let vi = unsafe { load4_unchecked(v[i], t0) };
             for o in 0..O {
-                acc[o][i] += es[o] * vi;
+                acc[o][i] = madd(es[o], vi, acc[o][i]);
             }
         }
     }
@@ -644,6 +648,7 @@ fn dead_windows(image: &[f64], channels: usize, h: usize, w: usize, dead: &mut [
 /// The weight gradient of [`conv3x3`]: `dW[o, i, ky, kx] = Σ_{n, y, x} grad[n, o, y, x] ·
 /// x[n, i, y + ky − 1, x + kx − 1]`, summed in f64 as `Gᵀ [Σ_tiles (A Ẏ Aᵀ) ⊙ (Bᵀ d B)] G`.
 /// `x` `[N, cin, H, W]`, `grad` `[N, cout, H, W]` → `[cout, cin, 3, 3]`.
+#[cfg_attr(all(target_arch = "wasm32", feature = "fma"), target_feature(enable = "relaxed-simd"))]
 pub fn conv3x3_weight_grad(x: &[f64], grad: &[f64], s: Nchw, cout: usize) -> Vec<f64> {
     let cin = s.channels;
     assert_eq!(x.len(), s.numel(), "winograd::conv3x3_weight_grad: input size");
