@@ -3,13 +3,14 @@
 //
 //   cargo xtask build && cp -r www/pkg www/pkgA   # then change the code, and:
 //   cargo xtask build && node bench/ab.mjs pkgA pkg
-// (`cargo xtask build --only initlab_flex` rebuilds just the module timed, in seconds.)
+// (`cargo xtask build --only initlab_flex_fma` rebuilds just the module timed, in seconds.)
 //   node bench/ab.mjs pkgA pkg '{"arch":"stack","depth":8,"channels":16,"norm":"batch","height":64,"width":64}'
 // The optional third argument is the config to time (default: the seed's two_conv), the
-// fourth the module (default initlab_flex, the one the page runs). AB_ROUNDS sets the rounds of
+// fourth the module: initlab_flex, initlab_flex_fma (both bound by initlab_flex.js) or initlab;
+// by default the flex build the page's worker picks (www/relaxed.js: here the fused one, initlab_flex_fma). AB_ROUNDS sets the rounds of
 // 10 steps each build (default 20).
 import { launch, serve } from "../tests/helpers/browser.mjs";
-const [a, b, configJson, module = "initlab_flex"] = process.argv.slice(2);
+const [a, b, configJson, module] = process.argv.slice(2);
 const config = { arch: "two_conv", init: "kaiming_normal", ...JSON.parse(configJson ?? "{}"), epochs: 100000 };
 const server = await serve();
 const browser = await launch({});
@@ -19,8 +20,9 @@ const rounds = Number(process.env.AB_ROUNDS ?? 20);
 const r = await page.evaluate(async ([a, b, config, module, rounds]) => {
   const mods = {};
   for (const dir of [a, b]) {
-    const m = await import(`/www/${dir}/${module}.js`);
-    await m.default();
+    const build = module ?? (await import("/www/relaxed.js")).flexModuleName();
+    const m = await import(`/www/${dir}/${build === "initlab" ? build : "initlab_flex"}.js`);
+    await m.default({ module_or_path: `/www/${dir}/${build}_bg.wasm` });
     mods[dir] = m;
   }
   const exps = {};

@@ -27,8 +27,9 @@ await page.goto(`${server.url}tests/helpers/blank.html`);
 
 const result = await page.evaluate(async ({ sizes, steps, webgpu, seedRun }) => {
   const t0 = performance.now();
+  // The flex build the page's worker picks (www/relaxed.js): the fused one in Chromium.
   const flex = await import("/www/pkg/initlab_flex.js");
-  await flex.default();
+  await flex.default({ module_or_path: `/www/pkg/${(await import("/www/relaxed.js")).flexModuleName()}_bg.wasm` });
   const initMs = performance.now() - t0;
   const full = await import("/www/pkg/initlab.js");
   await full.default();
@@ -91,7 +92,7 @@ const timeTab = async (query, clickAfterMs = 0) => {
   return times;
 };
 // The bare module as the page's worker meets it: a fresh tab, the flex module the worker
-// loads (initlab_flex), warmed up as the worker warms it on load
+// loads (initlab_flex_fma here, see www/relaxed.js), warmed up as the worker warms it on load
 // (`warmUp()`: every round of the engine's WarmUp at once, untimed), the four seed runs stepped in turn
 // (one step each, as the worker's pump does), timed from the first step to the last. The
 // seed_run_ms above is the same work sequentially, in a module long since optimised.
@@ -100,7 +101,7 @@ const timeBareTab = async () => {
   await tab.goto(`${server.url}tests/helpers/blank.html`);
   const ms = await tab.evaluate(async (seedRun) => {
     const m = await import("/www/pkg/initlab_flex.js");
-    await m.default();
+    await m.default({ module_or_path: `/www/pkg/${(await import("/www/relaxed.js")).flexModuleName()}_bg.wasm` });
     m.warmUp();
     const runs = [];
     for (const config of seedRun) runs.push(await m.Experiment.create(config, "flex"));

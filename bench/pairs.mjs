@@ -27,8 +27,9 @@ const browser = await launch({});
 const page = await browser.newPage();
 await page.goto(`${server.url}tests/helpers/blank.html`);
 await page.evaluate(async (stacks) => {
+  // The flex build the page's worker picks (www/relaxed.js): the fused one in Chromium.
   const flex = await import("/www/pkg/initlab_flex.js");
-  await flex.default();
+  await flex.default({ module_or_path: `/www/pkg/${(await import("/www/relaxed.js")).flexModuleName()}_bg.wasm` });
   window.flex = flex;
   window.runs = {};
   for (const [name, config] of Object.entries(stacks)) {

@@ -1,7 +1,7 @@
 // Where a wasm step's time goes: V8's sampling profiler over 300 steps of a workload (by default
 // the seed's, 224², Kaiming) in headless Chromium, self time per function.
 //
-//   INITLAB_KEEP_NAMES=1 cargo xtask build --only initlab_flex && node bench/profile.mjs [pkg-dir-under-www] [config-json] [steps]
+//   INITLAB_KEEP_NAMES=1 cargo xtask build --only initlab_flex_fma && node bench/profile.mjs [pkg-dir-under-www] [config-json] [steps]
 //
 // The config defaults to the seed's two_conv; e.g. deep_bn:
 // '{"arch":"stack","depth":8,"channels":16,"norm":"batch","height":64,"width":64}' 60
@@ -18,7 +18,7 @@ const page = await browser.newPage();
 await page.goto(`${server.url}tests/helpers/blank.html`);
 await page.evaluate(async ([dir, config]) => {
   const m = await import(`/www/${dir}/initlab_flex.js`);
-  await m.default();
+  await m.default({ module_or_path: `/www/${dir}/${(await import("/www/relaxed.js")).flexModuleName()}_bg.wasm` });
   window.e = await m.Experiment.create(config, "flex");
   for (let i = 0; i < 60; i++) await window.e.step();
 }, [dir, config]);

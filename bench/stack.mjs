@@ -1,5 +1,5 @@
 // The depth lab's speed in the browser: median ms per step of each benchmark workload
-// (crate/src/seed.rs WORKLOADS) on the flex module the page runs, initlab_flex, in headless
+// (crate/src/seed.rs WORKLOADS) on the flex module the page runs (initlab_flex_fma where relaxed SIMD validates: www/relaxed.js), in headless
 // Chromium. Prints JSON: `{"browser_flex": {workload: {median_ms, min_ms, steps}}}`.
 //
 //   node bench/stack.mjs [--steps 30]
@@ -16,7 +16,7 @@ const page = await browser.newPage();
 await page.goto(`${server.url}tests/helpers/blank.html`);
 const result = await page.evaluate(async ({ workloads, steps }) => {
   const m = await import("/www/pkg/initlab_flex.js");
-  await m.default();
+  await m.default({ module_or_path: `/www/pkg/${(await import("/www/relaxed.js")).flexModuleName()}_bg.wasm` });
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const out = { browser_flex: {} };
   for (const [workload, config] of Object.entries(workloads)) {

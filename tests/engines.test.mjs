@@ -10,6 +10,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ENGINES, KEYS, PRESET_KEYS, ROOT, useBrowser } from "./helpers/browser.mjs";
+import { PROBE as RELAXED_PROBE } from "../www/relaxed.js";
 
 const SHOTS = join(ROOT, "test-results");
 const QUERY = "?epochs=12&height=32&width=32&workers=2";
@@ -76,13 +77,17 @@ for (const engine of engines) {
           gpu: navigator.gpu === undefined ? "absent" : navigator.gpu === null ? "null" : "present",
           sharedArrayBuffer: typeof SharedArrayBuffer !== "undefined",
         }));
-        // Two workers (QUERY): the second one instantiates the module the first one compiled,
-        // initlab_flex in every engine, over http and in the single file.
+        // Two workers (QUERY): the second one instantiates the module the first one compiled:
+        // over http the fused build where the engine validates relaxed SIMD (www/relaxed.js),
+        // else, and in the single file, the plain one.
+        const relaxed = await tab.evaluate((probe) => WebAssembly.validate(new Uint8Array(probe)), [...RELAXED_PROBE]);
         const modules = await tab.evaluate(async () => {
           await window.initlab.__engine.openAll();
           return (await window.initlab.__engine.memory()).map((m) => `${m.module}${m.shared ? " (shared)" : ""}`);
         });
-        assert.deepEqual(modules, ["initlab_flex", "initlab_flex (shared)"], `${engine} ${where}: the flex module of each worker`);
+        const flex = relaxed && where === "http" ? "initlab_flex_fma" : "initlab_flex";
+        assert.deepEqual(modules, [flex, `${flex} (shared)`], `${engine} ${where}: the flex module of each worker`);
+        if (engine === "chromium") assert.ok(relaxed, "Chromium has relaxed SIMD: the fused build is tested");
         const runStart = Date.now();
         const data = await tab.evaluate(() => window.initlab.runAll());
         const runMs = Date.now() - runStart;
@@ -119,7 +124,7 @@ for (const engine of engines) {
         if (engine === "chromium" && where === "http") reference = data;
         assert.ok(reference, "Chromium's reference run");
         const difference = maxDifference(data, reference);
-        console.log(`${engine} ${where}: ready ${readyMs} ms, runAll ${runMs} ms, max |Δ| vs Chromium ${difference}; navigator.language ${JSON.stringify(facts.language)} (${drawn.language}), WebGPU ${facts.gpu}, SharedArrayBuffer ${facts.sharedArrayBuffer}, modules ${modules.join(", ")}`);
+        console.log(`${engine} ${where}: ready ${readyMs} ms, runAll ${runMs} ms, max |Δ| vs Chromium ${difference}; navigator.language ${JSON.stringify(facts.language)} (${drawn.language}), WebGPU ${facts.gpu}, SharedArrayBuffer ${facts.sharedArrayBuffer}, modules ${modules.join(", ")}, relaxed SIMD ${relaxed}`);
         assert.ok(difference <= 1e-6, `${engine} ${where} differs from Chromium by ${difference}`);
         await tab.close();
       }

@@ -112,8 +112,9 @@ test("the heatmaps draw the engine's records, equal to a fresh run of the same c
   for (const name of ["conv_grad_norm", "act_std"]) assert.deepEqual(data.heatmaps[key][name], runs[key][name], name);
   const config = data.runs[0].config;
   const fresh = await page.evaluate(async (config) => {
+    // The flex build the page's worker runs (www/relaxed.js): the fused one in Chromium.
     const m = await import("./www/pkg/initlab_flex.js");
-    await m.default();
+    await m.default({ module_or_path: `./www/pkg/${(await import("./www/relaxed.js")).flexModuleName()}_bg.wasm` });
     const e = await m.Experiment.create(config);
     const records = [];
     for (let i = 0; i < config.epochs; i++) records.push(await e.step());

@@ -54,6 +54,45 @@ test("every fixture replays within tolerance on every CPU backend", async () => 
   assert.deepEqual(module.problems.console, []);
 });
 
+test("every fixture replays within tolerance on the fused flex build, which Chromium runs", async () => {
+  // The page's flex module where the browser has relaxed SIMD (www/relaxed.js): the stack's
+  // kernels fuse their multiply-adds, so its numbers are not the full module's bits.
+  const { page, problems } = await ctx.open("tests/helpers/blank.html", { ready: false });
+  const relaxed = await page.evaluate(async () => {
+    const { flexModuleName } = await import("/www/relaxed.js");
+    window.flex = await import("/www/pkg/initlab_flex.js");
+    await window.flex.default({ module_or_path: "/www/pkg/initlab_flex_fma_bg.wasm" });
+    return flexModuleName();
+  });
+  assert.equal(relaxed, "initlab_flex_fma", "Chromium validates relaxed SIMD");
+  const names = (await readdir(join(ROOT, "tests/fixtures"))).filter((f) => f.endsWith(".json"));
+  const failures = [];
+  for (const name of names) {
+    const fixture = JSON.parse(await readFile(join(ROOT, "tests/fixtures", name), "utf8"));
+    const records = await page.evaluate(async ({ tensors, config }) => {
+      const bytes = new Uint8Array(await (await fetch(`/tests/fixtures/${tensors}`)).arrayBuffer());
+      const e = await window.flex.Experiment.fromSafetensors(config, bytes, "flex");
+      const out = [];
+      for (let i = 0; i < config.epochs; i++) out.push(await e.step());
+      e.free();
+      return out;
+    }, { tensors: fixture.tensors, config: fixture.config });
+    failures.push(...compareTrajectory(fixture, records).map((f) => `${name}: ${f}`));
+    // Fused or not, a gradient that is exactly 0 in PyTorch is exactly 0 here.
+    for (const key of ["conv_grad_norm", "bias_grad_norm", "act_grad_norm"]) {
+      (fixture.trajectory[key] ?? []).forEach((layers, step) =>
+        layers.forEach((expected, layer) => {
+          const got = records[step][key][layer];
+          if (expected === 0 && got !== 0) failures.push(`${name}: ${key} step ${step} layer ${layer} is ${got}, not exactly 0`);
+        }),
+      );
+    }
+  }
+  assert.deepEqual(failures, []);
+  assert.deepEqual(problems.console, []);
+  await page.close();
+});
+
 test("bad configs reject with an Error that names the field", async () => {
   const cases = [
     [{ lr: NaN }, "lr: "],

@@ -4,12 +4,12 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { useBrowser } from "./helpers/browser.mjs";
+import { useBrowser, watchedPage } from "./helpers/browser.mjs";
 
 const ctx = useBrowser();
 const QUERY = "epochs=8&height=24&width=20";
-/** Each download of the flex module (initlab_flex_bg.wasm) by a watched page, by file name. */
-const flexDownloads = (problems) => problems.requests.filter((url) => /initlab_flex_bg\.wasm$/.test(url)).map((url) => url.split("/").pop());
+/** Each download of the flex module (either build: www/relaxed.js) by a watched page, by file name. */
+const flexDownloads = (problems) => problems.requests.filter((url) => /initlab_flex(_fma)?_bg\.wasm$/.test(url)).map((url) => url.split("/").pop());
 
 test("two workers share the four runs and one compiled module, and give the numbers of one", async () => {
   const one = await ctx.open(`?${QUERY}&workers=1`);
@@ -53,6 +53,20 @@ test("where a WebAssembly.Module cannot be posted, the second worker loads its o
   assert.deepEqual(pooled, await one.page.evaluate(() => window.initlab.runAll()), "bit-identical to one worker");
   assert.deepEqual(problems.console, []);
   await one.page.close();
+  await page.close();
+});
+
+test("where the host lacks the fused build, the worker runs the plain one", async () => {
+  // A copy of the site made before initlab_flex_fma_bg.wasm existed: it answers 404.
+  const { page, problems } = await watchedPage(ctx.browser, ctx.url);
+  await page.context().route("**/initlab_flex_fma_bg.wasm", (route) => route.fulfill({ status: 404, body: "not found" }));
+  await page.goto(`${ctx.url}?${QUERY}&workers=1`);
+  await page.evaluate(() => window.initlab.ready);
+  const data = await page.evaluate(() => window.initlab.runAll());
+  assert.equal(data.kaiming.loss.length, 8);
+  assert.deepEqual((await page.evaluate(() => window.initlab.__engine.memory())).map((m) => m.module), ["initlab_flex"]);
+  assert.deepEqual(flexDownloads(problems), ["initlab_flex_fma_bg.wasm", "initlab_flex_bg.wasm"]);
+  assert.deepEqual(problems.console.filter((e) => !/404/.test(e)), []);
   await page.close();
 });
 

@@ -7,6 +7,7 @@
 import * as wasm from "./pkg/initlab_flex.js";
 import { BACKENDS } from "./backends.js";
 import { outcomeOf } from "./outcome.js";
+import { FLEX, flexModuleName } from "./relaxed.js";
 
 /**
  * Every run in this worker, by key.
@@ -27,8 +28,10 @@ let pumping = false;
 
 // Builds of the same crate: initlab_flex (flex alone, small, fetched and compiled at once,
 // while the page is still loading) and initlab (flex, ndarray and WebGPU; five times the size),
-// imported only when a run asks for ndarray or WebGPU. Every browser runs the same flex module
-// (its numbers are the same bits everywhere). The single-file build (a Blob-URL worker) has
+// imported only when a run asks for ndarray or WebGPU. The flex module comes in two builds with
+// the same bindings (relaxed.js): initlab_flex_fma, fused multiply-adds in a stack's kernels,
+// where the browser has relaxed SIMD, else initlab_flex (the seed's numbers are the same bits in
+// both; a stack's differ in the last digits). The single-file build (a Blob-URL worker) has
 // only initlab_flex, handed to its first worker as bytes in "hello".
 //
 // The pool's other workers download and compile nothing: "hello" hands them the first worker's
@@ -36,11 +39,11 @@ let pumping = false;
 // ready in milliseconds and runs the code V8 has already optimised for the first.
 const inline = self.location.protocol === "blob:";
 /**
- * The flex module in use (`name`, for the tests), its exports (memory, for the soak test), its
+ * The flex module in use (`name`: initlab_flex or initlab_flex_fma), its exports (memory, for the soak test), its
  * compiled WebAssembly.Module (`module`, for the pool's other workers) and whether that came
  * from another worker (`shared`, for the tests).
  */
-const flex = { name: "initlab_flex", exports: null, module: null, shared: false };
+const flex = { name: FLEX, exports: null, module: null, shared: false };
 /** boot.js's name for the worker it starts with the page: only that one fetches at once. */
 const FIRST = "initlab-first";
 const fetching = inline || self.name !== FIRST ? null : use();
@@ -76,19 +79,29 @@ async function use(source) {
   warmUpSoon();
 }
 
-/** The flex module, compiled from `bytes`, or as it downloads. */
+/**
+ * The flex module, compiled from `bytes` (the plain build), or as it downloads: the fused build
+ * where the browser has relaxed SIMD, unless the host lacks that file (a copy of the site made
+ * before it existed), then the plain one.
+ */
 async function compile(bytes) {
   if (bytes) return WebAssembly.compile(bytes);
-  const name = flex.name;
-  const response = await fetch(new URL(`./pkg/${name}_bg.wasm`, import.meta.url));
+  let name = flexModuleName();
+  let response = await fetch(new URL(`./pkg/${name}_bg.wasm`, import.meta.url));
+  if (!response.ok && name !== FLEX) {
+    name = FLEX;
+    response = await fetch(new URL(`./pkg/${name}_bg.wasm`, import.meta.url));
+  }
   if (!response.ok) throw new Error(`${name}_bg.wasm: HTTP ${response.status}`);
+  flex.name = name;
   // Streaming needs the wasm MIME type; a host that serves .wasm without it gets the bytes compiled.
   if (response.headers.get("Content-Type")?.startsWith("application/wasm")) return WebAssembly.compileStreaming(response);
   return WebAssembly.compile(await response.arrayBuffer());
 }
 
 /** The first worker's flex module, compiled: `{name, module}`, as "hello" hands it on. */
-async function shared({ module }) {
+async function shared({ name, module }) {
+  flex.name = name;
   await use(module);
 }
 
@@ -233,7 +246,7 @@ const handlers = {
 
   /**
    * Bytes of wasm linear memory and of this worker's JS heap (where the browser tells), and
-   * which flex module this worker runs (initlab_flex), and whether it was handed that module
+   * which flex module this worker runs (initlab_flex or initlab_flex_fma), and whether it was handed that module
    * compiled (`shared`).
    */
   memory() {

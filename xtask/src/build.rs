@@ -14,20 +14,34 @@ use crate::{root, run};
 /// One of the page's wasm modules in `www/pkg/`:
 /// - `initlab.js` + `initlab_bg.wasm` ([`FULL`]): every backend (flex, ndarray, WebGPU), the module API;
 /// - `initlab_flex.js` + `initlab_flex_bg.wasm` ([`FLEX`]): flex alone, a fifth of the size, which
-///   the page loads first so that it is ready at once (the full module follows only when asked for).
+///   the page loads first so that it is ready at once (the full module follows only when asked for);
+/// - `initlab_flex_fma_bg.wasm` ([`FLEX_FMA`]): the same with the stack's kernels fusing their
+///   multiply-adds (relaxed SIMD, the feature `fma`), which the page runs instead where the
+///   browser validates relaxed SIMD. Same exports, so it shares `initlab_flex.js`; the build
+///   checks that its bindings come out identical.
 pub struct Module {
-    /// The file names: `{name}.js` and `{name}_bg.wasm`.
+    /// The module's file, `{name}_bg.wasm`.
     pub name: &'static str,
+    /// Its bindings, `{bindings}.js`: its own name, or the module whose bindings it shares.
+    bindings: &'static str,
     features: &'static [&'static str],
     default_features: bool,
 }
 
-pub const FLEX: Module = Module { name: "initlab_flex", features: &[], default_features: false };
-pub const FULL: Module = Module { name: "initlab", features: &["webgpu"], default_features: true };
-/// Every module, in the order [`wasm`] builds them.
-const MODULES: [Module; 2] = [FLEX, FULL];
+pub const FLEX: Module =
+    Module { name: "initlab_flex", bindings: "initlab_flex", features: &[], default_features: false };
+pub const FLEX_FMA: Module = Module {
+    name: "initlab_flex_fma",
+    bindings: "initlab_flex",
+    features: &["fma"],
+    default_features: false,
+};
+pub const FULL: Module =
+    Module { name: "initlab", bindings: "initlab", features: &["webgpu"], default_features: true };
+/// Every module, in the order [`wasm`] builds them ([`FLEX_FMA`] after the bindings it shares).
+const MODULES: [Module; 3] = [FLEX, FLEX_FMA, FULL];
 
-/// Builds the two wasm modules into `www/pkg/`, and copies the page's vendored chart library
+/// Builds the three wasm modules into `www/pkg/`, and copies the page's vendored chart library
 /// out of node_modules. A module whose inputs have not changed since its last build is not
 /// built again (see [`Stamp`]).
 pub fn wasm() -> Result<()> {
@@ -60,7 +74,7 @@ pub fn module(module: &Module) -> Result<()> {
     let stamp = Stamp::of(module)?;
     let name = module.name;
     if stamp.is_current() {
-        eprintln!("www/pkg/{name}.js is up to date");
+        eprintln!("www/pkg/{name}_bg.wasm is up to date");
         // facts.js is written right after the flex module: current with it, unless deleted.
         let facts_missing = !root().join("www/pkg/facts.js").is_file();
         return if name == FLEX.name && facts_missing { facts() } else { Ok(()) };
@@ -75,10 +89,16 @@ pub fn module(module: &Module) -> Result<()> {
     }
     run(cargo.args(["--crate-type", "cdylib"]))?;
     let input = root().join("target/wasm32-unknown-unknown/release/initlab.wasm");
-    let out = root().join("www/pkg");
+    if module.features.contains(&"fma") {
+        check_fused(&input)?;
+    }
+    let pkg = root().join("www/pkg");
+    // A module that shares another's bindings is bound apart, and only its wasm file is kept.
+    let shares = module.bindings != name;
+    let out = if shares { root().join("target/wasm-bindgen").join(name) } else { pkg.clone() };
     Bindgen::new()
         .input_path(&input)
-        .out_name(name)
+        .out_name(module.bindings)
         .web(true)?
         .typescript(true)
         .omit_default_module_path(false)
@@ -87,12 +107,40 @@ pub fn module(module: &Module) -> Result<()> {
         .remove_name_section(std::env::var_os("INITLAB_KEEP_NAMES").is_none())
         .generate(&out)
         .with_context(|| format!("wasm-bindgen on {}", input.display()))?;
-    let size = std::fs::metadata(out.join(format!("{name}_bg.wasm")))?.len();
-    eprintln!("built www/pkg/{name}.js and {name}_bg.wasm ({:.1} MB)", size as f64 / 1e6);
+    if shares {
+        let bindings = format!("{}.js", module.bindings);
+        // Comments aside: they quote function-table indices, which differ between the two builds.
+        let code = |path: PathBuf| -> Result<Vec<String>> {
+            let text = std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
+            Ok(text.lines().filter(|l| !l.trim_start().starts_with("//")).map(str::to_owned).collect())
+        };
+        anyhow::ensure!(
+            code(out.join(&bindings))? == code(pkg.join(&bindings))?,
+            "{name}: its bindings differ from www/pkg/{bindings}, which it must share (build both again)"
+        );
+        std::fs::copy(out.join(format!("{}_bg.wasm", module.bindings)), pkg.join(format!("{name}_bg.wasm")))?;
+    }
+    let size = std::fs::metadata(pkg.join(format!("{name}_bg.wasm")))?.len();
+    eprintln!("built www/pkg/{}.js and {name}_bg.wasm ({:.1} MB)", module.bindings, size as f64 / 1e6);
     if name == FLEX.name {
         facts()?;
     }
     stamp.save()
+}
+
+/// Refuses a fused module where a relaxed-SIMD intrinsic was left out of line: its name in the
+/// module's function names means some kernel reaches `kernels::madd` from a function compiled
+/// without relaxed SIMD, and every fused multiply-add there is a call (1.7 times deep_bn's step).
+fn check_fused(wasm: &Path) -> Result<()> {
+    let bytes = std::fs::read(wasm)?;
+    let needle = b"f64x2_relaxed_";
+    anyhow::ensure!(
+        !bytes.windows(needle.len()).any(|w| w == needle),
+        "{}: a relaxed-SIMD intrinsic compiled as a function of its own; give the kernel that calls \
+         kernels::madd or nmadd the attribute target_feature(enable = \"relaxed-simd\") (see madd)",
+        wasm.display()
+    );
+    Ok(())
 }
 
 /// Writes `www/pkg/facts.js`, the engine's tables that the page imports before any module has
@@ -158,7 +206,10 @@ impl Stamp {
         let pkg = root.join("www/pkg");
         Ok(Stamp {
             path: root.join("target/wasm-stamps").join(module.name),
-            outputs: [pkg.join(format!("{}.js", module.name)), pkg.join(format!("{}_bg.wasm", module.name))],
+            outputs: [
+                pkg.join(format!("{}.js", module.bindings)),
+                pkg.join(format!("{}_bg.wasm", module.name)),
+            ],
             digest,
         })
     }

@@ -23,7 +23,7 @@ struct Cli {
 enum Task {
     /// Build the wasm modules into www/pkg (release, wasm-bindgen pinned to Cargo.lock).
     Build {
-        /// Only the module of this name (initlab_flex or initlab): a kernel change rebuilds
+        /// Only the module of this name (initlab_flex, initlab_flex_fma or initlab): a kernel change rebuilds
         /// every module, and the full one takes minutes longer.
         #[arg(long)]
         only: Option<String>,

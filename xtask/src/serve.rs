@@ -1,4 +1,4 @@
-//! `cargo xtask serve`: build the flex module, serve the repository root on 127.0.0.1 at once,
+//! `cargo xtask serve`: build the flex module (and its fused twin), serve the repository root on 127.0.0.1 at once,
 //! and build the full module (ndarray, WebGPU) in the background.
 //!
 //! The page needs only the flex module to run (every default run is on flex), and on a fresh
@@ -27,6 +27,9 @@ pub fn serve(root: &Path, port: u16) -> Result<()> {
     let start = Instant::now();
     build::prepare()?;
     build::module(&build::FLEX)?;
+    // Its fused twin only recompiles our crate (some 15 s): served from the start, it is never
+    // a stale copy.
+    build::module(&build::FLEX_FMA)?;
     let listener =
         TcpListener::bind(("127.0.0.1", port)).with_context(|| format!("cannot listen on port {port}"))?;
     println!(
