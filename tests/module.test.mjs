@@ -30,21 +30,34 @@ test("the seeded inputs are the same bits as natively", async () => {
   assert.deepEqual(first.map((x) => Math.fround(x)), native.split(" ").map(Number).map(Math.fround));
 });
 
-test("every fixture replays within tolerance on every CPU backend", async () => {
+/** Every fixture in tests/fixtures, parsed, with its file name. */
+async function fixtures() {
   const names = (await readdir(join(ROOT, "tests/fixtures"))).filter((f) => f.endsWith(".json"));
-  assert.ok(names.length >= 14, "the seed and stack fixtures");
+  return Promise.all(names.map(async (name) => ({ name, ...JSON.parse(await readFile(join(ROOT, "tests/fixtures", name), "utf8")) })));
+}
+
+/** `fixture` replayed on `backend` by the module at `window[global]` of `page`: `{backend, records}`. */
+function replay(page, global, fixture, backend) {
+  return page.evaluate(
+    async ({ global, tensors, config, backend }) => {
+      const bytes = new Uint8Array(await (await fetch(`/tests/fixtures/${tensors}`)).arrayBuffer());
+      const e = await window[global].Experiment.fromSafetensors(config, bytes, backend);
+      const out = { backend: e.backend, records: [] };
+      for (let i = 0; i < config.epochs; i++) out.records.push(await e.step());
+      e.free();
+      return out;
+    },
+    { global, tensors: fixture.tensors, config: fixture.config, backend },
+  );
+}
+
+test("every fixture replays within tolerance on every CPU backend", async () => {
+  const all = await fixtures();
+  assert.ok(all.length >= 14, "the seed and stack fixtures");
   const failures = [];
-  for (const name of names) {
-    const fixture = JSON.parse(await readFile(join(ROOT, "tests/fixtures", name), "utf8"));
+  for (const fixture of all) {
     for (const backend of ["flex", "ndarray"]) {
-      const ours = await module.page.evaluate(async ({ name, tensors, config, backend }) => {
-        const bytes = new Uint8Array(await (await fetch(`/tests/fixtures/${tensors}`)).arrayBuffer());
-        const e = await window.m.Experiment.fromSafetensors(config, bytes, backend);
-        const out = { backend: e.backend, records: [] };
-        for (let i = 0; i < config.epochs; i++) out.records.push(await e.step());
-        e.free();
-        return out;
-      }, { name, tensors: fixture.tensors, config: fixture.config, backend });
+      const ours = await replay(module.page, "m", fixture, backend);
       assert.equal(ours.backend, backend);
       assert.equal(ours.records.length, fixture.trajectory.loss.length);
       failures.push(...compareTrajectory(fixture, ours.records).map((f) => `${backend}: ${f}`));
@@ -65,18 +78,10 @@ test("every fixture replays within tolerance on the fused flex build, which Chro
     return flexModuleName();
   });
   assert.equal(relaxed, "initlab_flex_fma", "Chromium validates relaxed SIMD");
-  const names = (await readdir(join(ROOT, "tests/fixtures"))).filter((f) => f.endsWith(".json"));
   const failures = [];
-  for (const name of names) {
-    const fixture = JSON.parse(await readFile(join(ROOT, "tests/fixtures", name), "utf8"));
-    const records = await page.evaluate(async ({ tensors, config }) => {
-      const bytes = new Uint8Array(await (await fetch(`/tests/fixtures/${tensors}`)).arrayBuffer());
-      const e = await window.flex.Experiment.fromSafetensors(config, bytes, "flex");
-      const out = [];
-      for (let i = 0; i < config.epochs; i++) out.push(await e.step());
-      e.free();
-      return out;
-    }, { tensors: fixture.tensors, config: fixture.config });
+  for (const fixture of await fixtures()) {
+    const { name } = fixture;
+    const { records } = await replay(page, "flex", fixture, "flex");
     failures.push(...compareTrajectory(fixture, records).map((f) => `${name}: ${f}`));
     // Fused or not, a gradient that is exactly 0 in PyTorch is exactly 0 here.
     for (const key of ["conv_grad_norm", "bias_grad_norm", "act_grad_norm"]) {

@@ -1,7 +1,7 @@
 // Which build of the flex module a browser runs. Where it validates relaxed SIMD (a module of
 // one function, one f64x2.relaxed_madd), initlab_flex_fma_bg.wasm: the same engine, whose stack
 // kernels fuse their multiply-adds (see madd in crate/src/kernels/mod.rs; a deep_bn step in
-// about 0.91 of the time in Chromium). Elsewhere (Safari, and where it is switched off)
+// about 0.88 of the time in Chromium). Elsewhere (Safari, and where it is switched off)
 // initlab_flex_bg.wasm. Both take the same bindings, pkg/initlab_flex.js.
 
 /** `(module (func (result v128) v128.const 0 v128.const 0 v128.const 0 f64x2.relaxed_madd))` */

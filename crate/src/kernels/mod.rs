@@ -67,9 +67,9 @@ fn load4(values: &[f64], at: usize) -> wide::f64x4 {
 
 /// `a · b + c`. In the module built with the feature `fma` (the page's flex module where the
 /// browser has relaxed SIMD), one fused multiply-add where the CPU has it: one rounding instead
-/// of two, and half the instructions of Winograd's products, dot products and transforms
-/// (deep_bn's step took 0.902 and 0.921 of its time in Chromium, bench/ab.mjs, both orders).
-/// Elsewhere a multiply, then an add: the same bits on every target, as before.
+/// of two, and half the instructions of the stack's products, dot products and transforms
+/// (deep_bn's step took 0.888 and 0.873 of the plain build's in Chromium, bench/ab.mjs, both
+/// orders). Elsewhere a multiply, then an add: the same bits on every target, as before.
 ///
 /// Only code compiled with relaxed SIMD inlines the fused form, so the kernels' entry points carry
 /// `#[cfg_attr(all(target_arch = "wasm32", feature = "fma"), target_feature(enable = "relaxed-simd"))]`
@@ -79,36 +79,34 @@ fn load4(values: &[f64], at: usize) -> wide::f64x4 {
 #[inline(always)]
 fn madd(a: wide::f64x4, b: wide::f64x4, c: wide::f64x4) -> wide::f64x4 {
     #[cfg(all(target_arch = "wasm32", feature = "fma"))]
-    {
-        use core::arch::wasm32::{f64x2_relaxed_madd, v128};
-        // SAFETY: in wasm an f64x4 is two f64x2 side by side, each one v128.
-        let [a, b, c]: [[v128; 2]; 3] = unsafe { core::mem::transmute([a, b, c]) };
-        let sum = [f64x2_relaxed_madd(a[0], b[0], c[0]), f64x2_relaxed_madd(a[1], b[1], c[1])];
-        // SAFETY: as above.
-        unsafe { core::mem::transmute::<[v128; 2], wide::f64x4>(sum) }
-    }
+    return by_halves([a, b, c], |[a, b, c]| core::arch::wasm32::f64x2_relaxed_madd(a, b, c));
     #[cfg(not(all(target_arch = "wasm32", feature = "fma")))]
-    {
-        a * b + c
-    }
+    return a * b + c;
 }
 
 /// `c − a · b`, fused as [`madd`] is.
 #[inline(always)]
 fn nmadd(a: wide::f64x4, b: wide::f64x4, c: wide::f64x4) -> wide::f64x4 {
     #[cfg(all(target_arch = "wasm32", feature = "fma"))]
-    {
-        use core::arch::wasm32::{f64x2_relaxed_nmadd, v128};
-        // SAFETY: as in `madd`.
-        let [a, b, c]: [[v128; 2]; 3] = unsafe { core::mem::transmute([a, b, c]) };
-        let sum = [f64x2_relaxed_nmadd(a[0], b[0], c[0]), f64x2_relaxed_nmadd(a[1], b[1], c[1])];
-        // SAFETY: as above.
-        unsafe { core::mem::transmute::<[v128; 2], wide::f64x4>(sum) }
-    }
+    return by_halves([a, b, c], |[a, b, c]| core::arch::wasm32::f64x2_relaxed_nmadd(a, b, c));
     #[cfg(not(all(target_arch = "wasm32", feature = "fma")))]
-    {
-        c - a * b
-    }
+    return c - a * b;
+}
+
+/// `f` on the low halves of three f64x4, then on their high halves: in wasm an f64x4 is two
+/// f64x2 side by side, each one v128, which is what the relaxed-SIMD intrinsics take.
+#[cfg(all(target_arch = "wasm32", feature = "fma"))]
+#[inline(always)]
+fn by_halves(
+    values: [wide::f64x4; 3],
+    f: impl Fn([core::arch::wasm32::v128; 3]) -> core::arch::wasm32::v128,
+) -> wide::f64x4 {
+    use core::arch::wasm32::v128;
+    // SAFETY: an f64x4 is two v128 (`repr(C)`), so three are three pairs.
+    let [a, b, c]: [[v128; 2]; 3] = unsafe { core::mem::transmute(values) };
+    let halves = [f([a[0], b[0], c[0]]), f([a[1], b[1], c[1]])];
+    // SAFETY: as above.
+    unsafe { core::mem::transmute::<[v128; 2], wide::f64x4>(halves) }
 }
 
 /// The sum of a vector's 8 lanes, in f64: where the kernels hand an f32 partial sum on to an
