@@ -2,13 +2,19 @@
 // headless Chromium take turns, round after round, so both see the same state of this noisy
 // machine (a single pair swung from 0.39 to 0.69 between runs of `cargo xtask bench`, minutes
 // apart). Each round: PyTorch's median of 30 224² seed steps and its four-experiment seed run
-// (bench/pytorch_seed.py) and its medians of 30 steps of the depth lab's deep and deep_bn
-// workloads (bench/pytorch_stack.py), then the same in the browser (medians of 30 steps of
-// experiments warmed up by 40, and the four experiments of 40 steps). Prints JSON.
+// (bench/pytorch_seed.py), then the same in the browser (the median of 30 steps of an
+// experiment warmed up by 40, and the four experiments of 40 steps); then the depth lab's deep
+// and deep_bn workloads, in blocks of 10 steps that alternate between one PyTorch process
+// (bench/pytorch_stack.py --serve) and the browser, 10 blocks each, a side's time the median of
+// its blocks. Taken a whole side at a time, seconds apart, a slow spell could fall on one side
+// only: deep_bn's rounds ranged from 0.83 to 1.58 in one run that way. Prints JSON.
 //
 //   node bench/pairs.mjs --python /path/to/python-with-torch [--rounds 5]
+//
+// PAIRS_BLOCKS and PAIRS_BLOCK_STEPS set the stack workloads' blocks (default 10 of 10 steps).
 
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { createInterface } from "node:readline";
 import { launch, serve, ROOT } from "../tests/helpers/browser.mjs";
 import { FACTS } from "../www/pkg/facts.js";
 import { WORKLOADS } from "./workloads.mjs";
@@ -38,6 +44,36 @@ await page.evaluate(async (stacks) => {
   window.runs.seed = await flex.Experiment.create({ epochs: 100000 }, "flex");
   for (const e of Object.values(window.runs)) for (let i = 0; i < 40; i++) await e.step();
 }, STACKS);
+// PyTorch's stack workloads, stepped on request, made and warmed up once.
+const torchStacks = spawn(python, ["bench/pytorch_stack.py", "--serve"], { cwd: ROOT, stdio: ["pipe", "pipe", "inherit"] });
+const torchLines = createInterface({ input: torchStacks.stdout })[Symbol.asyncIterator]();
+const torchBlock = async (name, steps) => {
+  torchStacks.stdin.write(`${name} ${steps}\n`);
+  const { value, done } = await torchLines.next();
+  if (done) throw new Error("pytorch_stack.py --serve stopped");
+  return JSON.parse(value).block_ms / steps;
+};
+// A block of steps timed whole (performance.now() ticks in 0.1 ms steps here).
+const browserBlock = (name, steps) => page.evaluate(async ([name, steps]) => {
+  const t = performance.now();
+  for (let i = 0; i < steps; i++) await window.runs[name].step();
+  return (performance.now() - t) / steps;
+}, [name, steps]);
+for (const name of Object.keys(STACKS)) await torchBlock(name, 20);
+const BLOCKS = Number(process.env.PAIRS_BLOCKS ?? 10);
+const BLOCK_STEPS = Number(process.env.PAIRS_BLOCK_STEPS ?? 10);
+// Each side's median ms per step over BLOCKS blocks, the sides taking turns (each first in
+// every other block).
+const stackRound = async (name) => {
+  const times = { pytorch: [], browser: [] };
+  for (let k = 0; k < BLOCKS; k++) {
+    for (const side of k % 2 ? ["browser", "pytorch"] : ["pytorch", "browser"]) {
+      times[side].push(await (side === "pytorch" ? torchBlock : browserBlock)(name, BLOCK_STEPS));
+    }
+  }
+  return { pytorch: median(times.pytorch), browser: median(times.browser) };
+};
+
 const browserRound = () => page.evaluate(async (seedRun) => {
   const median30 = async (e) => {
     const times = [];
@@ -56,7 +92,7 @@ const browserRound = () => page.evaluate(async (seedRun) => {
     e.free();
   }
   const seed_run_ms = performance.now() - start;
-  return { step_ms, seed_run_ms, deep_ms: await median30(window.runs.deep), deep_bn_ms: await median30(window.runs.deep_bn) };
+  return { step_ms, seed_run_ms };
 }, seedRun);
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -66,10 +102,9 @@ for (let i = 0; i < rounds; i++) {
   const torch = spawnSync(python, ["bench/pytorch_seed.py", "--size", "224"], { cwd: ROOT, encoding: "utf8" });
   if (torch.status !== 0) throw new Error(`pytorch_seed.py failed: ${torch.stderr}`);
   const pytorch = JSON.parse(torch.stdout);
-  const stack = spawnSync(python, ["bench/pytorch_stack.py", "--workloads", Object.keys(STACKS).join(",")], { cwd: ROOT, encoding: "utf8" });
-  if (stack.status !== 0) throw new Error(`pytorch_stack.py failed: ${stack.stderr}`);
-  const pytorchStack = JSON.parse(stack.stdout);
   const ours = await browserRound();
+  const stacks = {};
+  for (const name of Object.keys(STACKS)) stacks[name] = await stackRound(name);
   out.push({
     pytorch_step_ms: round3(pytorch.median_ms),
     browser_step_ms: round3(ours.step_ms),
@@ -78,9 +113,9 @@ for (let i = 0; i < rounds; i++) {
     browser_seed_run_ms: Math.round(ours.seed_run_ms),
     seed_run_ratio: round3(ours.seed_run_ms / pytorch.seed_run_ms),
     ...Object.fromEntries(Object.keys(STACKS).flatMap((name) => [
-      [`pytorch_${name}_ms`, round3(pytorchStack[name].median_ms)],
-      [`browser_${name}_ms`, round3(ours[`${name}_ms`])],
-      [`${name}_ratio`, round3(ours[`${name}_ms`] / pytorchStack[name].median_ms)],
+      [`pytorch_${name}_ms`, round3(stacks[name].pytorch)],
+      [`browser_${name}_ms`, round3(stacks[name].browser)],
+      [`${name}_ratio`, round3(stacks[name].browser / stacks[name].pytorch)],
     ])),
   });
 }
@@ -90,5 +125,6 @@ console.log(JSON.stringify({
   median_seed_run_ratio: median(out.map((r) => r.seed_run_ratio)),
   ...Object.fromEntries(Object.keys(STACKS).map((name) => [`median_${name}_ratio`, median(out.map((r) => r[`${name}_ratio`]))])),
 }, null, 1));
+torchStacks.stdin.end();
 await browser.close();
 await server.close();
