@@ -34,6 +34,10 @@ def stack(depth, channels, norm):
     return nn.ModuleList(blocks)
 
 
+# Untimed steps before a workload's timed ones.
+WARM_UP = 3
+
+
 class Workload:
     """One workload's model, optimizer and data, stepped on demand."""
 
@@ -65,23 +69,23 @@ class Workload:
         return (time.perf_counter() - start) * 1e3
 
 
-def time_workload(depth, channels, norm, size, steps):
-    workload = Workload(depth, channels, norm, size)
-    times = [workload.step() for _ in range(steps + 3)]
-    return times[3:]
+def warmed_up(name):
+    """Workload `name` of WORKLOADS, after WARM_UP untimed steps."""
+    workload = Workload(**WORKLOADS[name])
+    for _ in range(WARM_UP):
+        workload.step()
+    return workload
 
 
 def serve():
     """Steps on request, for timings interleaved with another system's (bench/pairs.mjs): each
-    line `WORKLOAD STEPS` on stdin runs that many steps of the workload (made, and warmed up by
-    3 steps, on its first request) and prints the milliseconds of the whole block."""
+    line `WORKLOAD STEPS` on stdin runs that many steps of the workload (made, and warmed up, on
+    its first request) and prints the milliseconds of the whole block."""
     workloads = {}
     for line in sys.stdin:
         name, steps = line.split()
         if name not in workloads:
-            workloads[name] = Workload(**WORKLOADS[name])
-            for _ in range(3):
-                workloads[name].step()
+            workloads[name] = warmed_up(name)
         start = time.perf_counter()
         for _ in range(int(steps)):
             workloads[name].step()
@@ -101,8 +105,8 @@ def main():
         return
     out = {"system": f"PyTorch {torch.__version__}, CPU, {args.threads} thread(s)"}
     for name in args.workloads.split(","):
-        w = WORKLOADS[name]
-        times = time_workload(w["depth"], w["channels"], w["norm"], w["size"], args.steps)
+        workload = warmed_up(name)
+        times = [workload.step() for _ in range(args.steps)]
         out[name] = {"median_ms": statistics.median(times), "min_ms": min(times), "steps": args.steps}
     print(json.dumps(out))
 
