@@ -212,9 +212,9 @@ fn sum_f64<T: Copy + Into<f64>>(values: &[T], f: impl Fn(f64) -> f64) -> f64 {
 /// Partial sums in [`sum_f64`]. A deep stack's record reads 2 × depth maps a step: with one
 /// chain of adds they took ~8% of a deep_bn step natively; with four, 3.1% in Chromium (V8's
 /// profiler); with sixteen, 2.2%, and the step 0.989 and 0.994 of its time with four
-/// (bench/ab.mjs, both orders). What is left is mostly reading the maps, which are no longer in
-/// cache after the backward pass; taking the statistics in the forward pass instead, while each
-/// map was in cache, measured 0.996 and 1.033.
+/// (bench/ab.mjs, both orders). Taking the statistics in the forward pass instead, while each
+/// map was still in cache, took 0.996 and 1.033 of the time with sixteen: no gain, for reasons
+/// not found (bench/LOG.md).
 const PARTIAL_SUMS: usize = 16;
 
 /// Mean and unbiased variance, in f64. The variance of a single value is 0.
