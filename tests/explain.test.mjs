@@ -157,6 +157,26 @@ async function checkCorrections(page, expect) {
   shows("ex-says", 3, deviation / ulp);
 }
 
+test("before any run the experiment picker says there is none, disabled, in either language", async () => {
+  for (const [query, label] of [["?epochs=3&height=16&width=16", "no run yet"], ["?lang=zh&epochs=3&height=16&width=16", "尚无运行"]]) {
+    const { page, problems } = await open(query);
+    await page.locator("#explain").scrollIntoViewIfNeeded();
+    const picker = () => page.evaluate(() => {
+      const select = document.getElementById("ex-run");
+      return { disabled: select.disabled, options: [...select.options].map((o) => o.textContent) };
+    });
+    await page.waitForFunction(() => document.getElementById("ex-run").options.length > 0);
+    assert.deepEqual(await picker(), { disabled: true, options: [label] }, query);
+    await page.evaluate(() => window.initlab.runAll());
+    await page.waitForFunction(() => !document.getElementById("ex-run").disabled);
+    const after = await picker();
+    assert.equal(after.options.length, 4, `${query}: the four presets: ${after.options}`);
+    assert.ok(!after.options.includes(label), query);
+    assert.deepEqual(problems.console, []);
+    await page.close();
+  }
+});
+
 test("issue 14's corrections on the default settings, in English", async () => {
   const { page, problems } = await open("");
   await runEverything(page);

@@ -138,11 +138,14 @@ export class Explain {
 
   renderControls(run, step) {
     const select = this.$("ex-run");
-    const options = this.runs().map((r) => [r.key, this.labelOf(r)]);
+    // Before the first run, one disabled entry that says so, not an empty box.
+    const runs = this.runs().map((r) => [r.key, this.labelOf(r)]);
+    const options = runs.length > 0 ? runs : [["", t("ex.noRuns")]];
     if (JSON.stringify(options) !== select.dataset.options) {
       select.replaceChildren(...options.map(([key, label]) => el("option", { value: key }, label)));
       select.dataset.options = JSON.stringify(options);
     }
+    select.disabled = runs.length === 0;
     select.value = run?.key ?? "";
     const slider = this.$("ex-step");
     const last = run ? Math.max(0, run.steps - 1) : 0;

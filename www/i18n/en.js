@@ -107,6 +107,7 @@ export const EN = {
   "ex.run": "Experiment",
   "ex.step": "Epoch",
   "ex.notRun": "(run it to see the number)",
+  "ex.noRuns": "no run yet",
   "ex.holds": "holds",
   "ex.fails": "does not hold here",
   "ex.four.title": "The four experiments",

@@ -102,6 +102,7 @@ export const ZH = {
   "ex.run": "实验",
   "ex.step": "Epoch",
   "ex.notRun": "（运行后才能看到这个数字）",
+  "ex.noRuns": "尚无运行",
   "ex.holds": "成立",
   "ex.fails": "此处不成立",
   "ex.four.title": "四个实验",
