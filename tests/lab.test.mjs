@@ -158,6 +158,36 @@ test("the backward view marks where the gradient stops", async () => {
   await page.close();
 });
 
+test("before any run and after Clear the lab, the lab shows none: no heatmap, no maps, no sentence", async () => {
+  const { page, problems } = await ctx.open();
+  const state = () => page.evaluate(() => {
+    const select = document.getElementById("lab-back-run");
+    return {
+      hint: document.querySelector(".lab-empty").checkVisibility(),
+      heatrows: [...document.querySelectorAll(".lab-heatrow")].filter((row) => row.checkVisibility()).length,
+      tiles: document.querySelectorAll(".backward-tile").length,
+      picker: { disabled: select.disabled, options: [...select.options].map((o) => o.textContent) },
+      epoch: document.querySelector("output[for=lab-back-step]").textContent,
+      claim: document.querySelector(".lab-claim").textContent,
+    };
+  });
+  const none = { hint: true, heatrows: 0, tiles: 0, picker: { disabled: true, options: ["no run yet"] }, epoch: "–", claim: "" };
+  assert.deepEqual(await state(), none, "before any run");
+  await runPreset(page, "zeros"); // six blocks, one run
+  await page.waitForFunction(() => window.initlab.lab.data().backward.blocks.length > 0);
+  const ran = await state();
+  assert.deepEqual([ran.hint, ran.heatrows, ran.tiles, ran.picker.disabled, ran.epoch], [false, 1, 12, false, "19"]);
+  assert.match(ran.claim, /^✓ /);
+  await page.click("button[data-i18n='lab.clear']");
+  await page.waitForFunction(() => window.initlab.lab.data().runs.length === 0 && !document.querySelector(".backward-tile"));
+  // The cleared lesson's sentence went with its runs: it had said a run "stopped".
+  assert.deepEqual(await state(), none, "after Clear the lab");
+  const data = await labData(page);
+  assert.deepEqual([data.heatmaps, data.backward.blocks, data.backward.step, data.claim], [{}, [], null, null]);
+  assert.deepEqual(problems.console, []);
+  await page.close();
+});
+
 test("every lab setting round-trips through the URL and the embed", async () => {
   const query = "?section=lab&lab.depth=5&lab.channels=6&lab.norm=batch&lab.activation=tanh&lab.bias=1&lab.head_activation=0&lab.target=constant&lab.init=xavier_uniform&lab.init_noise=0.001&lab.trainable=conv_only&lab.height=16&lab.width=12&lab.epochs=4&lab.lr=0.02";
   const { page, problems } = await ctx.open(query);

@@ -140,7 +140,7 @@ export class Explain {
     const select = this.$("ex-run");
     // Before the first run, one disabled entry that says so, not an empty box.
     const runs = this.runs().map((r) => [r.key, this.labelOf(r)]);
-    const options = runs.length > 0 ? runs : [["", t("ex.noRuns")]];
+    const options = runs.length > 0 ? runs : [["", t("noRunYet")]];
     if (JSON.stringify(options) !== select.dataset.options) {
       select.replaceChildren(...options.map(([key, label]) => el("option", { value: key }, label)));
       select.dataset.options = JSON.stringify(options);

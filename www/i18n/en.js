@@ -59,6 +59,7 @@ export const EN = {
   "chart.conv2_grad_norm": "conv2 gradient norm",
   epoch: "epoch",
   noRuns: "No run yet: press “Run all”.",
+  noRunYet: "no run yet",
   // settings
   "field.arch": "Architecture",
   "field.init": "Initialization",
@@ -107,7 +108,6 @@ export const EN = {
   "ex.run": "Experiment",
   "ex.step": "Epoch",
   "ex.notRun": "(run it to see the number)",
-  "ex.noRuns": "no run yet",
   "ex.holds": "holds",
   "ex.fails": "does not hold here",
   "ex.four.title": "The four experiments",

@@ -19,7 +19,7 @@ export class BackwardView {
     Object.assign(this, { labels, request, snapshotAt, onError });
     this.runSelect = el("select", { id: "lab-back-run" });
     this.stepInput = el("input", { type: "range", id: "lab-back-step", min: "0", max: "0", value: "0" });
-    this.stepOut = el("output", { for: "lab-back-step" }, "0");
+    this.stepOut = el("output", { for: "lab-back-step" }, "–");
     this.runLabel = el("span", {}, labels.run);
     this.epochLabel = el("span", {}, labels.epoch);
     const controls = el("div", { class: "explain-controls" },
@@ -32,6 +32,7 @@ export class BackwardView {
     this.runs = [];
     this.summary = [];
     this.token = 0;
+    this.sync([], () => "");
   }
 
   /** Follows the runs on screen: the run choice, the epoch slider (kept at the last epoch
@@ -41,12 +42,16 @@ export class BackwardView {
     this.runLabel.textContent = this.labels.run;
     this.epochLabel.textContent = this.labels.epoch;
     const chosen = this.runSelect.value;
-    const signature = JSON.stringify([this.labels.run, runs.map((r) => r.key)]);
+    const signature = JSON.stringify([this.labels.run, this.labels.none, runs.map((r) => r.key)]);
     if (signature !== this.runSelect.dataset.signature) {
       this.runSelect.dataset.signature = signature;
-      this.runSelect.replaceChildren(...runs.map((run) => el("option", { value: run.key }, labelOf(run))));
+      // With no run, one disabled entry that says so, not an empty box.
+      const options = runs.length > 0 ? runs.map((run) => el("option", { value: run.key }, labelOf(run))) : [el("option", { value: "" }, this.labels.none)];
+      this.runSelect.replaceChildren(...options);
       if (runs.some((r) => r.key === chosen)) this.runSelect.value = chosen;
     }
+    this.runSelect.disabled = this.stepInput.disabled = runs.length === 0;
+    if (runs.length === 0) return this.clear();
     const run = this.chosen();
     const last = String(Math.max(0, (run?.steps ?? 1) - 1));
     const following = Number(this.stepInput.value) >= Number(this.stepInput.max);
@@ -59,6 +64,17 @@ export class BackwardView {
     return this.runs.find((r) => r.key === this.runSelect.value);
   }
 
+  /** No run on screen: no maps and no summary (a cleared run's must not stay), no epoch. */
+  clear() {
+    ++this.token; // maps still on their way belong to a run that is gone
+    this.shown = null;
+    this.shape = null;
+    this.summary = [];
+    this.stepInput.max = this.stepInput.value = "0";
+    this.stepOut.textContent = "–";
+    if (this.root.firstChild) this.root.replaceChildren();
+  }
+
   /** Draws the chosen run at the chosen epoch (a failure is reported, the last maps stay). */
   async redraw() {
     const run = this.chosen();
@@ -66,7 +82,7 @@ export class BackwardView {
     this.shown = `${run.key}@${this.stepInput.value}`;
     try {
       const at = await this.show(run, Number(this.stepInput.value));
-      this.stepOut.textContent = String(at);
+      if (this.chosen() === run) this.stepOut.textContent = String(at);
     } catch (error) {
       this.onError(error);
     }
@@ -119,7 +135,8 @@ export class BackwardView {
   /** The run and epoch on show and, per block, whether its output and its gradient are
    * identically 0 and their largest |value|. */
   data() {
-    return { run: this.runSelect.value, step: Number(this.stepOut.textContent), blocks: this.summary.map((s) => ({ ...s })) };
+    const step = Number(this.stepOut.textContent);
+    return { run: this.runSelect.value, step: Number.isInteger(step) ? step : null, blocks: this.summary.map((s) => ({ ...s })) };
   }
 }
 

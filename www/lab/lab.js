@@ -52,6 +52,8 @@ export class DepthLab {
       clear: $("button", { type: "button", "data-i18n": "lab.clear" }, t("lab.clear")),
     };
     this.message = $("p", { class: "hint lab-message", role: "alert" });
+    // Shown while the lab has no run (at first, and after "Clear the lab").
+    this.empty = $("p", { class: "hint lab-empty", "data-i18n": "lab.noRuns" }, t("lab.noRuns"));
     const legend = $("div", { class: "legend lab-legend" });
     const charts = $("div", { class: "lab-charts" });
     const maps = $("div", { class: "lab-heatmaps" });
@@ -65,6 +67,7 @@ export class DepthLab {
       $("details", { class: "lab-settings", open: "" }, $("summary", { "data-i18n": "lab.settings" }, t("lab.settings")), this.form),
       $("div", { class: "lab-actions" }, this.buttons.run, this.buttons.again, this.buttons.clear),
       this.message,
+      this.empty,
       legend,
       charts,
       $("h3", { "data-i18n": "lab.heat.title" }, t("lab.heat.title")),
@@ -82,7 +85,7 @@ export class DepthLab {
     }
     this.buttons.run.addEventListener("click", () => this.guard(this.runSettings()));
     this.buttons.again.addEventListener("click", () => this.guard(this.rerunPreset()));
-    this.buttons.clear.addEventListener("click", () => this.guard(this.clear()));
+    this.buttons.clear.addEventListener("click", () => this.guard(this.clearLab()));
     this.backward = new BackwardView(backHolder, {
       request: (key, params) => this.engine.blockMaps(key, params),
       snapshotAt: (key, step) => this.engine.snapshotAt(key, step),
@@ -102,6 +105,7 @@ export class DepthLab {
       grad: t("lab.back.grad"),
       zero: t("lab.zero"),
       channel: t("lab.back.channel"),
+      none: t("noRunYet"),
     };
   }
 
@@ -204,6 +208,16 @@ export class DepthLab {
     return Object.fromEntries(keys.map((key) => [key, this.store.trajectory(key)]));
   }
 
+  /** "Clear the lab": no runs, and no lesson sentence about runs that are gone. */
+  clearLab() {
+    return this.serially(async () => {
+      await this.clear();
+      this.lesson = null;
+      this.lastClaim = null;
+      this.render();
+    });
+  }
+
   async clear() {
     for (const run of [...this.store.runs]) await this.remove(run.key);
   }
@@ -255,6 +269,7 @@ export class DepthLab {
   render() {
     try {
       const start = performance.now();
+      this.empty.hidden = this.store.runs.length > 0;
       if (!this.drawn.update(this.store.runs, (run) => this.labelOf(run))) this.scheduleRender();
       this.renderClaim();
       this.backward.sync(this.store.runs, (run) => this.labelOf(run));
