@@ -157,21 +157,24 @@ async function checkCorrections(page, expect) {
   shows("ex-says", 3, deviation / ulp);
 }
 
-test("before any run the experiment picker says there is none, disabled, in either language", async () => {
-  for (const [query, label] of [["?epochs=3&height=16&width=16", "no run yet"], ["?lang=zh&epochs=3&height=16&width=16", "尚无运行"]]) {
+test("before any run the picker and the parameter table say there is none, in either language", async () => {
+  const cases = [["?epochs=3&height=16&width=16", "no run yet", "(run it to see the number)"], ["?lang=zh&epochs=3&height=16&width=16", "尚无运行", "（运行后才能看到这个数字）"]];
+  for (const [query, label, notRun] of cases) {
     const { page, problems } = await open(query);
     await page.locator("#explain").scrollIntoViewIfNeeded();
-    const picker = () => page.evaluate(() => {
+    const shown = () => page.evaluate(() => {
       const select = document.getElementById("ex-run");
-      return { disabled: select.disabled, options: [...select.options].map((o) => o.textContent) };
+      const rows = [...document.querySelectorAll("#grad-table tbody tr")];
+      return { disabled: select.disabled, options: [...select.options].map((o) => o.textContent), table: rows.map((tr) => tr.dataset.param ?? tr.textContent) };
     });
     await page.waitForFunction(() => document.getElementById("ex-run").options.length > 0);
-    assert.deepEqual(await picker(), { disabled: true, options: [label] }, query);
+    assert.deepEqual(await shown(), { disabled: true, options: [label], table: [notRun] }, query);
     await page.evaluate(() => window.initlab.runAll());
-    await page.waitForFunction(() => !document.getElementById("ex-run").disabled);
-    const after = await picker();
+    await page.waitForFunction(() => !document.getElementById("ex-run").disabled && document.querySelector("#grad-table tbody tr[data-param]"));
+    const after = await shown();
     assert.equal(after.options.length, 4, `${query}: the four presets: ${after.options}`);
     assert.ok(!after.options.includes(label), query);
+    assert.deepEqual(after.table, ["conv1.weight", "bn1.weight", "bn1.bias", "conv2.weight", "bn2.weight", "bn2.bias"], query);
     assert.deepEqual(problems.console, []);
     await page.close();
   }

@@ -117,5 +117,7 @@ export function renderTable(table, snapshot) {
     if (p.grad && p.grad.every((g) => g === 0)) row.classList.add("all-zero");
     return row;
   });
+  // No snapshot yet: one row that says so, not a bare header.
+  if (rows.length === 0) rows.push(el("tr", {}, el("td", { class: "live pending", colspan: "4" }, t("ex.notRun"))));
   table.replaceChildren(el("caption", {}, t("ex.table.caption")), el("thead", {}, head), el("tbody", {}, ...rows));
 }
