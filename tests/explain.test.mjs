@@ -180,6 +180,35 @@ test("before any run the picker and the parameter table say there is none, in ei
   }
 });
 
+test("a stack run picked before its first record waits for it; the explanation does not break", async () => {
+  const { page, problems } = await open("?epochs=3&height=16&width=16");
+  await page.locator("#explain").scrollIntoViewIfNeeded();
+  // The moment the run's entry appears (it is created, no record has come back), pick it:
+  // the change handler draws at once, before the worker's first record can arrive.
+  const picked = page.evaluate(() => new Promise((resolve) => {
+    const select = document.getElementById("ex-run");
+    new MutationObserver((_, observer) => {
+      if (![...select.options].some((o) => o.value === "no_head")) return;
+      observer.disconnect();
+      const steps = window.initlab.runs.find((r) => r.key === "no_head").steps;
+      const loss = window.initlab.trajectory("no_head").loss ?? null;
+      select.value = "no_head";
+      select.dispatchEvent(new Event("change"));
+      resolve({ steps, loss });
+    }).observe(select, { childList: true });
+  }));
+  await page.click("#ex-head-run");
+  assert.deepEqual(await picked, { steps: 0, loss: null }, "picked before any record");
+  assert.equal(await page.evaluate(() => document.getElementById("alert").textContent), "", "drawn without failing");
+  await page.waitForFunction(() => window.initlab.runs.find((r) => r.key === "no_head")?.status === "finished", null, { timeout: 60_000 });
+  await page.waitForFunction(() => !document.querySelector("#ex-claims [data-verdict=pending], #ex-claims .pending"), null, { timeout: 30_000 });
+  const v = await verdicts(page);
+  assert.ok(["c1", "c2", "c6"].every((c) => v[c]?.[0]?.verdict && v[c][0].verdict !== "pending"), JSON.stringify(v));
+  assert.equal(await page.evaluate(() => document.getElementById("alert").hidden), true, "no part of the page failed");
+  assert.deepEqual(problems.console, []);
+  await page.close();
+});
+
 test("issue 14's corrections on the default settings, in English", async () => {
   const { page, problems } = await open("");
   await runEverything(page);

@@ -93,7 +93,8 @@ const CLAIMS = [
 /** `maps`: the block maps of the selected step, null while computed or where there are none. */
 export function renderClaims(list, { run, step, snapshot, maps }) {
   const model = run && snapshot ? modelOf(run, snapshot) : null;
-  const loss = run?.records.loss[step];
+  // A stack run (the explanation's own) has no series at all before its first record.
+  const loss = run?.records.loss?.[step];
   list.replaceChildren(
     ...CLAIMS.map((claim) => {
       const item = el("li", { "data-claim": claim.key });
