@@ -8,3 +8,20 @@ export function el(tag, attributes = {}, ...children) {
   return node;
 }
 
+
+/**
+ * Fills a run picker with `[value, label]` pairs, rebuilt only when they change (a rebuild lays
+ * the page out again), keeping the choice where it is still offered. With no run it holds one
+ * disabled entry, `none`, rather than an empty box.
+ */
+export function fillRunPicker(select, runs, none) {
+  const options = runs.length > 0 ? runs : [["", none]];
+  const signature = JSON.stringify(options);
+  if (signature !== select.dataset.options) {
+    const chosen = select.value;
+    select.replaceChildren(...options.map(([value, label]) => el("option", { value }, label)));
+    select.dataset.options = signature;
+    if (runs.some(([value]) => value === chosen)) select.value = chosen;
+  }
+  select.disabled = runs.length === 0;
+}

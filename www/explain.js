@@ -4,7 +4,7 @@
 // model. The sections live in www/explain/; this file picks the run and step, fetches the
 // block maps, and redraws.
 
-import { el } from "./dom.js";
+import { el, fillRunPicker } from "./dom.js";
 import { t } from "./i18n.js";
 import { renderClaims, renderTable } from "./explain/claims.js";
 import { renderFour } from "./explain/four.js";
@@ -138,14 +138,7 @@ export class Explain {
 
   renderControls(run, step) {
     const select = this.$("ex-run");
-    // Before the first run, one disabled entry that says so, not an empty box.
-    const runs = this.runs().map((r) => [r.key, this.labelOf(r)]);
-    const options = runs.length > 0 ? runs : [["", t("noRunYet")]];
-    if (JSON.stringify(options) !== select.dataset.options) {
-      select.replaceChildren(...options.map(([key, label]) => el("option", { value: key }, label)));
-      select.dataset.options = JSON.stringify(options);
-    }
-    select.disabled = runs.length === 0;
+    fillRunPicker(select, this.runs().map((r) => [r.key, this.labelOf(r)]), t("noRunYet"));
     select.value = run?.key ?? "";
     const slider = this.$("ex-step");
     const last = run ? Math.max(0, run.steps - 1) : 0;

@@ -6,7 +6,7 @@
 // epoch); each is drawn at its own resolution (channel 1, the others are summarised by the
 // badge) on a diverging scale centred on 0.
 
-import { el } from "../dom.js";
+import { el, fillRunPicker } from "../dom.js";
 import { brief, exact } from "../chart.js";
 
 export class BackwardView {
@@ -41,16 +41,8 @@ export class BackwardView {
     this.runs = runs;
     this.runLabel.textContent = this.labels.run;
     this.epochLabel.textContent = this.labels.epoch;
-    const chosen = this.runSelect.value;
-    const signature = JSON.stringify([this.labels.run, this.labels.none, runs.map((r) => r.key)]);
-    if (signature !== this.runSelect.dataset.signature) {
-      this.runSelect.dataset.signature = signature;
-      // With no run, one disabled entry that says so, not an empty box.
-      const options = runs.length > 0 ? runs.map((run) => el("option", { value: run.key }, labelOf(run))) : [el("option", { value: "" }, this.labels.none)];
-      this.runSelect.replaceChildren(...options);
-      if (runs.some((r) => r.key === chosen)) this.runSelect.value = chosen;
-    }
-    this.runSelect.disabled = this.stepInput.disabled = runs.length === 0;
+    fillRunPicker(this.runSelect, runs.map((run) => [run.key, labelOf(run)]), this.labels.none);
+    this.stepInput.disabled = runs.length === 0;
     if (runs.length === 0) return this.clear();
     const run = this.chosen();
     const last = String(Math.max(0, (run?.steps ?? 1) - 1));
