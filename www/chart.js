@@ -88,7 +88,10 @@ function options(chart, series, log, width) {
     axes: [
       { label: chart.xLabel, size: 36, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000] },
       // Wide enough for its longest label: a constant-5 mean's ticks need nine digits.
-      { size: (u, values) => Math.max(48, 12 + 7 * Math.max(0, ...(values ?? []).map((v) => v.length))), values: (u, ticks) => tickLabels(ticks) },
+      {
+        size: (u, values) => Math.max(48, 12 + 7 * Math.max(0, ...(values ?? []).map((v) => v.length))),
+        ...(log ? { splits: (u, axis, min, max) => logTicks(min, max), values: (u, ticks) => ticks.map(formatTick) } : { values: (u, ticks) => tickLabels(ticks) }),
+      },
     ],
     series: [
       { label: chart.xLabel, value: (u, v) => (v == null ? "–" : String(v)) },
@@ -144,21 +147,56 @@ function alignedData(series, log) {
   return [xs, ...ys];
 }
 
-/** A flat series (zero init: exactly 0 for every epoch) still gets a sensible, labelled axis. */
+/**
+ * The y range of a linear chart. A flat series (zero init: exactly 0 for every epoch) still
+ * gets a sensible, labelled axis; so does one that moves by a rounding error only (an f64 mean
+ * that changes in its last bit, [1, 1 + 2⁻⁵²]): uPlot steps its ticks by at least 1e-16, and
+ * where a step no longer changes the value (below half an ulp) its tick loop never ends, until
+ * the array of ticks overflows and the chart is lost. A range at least MIN_RELATIVE_SPAN of its
+ * values wide keeps the ticks millions of ulps apart.
+ */
 function linearRange(u, min, max) {
   if (min == null || max == null) return [-1, 1];
+  const size = Math.max(Math.abs(min), Math.abs(max));
   if (min === max) {
-    const pad = min === 0 ? 1 : Math.abs(min) * 0.5;
+    const pad = min === 0 ? 1 : size * 0.5;
     return [min - pad, max + pad];
+  }
+  if (max - min < MIN_RELATIVE_SPAN * size) {
+    const mid = min + (max - min) / 2;
+    return [mid - (MIN_RELATIVE_SPAN / 2) * size, mid + (MIN_RELATIVE_SPAN / 2) * size];
   }
   const pad = (max - min) * 0.06;
   return [min - pad, max + pad];
 }
 
+const MIN_RELATIVE_SPAN = 1e-9;
+
 function logRange(u, min, max) {
   if (min == null || max == null || !(min > 0)) return [0.1, 10];
   if (min === max) return [min / 2, max * 2];
   return [min / 1.2, max * 1.2];
+}
+
+/**
+ * The ticks of a log axis, made here rather than by uPlot: uPlot's own add each step in
+ * floating point, and from about 1e-22 down (a loss that fell to 1e-25) the sum stops growing
+ * and its loop never ends. Powers of ten (every k-th over many decades: eight at most); where
+ * fewer than three fit, 1, 2 and 5 times them; where still fewer, every digit. The values are
+ * parsed from decimal text, so that each is the double nearest its label.
+ */
+export function logTicks(min, max) {
+  if (!(min > 0) || !(max > min) || !Number.isFinite(max)) return [];
+  const [lo, hi] = [Math.floor(Math.log10(min)), Math.ceil(Math.log10(max))];
+  const ticks = (mantissas, every = 1) => {
+    const all = [];
+    for (let k = Math.ceil(lo / every) * every; k <= hi; k += every) all.push(...mantissas.map((m) => Number(`${m}e${k}`)));
+    return all.filter((v) => v >= min && v <= max);
+  };
+  const powers = ticks([1], Math.ceil((hi - lo + 1) / 8));
+  if (powers.length >= 3) return powers;
+  const coarse = ticks([1, 2, 5]);
+  return coarse.length >= 3 ? coarse : ticks([1, 2, 3, 4, 5, 6, 7, 8, 9]);
 }
 
 /**
@@ -176,7 +214,7 @@ export function tickLabels(ticks) {
   return ticks.map(formatTick);
 }
 
-function formatTick(v) {
+export function formatTick(v) {
   if (v == null) return "";
   if (v === 0) return "0";
   const a = Math.abs(v);
