@@ -164,6 +164,42 @@ test("a trapped wasm instance: the worker is replaced, the user is told, the res
   await page.close();
 });
 
+test("the seed's Pause and Reset stop the seed's runs only: a lesson and the explanation's runs still finish", async () => {
+  // They paused every run in every worker: a lab lesson then waited for its last epoch for
+  // ever (its sentence stayed "…"), and the explanation's runs stopped half-way, with nothing
+  // to restart them. A random walk through the page found it.
+  const { page, problems } = await open("?epochs=60&height=32&width=32&experiments=kaiming");
+  const outcome = await page.evaluate(async () => {
+    const { initlab } = window;
+    const deadline = performance.now() + 30_000;
+    const tick = () => new Promise((later) => setTimeout(later, 5));
+    await initlab.runAll();
+    document.getElementById("ex-bn-run").click();
+    const lesson = initlab.lab.runPreset("he2015").then(() => "settled");
+    // The explanation's runs: every run but the seed's preset.
+    const theirs = () => initlab.runs.filter((r) => r.key !== "kaiming");
+    // Both under way, neither finished; then the seed's Reset, Play and Pause.
+    const going = () => initlab.lab.data().runs.some((r) => r.steps > 0) && theirs().some((r) => r.steps > 0);
+    while (!going() && performance.now() < deadline) await tick();
+    const before = { lab: initlab.lab.data().runs.map((r) => r.steps), theirs: theirs().map((r) => r.steps) };
+    document.getElementById("reset").click();
+    document.getElementById("play").click();
+    document.getElementById("play").click();
+    const late = new Promise((resolve) => setTimeout(resolve, deadline - performance.now(), "late"));
+    const settled = await Promise.race([lesson, late]);
+    while (theirs().some((r) => r.status !== "finished") && performance.now() < deadline) await tick();
+    return { before, settled, theirs: theirs().map((r) => [r.key, r.status, r.steps]), claim: initlab.lab.data().claim };
+  });
+  const { before } = outcome;
+  assert.ok(before.theirs.length > 0 && before.lab.length > 0, JSON.stringify(before));
+  assert.ok(before.lab.every((steps) => steps < 40) && before.theirs.every((steps) => steps < 60), `both under way: ${JSON.stringify(before)}`);
+  assert.equal(outcome.settled, "settled", "the lesson reached its last epoch");
+  assert.equal(outcome.claim?.id, "he2015");
+  assert.deepEqual(outcome.theirs.map(([, status, steps]) => [status, steps]), outcome.theirs.map(() => ["finished", 60]), JSON.stringify(outcome.theirs));
+  assert.deepEqual(problems.console, []);
+  await page.close();
+});
+
 // CI soaks 2,000 steps at 32×32; the long soak is `INITLAB_SOAK=10000x64 node --test tests/robust.test.mjs`.
 const [SOAK_STEPS, SOAK_SIZE] = (process.env.INITLAB_SOAK ?? "2000x32").split("x").map(Number);
 /** Wasm memory grows in 64 KiB pages and the allocator settles over a few: a leak of one 32² tensor a step is 20 MB here. */

@@ -226,14 +226,18 @@ const actions = {
     await Promise.all(unfinished().map((run) => engine.advance(run.key, Infinity)));
   },
 
+  /**
+   * Pauses the seed's runs, the ones these controls started: the explanation's and the lab's
+   * have buttons of their own, and a lesson waits for its runs' last epoch to state its claim.
+   */
   async pause() {
-    await engine.pause();
+    await engine.pause(store.runs.map((run) => run.key));
     view.setPlaying(false);
   },
 
   /** Starts every run over from step 0; the same seeds bring the same numbers back. */
   async reset() {
-    await engine.pause();
+    await engine.pause(store.runs.map((run) => run.key));
     for (const run of [...store.runs]) {
       await startRun(run.key, { preset: run.preset, config: run.config, name: run.name, tensors: run.tensors });
     }

@@ -197,10 +197,9 @@ export class Engine {
     return this.request("advance", { run, steps });
   }
 
-  /** Pauses one run, or every run in every worker. */
-  pause(run) {
-    if (run !== undefined) return this.request("pause", { run });
-    return Promise.all(this.slots.filter(Boolean).map((slot) => this.send(slot, "pause", {})));
+  /** Pauses these runs, each after the step it has in flight. */
+  pause(runs) {
+    return Promise.all(runs.map((run) => this.request("pause", { run })));
   }
 
   snapshot(run) {

@@ -212,9 +212,10 @@ const handlers = {
     return { target: r.target };
   },
 
-  /** Stops after the step in flight. */
+  /** Stops the run after the step in flight (a run already freed has nothing to stop). */
   pause({ run }) {
-    for (const [id, r] of runs) if (run === undefined || id === run) r.target = r.done;
+    const r = runs.get(run);
+    if (r) r.target = r.done;
     return null;
   },
 
