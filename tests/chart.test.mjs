@@ -40,7 +40,8 @@ describe("drawn by uPlot", () => {
       [[1, 1 + 2 ** -52], false],
       [[5, 5 + 2 ** -50, 5], false],
       [[-2, -2 - 2 ** -51], false],
-      [[1e300, -1e300], false],
+      // uPlot's tick steps stop far below 1e300: this axis gets no ticks, and no error.
+      [[1e300, -1e300], false, false],
       [[1.1, 1e-25], true],
       [[1e-30, 1e-25, 1e-28], true],
       [[1, 1e-300], true],
@@ -58,15 +59,17 @@ describe("drawn by uPlot", () => {
         chart.update([{ id: "a", label: "a", color: "#000", dash: [], values, show: true }], { log });
         await new Promise((frame) => requestAnimationFrame(() => setTimeout(frame)));
         const { min, max } = chart.plot.scales.y;
-        scales.push([min, max, chart.plot.axes[1]._splits?.length ?? null]);
+        // `_splits` is uPlot's own record of the ticks it drew (the vendored v1.6.32 keeps the
+        // name), null where it found no tick step.
+        scales.push([min, max, chart.plot.axes[1]._splits?.length ?? 0]);
       }
       return scales;
     }, cases);
     assert.deepEqual(problems.console, []);
     drawn.forEach(([min, max, ticks], i) => {
-      const [values] = cases[i];
+      const [values, , ticked = true] = cases[i];
       assert.ok(min <= Math.min(...values) && max >= Math.max(...values) && min < max, `case ${i}: [${min}, ${max}]`);
-      assert.ok(ticks === null || (ticks > 0 && ticks < 50), `case ${i}: ${ticks} ticks`);
+      assert.ok(ticked ? ticks > 0 && ticks < 50 : ticks === 0, `case ${i}: ${ticks} ticks`);
     });
   });
 });

@@ -70,7 +70,7 @@ async function within(page, ms, what, last, action) {
   if (result !== "late") return result;
   const doing = await page.evaluate(() => {
     const engine = window.initlab.__engine;
-    const where = (key) => `worker ${engine.home.get(key)}, ${window.initlab.runs.find((r) => r.key === key)?.backend ?? "lab"}`;
+    const where = (key) => `worker ${engine.home.get(key)}, ${window.initlab.runs.find((r) => r.key === key)?.backend ?? "a lab or explanation run"}`;
     return [...window.initlab.runs, ...window.initlab.lab.data().runs].map(
       (r) => `${r.key}: ${r.status} at step ${r.steps} of ${r.config.epochs} (${where(r.key)}; ${JSON.stringify(r.config)})`,
     );

@@ -237,7 +237,7 @@ const actions = {
 
   /** Starts every run over from step 0; the same seeds bring the same numbers back. */
   async reset() {
-    await engine.pause(store.runs.map((run) => run.key));
+    await actions.pause();
     for (const run of [...store.runs]) {
       await startRun(run.key, { preset: run.preset, config: run.config, name: run.name, tensors: run.tensors });
     }

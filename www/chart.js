@@ -147,6 +147,8 @@ function alignedData(series, log) {
   return [xs, ...ys];
 }
 
+const MIN_RELATIVE_SPAN = 1e-9;
+
 /**
  * The y range of a linear chart. A flat series (zero init: exactly 0 for every epoch) still
  * gets a sensible, labelled axis; so does one that moves by a rounding error only (an f64 mean
@@ -169,8 +171,6 @@ function linearRange(u, min, max) {
   const pad = (max - min) * 0.06;
   return [min - pad, max + pad];
 }
-
-const MIN_RELATIVE_SPAN = 1e-9;
 
 function logRange(u, min, max) {
   if (min == null || max == null || !(min > 0)) return [0.1, 10];
@@ -214,7 +214,7 @@ export function tickLabels(ticks) {
   return ticks.map(formatTick);
 }
 
-export function formatTick(v) {
+function formatTick(v) {
   if (v == null) return "";
   if (v === 0) return "0";
   const a = Math.abs(v);
