@@ -30,6 +30,23 @@ test("the seeded inputs are the same bits as natively", async () => {
   assert.deepEqual(first.map((x) => Math.fround(x)), native.split(" ").map(Number).map(Math.fround));
 });
 
+test("no export runs the modules' constructors (each runs them once, at start)", async () => {
+  // A module that never calls __wasm_call_ctors is linked "command-style": the linker wraps
+  // every export (`name_command_export`) to run every constructor first. The full module has
+  // hundreds (inventory's, in cubecl's WebGPU compiler), and serde_wasm_bindgen calls an export
+  // for every number it hands to JavaScript: a stack's snapshot took seconds. web.rs's `start`
+  // calls them once instead.
+  for (const name of ["initlab_bg.wasm", "initlab_flex_bg.wasm", "initlab_flex_fma_bg.wasm"]) {
+    // Compiled in Chromium: Node 20 does not take the fused build's relaxed SIMD.
+    const exports = await module.page.evaluate(async (name) => {
+      const compiled = await WebAssembly.compileStreaming(fetch(`/www/pkg/${name}`));
+      return WebAssembly.Module.exports(compiled).map((e) => e.name);
+    }, name);
+    assert.ok(exports.includes("__wbindgen_start"), `${name}: has a start`);
+    assert.deepEqual(exports.filter((e) => e.endsWith("command_export")), [], name);
+  }
+});
+
 /** Every fixture in tests/fixtures, parsed, with its file name. */
 async function fixtures() {
   const names = (await readdir(join(ROOT, "tests/fixtures"))).filter((f) => f.endsWith(".json"));
