@@ -33,7 +33,7 @@ test("the seeded inputs are the same bits as natively", async () => {
 test("no export runs the modules' constructors (each runs them once, at start)", async () => {
   // A module that never calls __wasm_call_ctors is linked "command-style": the linker wraps
   // every export (`name_command_export`) to run every constructor first. The full module has
-  // hundreds (inventory's, in cubecl's WebGPU compiler), and serde_wasm_bindgen calls an export
+  // 4,892 (inventory's, in cubecl's WebGPU compiler), and serde_wasm_bindgen calls an export
   // for every number it hands to JavaScript: a stack's snapshot took seconds. web.rs's `start`
   // calls them once instead.
   for (const name of ["initlab_bg.wasm", "initlab_flex_bg.wasm", "initlab_flex_fma_bg.wasm"]) {

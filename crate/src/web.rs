@@ -26,7 +26,7 @@ use crate::facts;
 use crate::inputs::InitialTensors;
 use crate::train;
 
-// The constructors the linker gathers into `__wasm_call_ctors` (the full module has hundreds:
+// The constructors the linker gathers into `__wasm_call_ctors` (the full module has 4,892:
 // `inventory` registrations in pliron, under cubecl's WebGPU compiler). A module that never
 // calls it is linked "command-style": every export runs all of them first, including the
 // allocator and the externref table's, which serde_wasm_bindgen calls once per number. A stack
