@@ -200,6 +200,41 @@ test("the seed's Pause and Reset stop the seed's runs only: a lesson and the exp
   await page.close();
 });
 
+test("Play, Pause and Step say what the runs do, and a run that stopped stepping gets its explanation", async () => {
+  // Play on a fresh page started the runs but left its label at "Play" (one click more to be
+  // able to pause), and a run paused or stepped kept the status "running": the explanation,
+  // which computes a run's maps only once it stops stepping, said "(computing…)" for good.
+  const { page, problems } = await open("?epochs=3000&height=32&width=32");
+  const button = () => page.evaluate(() => document.getElementById("play").dataset.i18n);
+  const runs = () => page.evaluate(() => window.initlab.runs.map((r) => [r.status, r.steps]));
+  const computing = () => page.evaluate(() => (document.getElementById("explain").innerText.match(/computing…/g) ?? []).length);
+  await page.click("#play");
+  await page.waitForFunction(() => window.initlab.runs.length === 4 && window.initlab.runs.every((r) => r.steps > 3));
+  assert.equal(await button(), "pause", "Play that started the runs offers Pause");
+  assert.ok((await runs()).every(([status]) => status === "running"), JSON.stringify(await runs()));
+  await page.click("#play");
+  await page.waitForFunction(() => window.initlab.runs.every((r) => r.status === "paused"), null, { timeout: 10_000 });
+  const paused = await runs();
+  await page.waitForTimeout(500);
+  assert.deepEqual(await runs(), paused, "no step after Pause");
+  assert.equal(await button(), "play");
+  assert.match(await page.textContent("#status"), /paused after step \d+ of 3000/);
+  await page.evaluate(() => document.getElementById("explain").scrollIntoView());
+  await page.waitForFunction(() => !document.getElementById("explain").innerText.includes("computing…"), null, { timeout: 20_000 });
+  await page.click("#step");
+  await page.waitForFunction((before) => window.initlab.runs.every((r, i) => r.status === "paused" && r.steps === before[i][1] + 1), paused, { timeout: 10_000 });
+  await page.waitForFunction(() => !document.getElementById("explain").innerText.includes("computing…"), null, { timeout: 20_000 });
+  assert.equal(await computing(), 0);
+  await page.click("#play");
+  await page.waitForFunction(() => window.initlab.runs.every((r) => r.status === "running"), null, { timeout: 10_000 });
+  assert.equal(await button(), "pause");
+  await page.click("#step");
+  await page.waitForFunction(() => window.initlab.runs.every((r) => r.status === "paused"), null, { timeout: 10_000 });
+  assert.equal(await button(), "play", "Step stops the runs that were playing after their next step");
+  assert.deepEqual(problems.console, []);
+  await page.close();
+});
+
 // CI soaks 2,000 steps at 32×32; the long soak is `INITLAB_SOAK=10000x64 node --test tests/robust.test.mjs`.
 const [SOAK_STEPS, SOAK_SIZE] = (process.env.INITLAB_SOAK ?? "2000x32").split("x").map(Number);
 /** Wasm memory grows in 64 KiB pages and the allocator settles over a few: a leak of one 32² tensor a step is 20 MB here. */

@@ -59,6 +59,11 @@ async function start() {
       view.announce(storeOf(run).get(run));
     },
     onStopped: (run, outcome) => (isLab(run) ? lab?.stopped(run, outcome) : stopped(run, outcome)),
+    onIdle: (run) => {
+      if (isLab(run)) return;
+      storeOf(run).idle(run);
+      view.announce(storeOf(run).get(run));
+    },
     onCrash: (reason) => view.status(t("crashed", { message: reason }), "error"),
     onFellBack: (run, backend, message) => {
       const r = storeOf(run).get(run);
@@ -203,6 +208,7 @@ const actions = {
     const keys = settings.experiments.length ? settings.experiments : PRESET_KEYS;
     await Promise.all(keys.map((preset) => startRun(preset, { preset, config: presetConfig(settings, preset) })));
     const done = Promise.all(keys.map((key) => untilStopped(key)));
+    view.setPlaying(true);
     await Promise.all(keys.map((key) => engine.advance(key, Infinity)));
     await done;
     view.setPlaying(false);
@@ -210,8 +216,12 @@ const actions = {
     return Object.fromEntries(keys.map((key) => [key, store.trajectory(key)]));
   },
 
-  /** One more step for every run that has epochs left (starting the presets if none exist). */
+  /**
+   * One more step for every run that has epochs left (starting the presets if none exist);
+   * runs that were playing stop after it.
+   */
   async step() {
+    view.setPlaying(false);
     if (store.runs.length === 0) {
       for (const preset of settings.experiments) {
         await startRun(preset, { preset, config: presetConfig(settings, preset) });

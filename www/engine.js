@@ -26,8 +26,9 @@ export class Engine {
    * @param {{makeWorker: () => Worker, firstWorker?: Worker, wasmBytes?: Promise<Uint8Array>}} boot
    *   how to start a worker (a URL on the site, a Blob URL in the single-file build), the one
    *   boot.js already started, and the module's bytes when they cannot be fetched (file://)
-   * @param {{onRecords, onStopped, onCrash, onFellBack, onRecovered}} events
-   *   `onStopped(run, {kind, step, message})`, kind one of outcome.js's KINDS
+   * @param {{onRecords, onStopped, onIdle, onCrash, onFellBack, onRecovered}} events
+   *   `onStopped(run, {kind, step, message})`, kind one of outcome.js's KINDS; `onIdle(run,
+   *   step)`: the run stopped stepping with epochs left (paused, or a Step's last step)
    * @param {{workers?: number}} options  the pool's size (poolSize() by default)
    */
   constructor({ makeWorker, firstWorker, wasmBytes }, events, { workers = poolSize() } = {}) {
@@ -157,6 +158,8 @@ export class Engine {
     if (data.type === "records") {
       if (recipe) recipe.done += data.records.length;
       this.events.onRecords?.(data.run, data.records);
+    } else if (data.type === "idle") {
+      this.events.onIdle?.(data.run, data.step);
     } else if (data.type === "fellBack") {
       if (recipe) recipe.backend = data.backend;
       this.events.onFellBack?.(data.run, data.backend, data.message);

@@ -29,10 +29,11 @@ export function presetStyle(preset) {
 
 /**
  * Where a run is. starting: made in the store, not yet in the worker; ready: created, no step
- * yet; running: records arriving; then finished (every epoch), diverged (the loss or a weight
- * is no longer finite) or error (the GPU failed, the worker crashed, the step was refused).
+ * yet; running: records arriving; paused: epochs left, not stepping (Pause, or the end of a
+ * Step); then finished (every epoch), diverged (the loss or a weight is no longer finite) or
+ * error (the GPU failed, the worker crashed, the step was refused).
  */
-export const STATUSES = ["starting", "ready", "running", "finished", "diverged", "error"];
+export const STATUSES = ["starting", "ready", "running", "paused", "finished", "diverged", "error"];
 /** The status of a run that stopped, per kind of outcome (see outcome.js). */
 const STOPPED_STATUS = { finished: "finished", diverged: "diverged", device: "error", crashed: "error", invalid: "error" };
 
@@ -145,7 +146,15 @@ export class RunStore {
       if (record.snapshot) run.snapshots.set(record.step, record.snapshot);
     }
     run.steps = run.records.loss.length;
-    if (run.status === "starting" || run.status === "ready") run.status = "running";
+    if (run.status === "starting" || run.status === "ready" || run.status === "paused") run.status = "running";
+    this.changed();
+  }
+
+  /** The engine stopped stepping a running run before its last epoch (see STATUSES). */
+  idle(key) {
+    const run = this.get(key);
+    if (run?.status !== "running") return;
+    run.status = "paused";
     this.changed();
   }
 

@@ -84,8 +84,9 @@ export class View {
     const lossText = loss === undefined ? "–" : exact(loss);
     if (run.status === "finished") {
       this.status(t("statusDone", { run: labelOf(run), epochs: run.steps, loss: lossText }));
-    } else if (run.status === "running") {
-      this.status(t("statusStep", { run: labelOf(run), step: run.steps, epochs: run.config.epochs, loss: lossText }));
+    } else if (run.status === "running" || run.status === "paused") {
+      const key = run.status === "running" ? "statusStep" : "statusPaused";
+      this.status(t(key, { run: labelOf(run), step: run.steps, epochs: run.config.epochs, loss: lossText }));
     } else if (run.message) {
       this.status(t("statusStopped", { run: labelOf(run), message: run.message }), run.status === "diverged" || run.status === "error" ? "error" : "info");
     }

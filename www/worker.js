@@ -215,7 +215,11 @@ const handlers = {
   /** Stops the run after the step in flight (a run already freed has nothing to stop). */
   pause({ run }) {
     const r = runs.get(run);
-    if (r) r.target = r.done;
+    if (!r) return null;
+    const stepping = r.done < r.target;
+    r.target = r.done;
+    // A step in flight reports the run idle when it returns (pump); between steps, now.
+    if (stepping && !r.busy) idle(run, r);
     return null;
   },
 
@@ -336,6 +340,7 @@ async function pump() {
           });
           r.pending.push(record);
           r.done += 1;
+          if (r.done >= r.target && r.done < r.epochs && !r.released) idle(id, r);
         } catch (error) {
           const message = String(error?.message ?? error);
           const kind = outcomeOf(message, error?.name);
@@ -388,6 +393,16 @@ async function fallBackToCpu(id, r) {
     // the failed device may not even free cleanly
   }
   Object.assign(r, { experiment, backend: "flex", queue: Promise.resolve() });
+}
+
+/**
+ * Tells the page that a run with epochs left stopped stepping (Pause, or the last step a Step
+ * asked for), after its records: it can now be looked at (the explanation computes its maps
+ * only for a run that is not stepping).
+ */
+function idle(id, r) {
+  flush(id, r);
+  self.postMessage({ type: "idle", run: id, step: r.done });
 }
 
 function flush(id, r) {

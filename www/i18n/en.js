@@ -24,6 +24,7 @@ export const EN = {
   backendsBuilding: "ndarray and WebGPU are still being built.",
   loadFailed: "The engine could not start: {message}",
   statusStep: "{run}: step {step} of {epochs}, loss {loss}",
+  statusPaused: "{run}: paused after step {step} of {epochs}, loss {loss}",
   statusDone: "{run}: finished {epochs} epochs, last loss {loss}",
   statusStopped: "{run}: {message}",
   diverged: "diverged at step {step}",

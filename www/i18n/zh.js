@@ -23,6 +23,7 @@ export const ZH = {
   backendsBuilding: "ndarray 和 WebGPU 仍在构建中。",
   loadFailed: "引擎无法启动：{message}",
   statusStep: "{run}：第 {step} 步，共 {epochs} 步，损失 {loss}",
+  statusPaused: "{run}：已暂停于第 {step} 步，共 {epochs} 步，损失 {loss}",
   statusDone: "{run}：已完成 {epochs} 个 epoch，最终损失 {loss}",
   statusStopped: "{run}：{message}",
   diverged: "在第 {step} 步发散",
