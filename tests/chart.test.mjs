@@ -13,6 +13,13 @@ test("ticks 1e-7 apart around 5 get the decimals that tell them apart", () => {
   assert.deepEqual(labels, ["4.9999998", "4.9999999", "5.0000000", "5.0000001", "5.0000002"]);
   assert.deepEqual(tickLabels([0, 0.5, 1, 1.5]), ["0", "0.5", "1", "1.5"], "ordinary ranges keep short labels");
   assert.deepEqual(tickLabels([1e-5, 2e-5]), ["1.0e-5", "2.0e-5"]);
+  // Beyond toFixed: ticks 1e11 apart near 1e20 (it threw, and the chart was lost) and 2e-30
+  // apart near 1e-20 (every label read "0.000000000000000").
+  for (const ticks of [[1e20, 1.000000001e20, 1.000000002e20], [1e-20, 1e-20 + 2e-30, 1e-20 + 4e-30], [-3e-9, -3e-9 + 1e-17]]) {
+    const labels = tickLabels(ticks);
+    assert.equal(new Set(labels).size, ticks.length, `${labels}`);
+    labels.forEach((label, i) => assert.ok(Math.abs(Number(label) - ticks[i]) < (ticks[1] - ticks[0]) / 2, `${label} for ${ticks[i]}`));
+  }
 });
 
 test("log ticks: digits within a decade, 1-2-5 over two, powers of ten over many, always a few and in range", () => {
@@ -45,6 +52,7 @@ describe("drawn by uPlot", () => {
       [[1.1, 1e-25], true],
       [[1e-30, 1e-25, 1e-28], true],
       [[1, 1e-300], true],
+      [[1e20, 1.000000001e20], false],
     ];
     const drawn = await page.evaluate(async (cases) => {
       await new Promise((loaded, failed) => {

@@ -202,14 +202,18 @@ export function logTicks(min, max) {
 /**
  * Tick labels that tell adjacent ticks apart. A series that barely moves around a large value
  * (constant 5's weight mean moves by float32 rounding, ~1e-7) gets as many decimals as its
- * tick spacing needs ("4.9999999", "5.0000001"), not eight labels that all read "5".
+ * tick spacing needs ("4.9999999", "5.0000001"), not eight labels that all read "5". Where
+ * that would take more than 15 decimals (ticks 1e-30 apart near 1e-20) or fewer than none
+ * (1e11 apart near 1e20, where toFixed throws), as many significant digits instead.
  */
 export function tickLabels(ticks) {
   const spacing = ticks.length > 1 ? Math.abs(ticks[1] - ticks[0]) : 0;
   const magnitude = Math.max(0, ...ticks.map((t) => Math.abs(t ?? 0)));
   if (spacing > 0 && spacing < 1e-3 * magnitude) {
-    const decimals = Math.min(15, Math.ceil(-Math.log10(spacing) - 1e-6)); // 1e-7 apart: 7 (the spacing is a rounded 1, 2 or 5 × 10^k)
-    return ticks.map((t) => (t == null ? "" : t.toFixed(decimals)));
+    const decimals = Math.ceil(-Math.log10(spacing) - 1e-6); // 1e-7 apart: 7 (the spacing is a rounded 1, 2 or 5 × 10^k)
+    if (decimals >= 0 && decimals <= 15) return ticks.map((t) => (t == null ? "" : t.toFixed(decimals)));
+    const digits = Math.min(100, Math.ceil(Math.log10(magnitude / spacing) + 1e-6));
+    return ticks.map((t) => (t == null ? "" : t.toExponential(digits)));
   }
   return ticks.map(formatTick);
 }
