@@ -266,6 +266,88 @@ test("bad lab settings get the engine's message; earlier runs stay", async () =>
   await page.close();
 });
 
+test("a URL init that needs a value falls back once, to a config that runs, and the URL says so", async () => {
+  // The engine names init_value, which already holds its default (none): resetting it again
+  // and again gave 24 copies of one message and a form that could not run.
+  for (const [query, field] of [["?lab.init=constant&lab.depth=3", "lab.init"], ["?init=constant", "init"], ["?lab.init=normal&lab.init_value=-1", "lab.init"]]) {
+    const { page, problems } = await ctx.open(query);
+    const status = await page.locator("#status").textContent();
+    assert.ok((status.match(/URL:/g) ?? []).length <= 2, status);
+    assert.match(status, new RegExp(`\\(${field.replace(".", "\\.")} reset to kaiming_normal\\)`), status);
+    assert.equal(await page.evaluate((f) => window.initlab.settings[f], field), "kaiming_normal");
+    const params = new URL(page.url()).searchParams;
+    assert.equal(params.get(field), null, "the URL no longer asks for it");
+    if (query.includes("depth")) assert.equal(params.get("lab.depth"), "3", "an unrelated setting stays");
+    if (field.startsWith("lab.")) {
+      await page.evaluate(() => window.initlab.lab.runSettings());
+      assert.equal(await page.locator("#lab .lab-message").textContent(), "");
+    }
+    assert.deepEqual(problems.console, []);
+    await page.close();
+  }
+});
+
+test("a refused choice goes back to the value in force, in the lab's form and the seed's", async () => {
+  // It stayed selected: the form read "constant" while runs used Kaiming.
+  const { page, problems } = await ctx.open("?lab.epochs=3&lab.height=8&lab.width=8&lab.depth=3&lab.channels=2");
+  for (const id of ["#lab-field-init", "#field-init"]) {
+    await page.selectOption(id, "constant");
+    await page.waitForFunction((id) => document.querySelector(`${id}-error`).textContent !== "", id);
+    assert.match(await page.textContent(`${id}-error`), /init_value: init "constant" needs a value/);
+    assert.equal(await page.inputValue(id), "kaiming_normal", `${id} shows the init runs use`);
+  }
+  // Over the memory bound by the depth slider: the slider and its number go back.
+  await page.fill("#lab-field-height", "512");
+  await page.dispatchEvent("#lab-field-height", "change");
+  await page.fill("#lab-field-width", "512");
+  await page.dispatchEvent("#lab-field-width", "change");
+  await page.locator("#lab-field-depth").fill("32");
+  await page.waitForFunction(() => document.querySelector("#lab-field-depth-error").textContent !== "");
+  assert.equal(await page.inputValue("#lab-field-depth"), "3");
+  assert.equal(await page.textContent('output[for="lab-field-depth"]'), "3");
+  assert.deepEqual(problems.console, []);
+  await page.close();
+});
+
+test("a link reproduces the lab on screen: a lesson re-run at another depth, a plain run after a lesson", async () => {
+  // The link ran the lesson at its own depth (and rewrote the URL so), and after a lesson a
+  // run of the settings left the lesson in the URL, so its link replayed the lesson.
+  const { page, problems } = await ctx.open("?section=lab");
+  await page.click('[data-lab-preset="zeros"]');
+  await page.waitForFunction(() => window.initlab.lab.data().claim);
+  await page.locator("#lab-field-depth").fill("3");
+  await page.waitForFunction(() => new URL(location.href).searchParams.get("lab.depth") === "3");
+  await page.click('#lab button[data-i18n="lab.again"]');
+  await page.waitForFunction(() => window.initlab.lab.data().claim && window.initlab.lab.data().runs[0]?.config.depth === 3);
+  const lesson = new URL(page.url()).search;
+  assert.match(lesson, /lab\.preset=zeros/);
+  const linked = await ctx.open(`${lesson}&autoplay=1`);
+  await linked.page.waitForFunction(() => window.initlab.lab.data().claim, null, { timeout: 60_000 });
+  assert.deepEqual(await linked.page.evaluate(() => window.initlab.lab.data().runs.map((r) => r.config.depth)), [3]);
+  assert.equal(new URL(linked.page.url()).searchParams.get("lab.depth"), "3");
+  await linked.page.close();
+  await page.evaluate(() => window.initlab.lab.runSettings());
+  assert.equal(new URL(page.url()).searchParams.get("lab.preset"), null, "no lesson on screen, none in the link");
+  assert.deepEqual([...problems.console, ...linked.problems.console], []);
+  await page.close();
+});
+
+test("a lesson refused at the reader's settings leaves no sentence waiting for runs", async () => {
+  // BatchNorm only, without BatchNorm: the engine refuses the lesson's second run. Its line
+  // said "Training…" for good, beside the engine's message.
+  const { page, problems } = await ctx.open("?section=lab&lab.epochs=3&lab.height=8&lab.width=8");
+  await page.click('[data-lab-preset="bn_fits"]');
+  await page.waitForFunction(() => window.initlab.lab.data().runs.length === 2);
+  await page.selectOption("#lab-field-norm", "none");
+  await page.waitForFunction(() => !new URL(location.href).searchParams.has("lab.norm")); // the default
+  await page.click('#lab button[data-i18n="lab.again"]');
+  await page.waitForFunction(() => document.querySelector("#lab .lab-message").textContent !== "");
+  assert.match(await page.textContent("#lab .lab-message"), /trainable/);
+  assert.equal(await page.evaluate(() => window.initlab.lab.data().claimText), "");
+  assert.deepEqual(problems.console, []);
+  await page.close();
+});
+
 test("no main-thread task over 50 ms of CPU while the deepest lesson trains", async () => {
   // He et al.'s lesson (12 ReLU blocks, two runs), made long: its training is measured from
   // its second second to its last record, as the seed's soak test measures its steady state;

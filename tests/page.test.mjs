@@ -118,3 +118,18 @@ for (const [name, viewport] of [["desktop", { width: 1400, height: 1000 }], ["ph
     await page.close();
   });
 }
+
+test("the status line follows the language: ready, a finished run, back to English", async () => {
+  // It kept the words of the language it was written in until the next run event.
+  const { page, problems } = await openPage("?epochs=3&height=16&width=16&experiments=kaiming");
+  assert.match(await page.textContent("#status"), /^Ready\./);
+  await page.click("#lang-toggle");
+  assert.match(await page.textContent("#status"), /^[^A-Za-z]*[\u4e00-\u9fff]/, "ready, in Chinese");
+  await page.evaluate(() => window.initlab.runAll());
+  const zh = await page.textContent("#status");
+  assert.match(zh, /[\u4e00-\u9fff]/, zh);
+  await page.click("#lang-toggle");
+  assert.match(await page.textContent("#status"), /^Kaiming normal: finished 3 epochs, last loss /);
+  assert.deepEqual(problems.console, []);
+  await page.close();
+});

@@ -51,7 +51,7 @@ async function start() {
   setLang(initialLang(settings.lang));
   view = new View({ store, extra, settings, actions, backends: () => backends.offered, backend: backendOf,
     building: () => backends.building });
-  view.status(t("loading"));
+  view.status(() => t("loading"));
   engine = new Engine(boot, {
     onRecords: (run, records) => {
       if (isLab(run)) return lab?.records(run, records);
@@ -59,16 +59,19 @@ async function start() {
       view.announce(storeOf(run).get(run));
     },
     onStopped: (run, outcome) => (isLab(run) ? lab?.stopped(run, outcome) : stopped(run, outcome)),
-    onIdle: (run) => {
-      if (isLab(run)) return;
+    onIdle: (run, step, { afterCrash = false } = {}) => {
+      // The lab's runs go to their last epoch: one stops short only when its worker crashed
+      // again while it trained (see Engine.crash), and the lesson must not wait for it.
+      if (isLab(run)) return afterCrash && lab?.stopped(run, { kind: "crashed", message: t("stoppedByCrash", { step }) });
       storeOf(run).idle(run);
       view.announce(storeOf(run).get(run));
+      if (afterCrash && !store.runs.some((r) => r.status === "running")) view.setPlaying(false);
     },
-    onCrash: (reason) => view.status(t("crashed", { message: reason }), "error"),
+    onCrash: (reason) => view.status(() => t("crashed", { message: reason }), "error"),
     onFellBack: (run, backend, message) => {
       const r = storeOf(run).get(run);
       storeOf(run).setBackend(run, backend);
-      view.status(t("fellBack", { run: r ? labelOf(r) : run, message }), "error");
+      view.status(() => t("fellBack", { run: r ? labelOf(r) : run, message }), "error");
     },
   }, { workers: settings.workers || poolSize() });
   try {
@@ -96,12 +99,12 @@ async function start() {
     });
     document.body.classList.toggle("section-lab", settings.section === "lab");
     if (settings.section === "lab" && !settings.embed) document.getElementById("lab").scrollIntoView();
-    const readyText = t("ready", { backend: t(`backend.${backendOf()}`) });
-    if (urlProblems.length) view.status(`${readyText} ${urlProblems.map((m) => `URL: ${m}`).join("; ")}`, "error");
+    const readyText = () => t("ready", { backend: t(`backend.${backendOf()}`) });
+    if (urlProblems.length) view.status(() => `${readyText()} ${urlProblems.map((m) => `URL: ${m}`).join("; ")}`, "error");
     else view.status(readyText);
     document.getElementById("app").setAttribute("aria-busy", "false");
     performance.mark("initlab:ready");
-    if (settings.autoplay && settings.section === "lab") lab.guard(settings["lab.preset"] ? lab.runPreset(settings["lab.preset"]) : lab.runSettings());
+    if (settings.autoplay && settings.section === "lab") lab.guard(lab.replayLink());
     else if (settings.autoplay) actions.runAll();
   } catch (error) {
     view.status(t("loadFailed", { message: error.message }), "error");
@@ -116,20 +119,32 @@ async function start() {
 async function sanitizeSettings() {
   const messages = problems.map((p) => `${p.key}: ${p.message}`);
   // The seed's settings, then the depth lab's (`lab.<key>` in the page, `<key>` to the engine).
+  const fresh = defaults();
+  const isDefault = (key) => JSON.stringify(settings[key]) === JSON.stringify(fresh[key]);
   for (const [configFor, prefix] of [[configOf, ""], [labConfigOf, "lab."]]) {
     for (let attempt = 0; attempt < 24; attempt++) {
       try {
         await engine.validate(configFor(settings));
         break;
       } catch (error) {
-        const field = `${prefix}${error.message.split(":")[0]}`;
-        if (!(field in settings)) break;
-        messages.push(`${prefix}${error.message}`);
-        settings[field] = defaults()[field];
+        const named = `${prefix}${error.message.split(":")[0]}`;
+        if (!(named in settings)) break;
+        // The field the engine names falls back to its default. If it holds its default
+        // already, the value at fault is another one (init "constant" without init_value names
+        // init_value): the changed field the message mentions, else the section's first changed one.
+        const changed = Object.keys(configFor(settings)).map((k) => `${prefix}${k}`).filter((k) => k in settings && !isDefault(k));
+        const mentioned = (k) => new RegExp(`\\b${k.slice(prefix.length)}\\b`).test(error.message.slice(error.message.indexOf(":") + 1));
+        const field = !isDefault(named) ? named : changed.find(mentioned) ?? changed[0];
+        if (!field) break;
+        messages.push(field === named ? `${prefix}${error.message}` : `${prefix}${error.message} ${t("urlReset", { field, value: String(fresh[field]) })}`);
+        settings[field] = fresh[field];
       }
     }
   }
-  if (messages.length) view.form.build();
+  if (messages.length) {
+    view.form.build();
+    syncUrl();
+  }
   return messages;
 }
 
@@ -182,12 +197,14 @@ const actions = {
 
   async runPreset(preset) {
     await startRun(preset, { preset, config: presetConfig(settings, preset) });
+    view.setPlaying(true);
     await engine.advance(preset, Infinity);
   },
 
   async runCustom() {
     const { key, n } = store.nextCustomKey();
     await startRun(key, { config: configOf(settings), name: { custom: n } });
+    view.setPlaying(true);
     await engine.advance(key, Infinity);
   },
 
@@ -199,6 +216,7 @@ const actions = {
     const bytes = new Uint8Array(await file.arrayBuffer());
     const { key } = store.nextCustomKey("import");
     await startRun(key, { config: configOf(settings), name: { file: file.name }, tensors: bytes });
+    view.setPlaying(true);
     await engine.advance(key, Infinity);
     return key;
   },
@@ -230,10 +248,13 @@ const actions = {
     await Promise.all(unfinished().map((run) => engine.advance(run.key, 1)));
   },
 
+  /** Plays the runs with epochs left (none: the button stays Play); the presets on a fresh page. */
   async play() {
     if (store.runs.length === 0) return actions.runAll();
+    const runs = unfinished();
+    if (runs.length === 0) return;
     view.setPlaying(true);
-    await Promise.all(unfinished().map((run) => engine.advance(run.key, Infinity)));
+    await Promise.all(runs.map((run) => engine.advance(run.key, Infinity)));
   },
 
   /**
@@ -252,6 +273,8 @@ const actions = {
       await startRun(run.key, { preset: run.preset, config: run.config, name: run.name, tensors: run.tensors });
     }
     view.setPlaying(false);
+    // The status line spoke of the runs before; they are all at step 0 now.
+    view.status(() => t("ready", { backend: t(`backend.${backendOf()}`) }));
   },
 
   /**

@@ -25,3 +25,18 @@ export function fillRunPicker(select, runs, none) {
   }
   select.disabled = runs.length === 0;
 }
+
+/**
+ * A control whose new value the engine refused goes back to the value in force, where it can
+ * only show a value it holds (a select, a checkbox, a slider): left on the refused choice, the
+ * form would say one thing while runs use another. A text field keeps what was typed, for the
+ * reader to mend beside the message.
+ */
+export function showValueInForce(input, value) {
+  if (input.type === "checkbox") input.checked = Boolean(value);
+  else if (input.tagName === "SELECT") input.value = String(value);
+  else if (input.type === "range") {
+    input.value = String(value);
+    input.dispatchEvent(new Event("input")); // its number beside it follows
+  }
+}

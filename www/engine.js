@@ -159,6 +159,7 @@ export class Engine {
       if (recipe) recipe.done += data.records.length;
       this.events.onRecords?.(data.run, data.records);
     } else if (data.type === "idle") {
+      if (recipe) recipe.target = data.step;
       this.events.onIdle?.(data.run, data.step);
     } else if (data.type === "fellBack") {
       if (recipe) recipe.backend = data.backend;
@@ -183,7 +184,9 @@ export class Engine {
     try {
       await slot.ready;
       const result = await this.send(slot, "create", { run, config, backend, tensors, keepSnapshots });
-      this.recipes.set(run, { config, backend: result.backend, tensors, done: 0 });
+      // `target`: the step the run is asked to step to (see advance); `resumed`: whether it
+      // already went on once after a crash (see crash).
+      this.recipes.set(run, { config, epochs: result.config.epochs, backend: result.backend, tensors, keepSnapshots, done: 0, target: 0, resumed: false });
       return result;
     } catch (error) {
       if (!this.recipes.has(run)) this.unassign(run); // refused: the run never existed
@@ -196,8 +199,17 @@ export class Engine {
     this.home.delete(run);
   }
 
-  advance(run, steps) {
-    return this.request("advance", { run, steps });
+  /**
+   * Asks for `steps` more steps (Infinity: to the last epoch). The target is noted at once, from
+   * the records seen so far, so that a crash before the worker's answer still knows it (see
+   * crash); the worker's answer, which counts the steps it has taken, then replaces it.
+   */
+  async advance(run, steps) {
+    const recipe = this.recipes.get(run);
+    if (recipe) recipe.target = Math.min(recipe.epochs, recipe.done + (steps ?? Infinity));
+    const result = await this.request("advance", { run, steps });
+    if (recipe && result.target !== null) recipe.target = result.target;
+    return result;
   }
 
   /** Pauses these runs, each after the step it has in flight. */
@@ -224,7 +236,9 @@ export class Engine {
   /**
    * Replaces a dead worker. Its pending requests fail, and each of its runs is rebuilt in the
    * new worker and replayed, without streaming, to the step it had reached (its records are
-   * already on screen). A run that was stepping when the trap happened stays stopped. The
+   * already on screen). A run that was stepping goes on to the step it was asked for, once: a
+   * run that was stepping at a second crash, or whose own step trapped, stays where it is, and
+   * the page is told it stopped stepping (onIdle), so that nothing waits for its steps. The
    * other workers and their runs carry on.
    */
   async crash(slot, reason) {
@@ -233,7 +247,10 @@ export class Engine {
     this.crashes += 1;
     for (const [id, waiter] of this.waiting) {
       if (waiter.slot !== slot) continue;
-      waiter.reject(errorOf("crashed", `worker crashed: ${reason}`));
+      // An advance is this engine's to carry out after the replay (its target is noted); every
+      // other request failed with the worker.
+      if (waiter.type === "advance") waiter.resolve({ target: null });
+      else waiter.reject(errorOf("crashed", `worker crashed: ${reason}`));
       this.waiting.delete(id);
     }
     slot.worker.terminate();
@@ -245,8 +262,16 @@ export class Engine {
       for (const run of fresh.runs) {
         const recipe = this.recipes.get(run);
         if (!recipe || recipe.poisoned) continue;
-        const { config, backend, tensors, done } = recipe;
-        await this.send(fresh, "replay", { run, config, backend, tensors, steps: done });
+        const { config, backend, tensors, keepSnapshots, done } = recipe;
+        await this.send(fresh, "replay", { run, config, backend, tensors, keepSnapshots, steps: done });
+        if (recipe.stopped || recipe.target <= done) continue;
+        if (recipe.resumed) {
+          recipe.target = done;
+          this.events.onIdle?.(run, done, { afterCrash: true });
+        } else {
+          recipe.resumed = true;
+          await this.send(fresh, "advance", { run, steps: recipe.target - done });
+        }
       }
       this.events.onRecovered?.();
     } finally {

@@ -152,10 +152,7 @@ export class RunStore {
 
   /** The engine stopped stepping a running run before its last epoch (see STATUSES). */
   idle(key) {
-    const run = this.get(key);
-    if (run?.status !== "running") return;
-    run.status = "paused";
-    this.changed();
+    if (this.get(key)?.status === "running") this.setStatus(key, "paused");
   }
 
   /** Every series of a run (the seed's seven, or a stack's keys), as copies (safe to hand out). */

@@ -54,6 +54,7 @@ export class View {
   relabel() {
     this.form.build();
     this.render();
+    if (this.statusWords) this.$("status").textContent = this.statusWords();
   }
 
   /** Runs an action; a failure is shown, never left as an unhandled rejection. */
@@ -67,9 +68,11 @@ export class View {
 
   // ---- status -----------------------------------------------------------------------------
 
+  /** The status line. `text` is a string, or a function that words it in the current language (relabel redoes it). */
   status(text, kind = "info") {
+    this.statusWords = typeof text === "function" ? text : null;
     const status = this.$("status");
-    status.textContent = text;
+    status.textContent = typeof text === "function" ? text() : text;
     status.dataset.kind = kind;
   }
 
@@ -83,12 +86,14 @@ export class View {
     const loss = run.records.loss.at(-1);
     const lossText = loss === undefined ? "–" : exact(loss);
     if (run.status === "finished") {
-      this.status(t("statusDone", { run: labelOf(run), epochs: run.steps, loss: lossText }));
+      this.status(() => t("statusDone", { run: labelOf(run), epochs: run.steps, loss: lossText }));
     } else if (run.status === "running" || run.status === "paused") {
       const key = run.status === "running" ? "statusStep" : "statusPaused";
-      this.status(t(key, { run: labelOf(run), step: run.steps, epochs: run.config.epochs, loss: lossText }));
+      const step = run.steps;
+      this.status(() => t(key, { run: labelOf(run), step, epochs: run.config.epochs, loss: lossText }));
     } else if (run.message) {
-      this.status(t("statusStopped", { run: labelOf(run), message: run.message }), run.status === "diverged" || run.status === "error" ? "error" : "info");
+      const message = run.message;
+      this.status(() => t("statusStopped", { run: labelOf(run), message }), run.status === "diverged" || run.status === "error" ? "error" : "info");
     }
   }
 

@@ -193,12 +193,18 @@ const handlers = {
     return { config: full, backend: experiment.backend };
   },
 
-  /** Rebuilds a run and steps it silently to `steps` (after the previous worker crashed). */
-  async replay({ run, config, backend, tensors, steps }) {
-    await handlers.create({ run, config, backend, tensors });
+  /**
+   * Rebuilds a run and steps it silently to `steps` (after the previous worker crashed); a run
+   * that keeps its snapshots here gets them back.
+   */
+  async replay({ run, config, backend, tensors, steps, keepSnapshots = false }) {
+    await handlers.create({ run, config, backend, tensors, keepSnapshots });
     const r = mustGet(run);
     while (r.done < steps) {
-      await exclusive(r, () => r.experiment.step());
+      await exclusive(r, async () => {
+        const record = await r.experiment.step();
+        if (r.history) snapshotAfter(r, record.step);
+      });
       r.done += 1;
     }
     return { done: r.done };
@@ -326,16 +332,8 @@ async function pump() {
         try {
           const record = await exclusive(r, async () => {
             const record = await r.experiment.step();
-            // Every parameter and gradient of the step, for the explanation's table, heatmaps
-            // and feature maps (the depth lab's backward view too); thinned out past 1,000
-            // steps, or past ~2 million numbers for a wide deep stack, to keep long runs light.
-            const stride = Math.max(1, Math.ceil(r.epochs / 1000), Math.ceil((r.epochs * (r.snapshotSize ?? 0)) / 2.5e5));
-            if (record.step % stride === 0 || record.step === r.epochs - 1) {
-              const snapshot = r.experiment.snapshot();
-              r.snapshotSize ??= snapshot.params.reduce((n, p) => n + 2 * p.value.length, 0);
-              if (r.history) r.history.set(record.step, snapshot);
-              else record.snapshot = snapshot;
-            }
+            const snapshot = snapshotAfter(r, record.step);
+            if (snapshot && !r.history) record.snapshot = snapshot;
             return record;
           });
           r.pending.push(record);
@@ -380,6 +378,21 @@ async function pump() {
     }
     pumping = false;
   }
+}
+
+/**
+ * The snapshot of the step just taken, if it is one to keep, kept in the run's history where it
+ * has one: every parameter and gradient of the step, for the explanation's table, heatmaps and
+ * feature maps (the depth lab's backward view too); thinned out past 1,000 steps, or past ~2
+ * million numbers for a wide deep stack, to keep long runs light.
+ */
+function snapshotAfter(r, step) {
+  const stride = Math.max(1, Math.ceil(r.epochs / 1000), Math.ceil((r.epochs * (r.snapshotSize ?? 0)) / 2.5e5));
+  if (step % stride !== 0 && step !== r.epochs - 1) return null;
+  const snapshot = r.experiment.snapshot();
+  r.snapshotSize ??= snapshot.params.reduce((n, p) => n + 2 * p.value.length, 0);
+  r.history?.set(step, snapshot);
+  return snapshot;
 }
 
 /** Replaces a run's experiment by a flex one at the same step. */

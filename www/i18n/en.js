@@ -30,6 +30,8 @@ export const EN = {
   diverged: "diverged at step {step}",
   crashed: "The engine crashed ({message}); it was restarted and the results so far are kept.",
   fellBack: "{run}: WebGPU failed ({message}); it continues on the CPU (flex), the results so far are kept.",
+  stoppedByCrash: "stopped at step {step}: its worker crashed twice while it trained",
+  urlReset: "({field} reset to {value})",
   backendUnavailable: "backend: \"{backend}\" is not available in this browser; using {fallback}.",
   invalid: "Not applied: {message}",
   chartLibraryFailed: "The charts cannot be drawn: the chart library did not start ({message}). The training runs on, and every number is kept: see \"Chart data as tables\" below, or export CSV or JSON.",

@@ -29,6 +29,8 @@ export const ZH = {
   diverged: "在第 {step} 步发散",
   crashed: "引擎崩溃（{message}），已重新启动，已有结果保留。",
   fellBack: "{run}：WebGPU 出错（{message}），已改在 CPU（flex）上继续，已有结果保留。",
+  stoppedByCrash: "停在第 {step} 步：训练时其 worker 两次崩溃",
+  urlReset: "（{field} 已恢复为 {value}）",
   backendUnavailable: "backend：此浏览器不支持“{backend}”，改用 {fallback}。",
   invalid: "未应用：{message}",
   chartLibraryFailed: "无法绘制图表：图表库未能启动（{message}）。训练照常进行，所有数值都已保留：请看下方“以表格查看图表数据”，或导出 CSV、JSON。",

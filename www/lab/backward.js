@@ -76,7 +76,8 @@ export class BackwardView {
       const at = await this.show(run, Number(this.stepInput.value));
       if (this.chosen() === run) this.stepOut.textContent = String(at);
     } catch (error) {
-      this.onError(error);
+      // A run removed meanwhile (Clear, the lab's cap on runs): its worker no longer has it.
+      if (this.runs.includes(run)) this.onError(error);
     }
   }
 

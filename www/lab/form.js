@@ -3,7 +3,7 @@
 // the engine's validation before it is applied; a refusal shows the engine's message (which
 // names the field and its allowed range) under the field, and the setting stays as it was.
 
-import { el } from "../dom.js";
+import { el, showValueInForce } from "../dom.js";
 import { choiceWords, t } from "../i18n.js";
 import { LAB_KEYS } from "../state.js";
 
@@ -31,6 +31,7 @@ export function buildLabForm(form, { settings, fields, change }) {
       const problem = await change(key, valueOf(input, field));
       message.textContent = problem ? t("invalid", { message: problem }) : "";
       input.setAttribute("aria-invalid", String(Boolean(problem)));
+      if (problem) showValueInForce(input, settings[key]);
     });
   }
   form.onsubmit = (event) => event.preventDefault();

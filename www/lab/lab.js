@@ -7,7 +7,7 @@
 import { el } from "../dom.js";
 import { choiceWords, lang, t } from "../i18n.js";
 import { RunStore, stoppedStatus } from "../runs.js";
-import { labConfigOf } from "../state.js";
+import { LAB_KEYS, defaults, labConfigOf } from "../state.js";
 import { BackwardView } from "./backward.js";
 import { LabCharts } from "./charts.js";
 import { buildLabForm } from "./form.js";
@@ -147,7 +147,15 @@ export class DepthLab {
       await this.clear();
       this.lesson = { preset, keys: [] };
       this.lastClaim = null; // the last lesson's verdict is not this one's
-      this.lesson.keys = await this.start(configs, labels);
+      try {
+        this.lesson.keys = await this.start(configs, labels);
+      } catch (error) {
+        // Refused, or its worker crashed while it started: no lesson is on screen to wait for
+        // (its line said "Training…" for good); the message says why.
+        this.lesson = null;
+        this.render();
+        throw error;
+      }
       return this.lesson.keys;
     });
     return this.finish(keys);
@@ -159,9 +167,31 @@ export class DepthLab {
     const keys = await this.serially(() => {
       this.lesson = null;
       this.lastClaim = null;
+      this.forgetLesson();
       return this.start([config], [null]);
     });
     return this.finish(keys);
+  }
+
+  /**
+   * What a shared link shows: a lesson link carries the lesson and the settings it ran at (the
+   * lesson's own, or the reader's changes to them), and runs the lesson over those; a link that
+   * names a lesson and no lab settings (the seed aside, which a lesson leaves to the reader) runs
+   * the lesson as it stands; a link without a lesson runs its settings.
+   */
+  replayLink() {
+    const id = this.settings["lab.preset"];
+    if (!id) return this.runSettings();
+    const fresh = defaults();
+    const changed = LAB_KEYS.some((k) => k !== "lab.seed" && JSON.stringify(this.settings[k]) !== JSON.stringify(fresh[k]));
+    return changed ? this.rerunPreset() : this.runPreset(id);
+  }
+
+  /** No lesson on screen any more: the URL (and a link copied from it) must not name one. */
+  forgetLesson() {
+    if (!this.settings["lab.preset"]) return;
+    this.settings["lab.preset"] = "";
+    this.syncUrl();
   }
 
   /**
@@ -214,6 +244,8 @@ export class DepthLab {
       await this.clear();
       this.lesson = null;
       this.lastClaim = null;
+      this.forgetLesson();
+      this.message.textContent = ""; // it spoke of runs that are gone
       this.render();
     });
   }

@@ -2,7 +2,7 @@
 // backend. A change is checked by the engine (actions.changeSetting) before it applies; its
 // message shows under the field.
 
-import { el } from "../dom.js";
+import { el, showValueInForce } from "../dom.js";
 import { choiceWords, t } from "../i18n.js";
 import { SETTINGS } from "../state.js";
 
@@ -67,9 +67,12 @@ export class SettingsForm {
       const raw = setting.kind === "bool" ? input.checked : input.value;
       const parsed = setting.kind === "bool" ? raw : key === "backend" ? raw : parseField(setting, raw);
       const problem = await this.actions.changeSetting(key, parsed);
+      // Rebuilt meanwhile (a language switch): the new form shows the value in force.
+      if (!input.isConnected) return;
       const message = document.getElementById(`${id}-error`);
       message.textContent = problem ? t("invalid", { message: problem }) : "";
       input.setAttribute("aria-invalid", String(Boolean(problem)));
+      if (problem) showValueInForce(input, key === "backend" ? this.backend() : this.settings[key]);
     });
     return input;
   }
