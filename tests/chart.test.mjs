@@ -4,8 +4,21 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { logTicks, tickLabels } from "../www/chart.js";
+import { briefAbove, logTicks, tickLabels } from "../www/chart.js";
 import { useBrowser } from "./helpers/browser.mjs";
+
+test("a bound in three digits is never below the value it bounds", () => {
+  // The backward view's "≤ 2.91" sat below its map's max, 2.91063.
+  const cases = [[2.91063, "2.92"], [0.72114, "0.722"], [0.25021, "0.251"], [0.25, "0.25"], [9.996, "10"], [1.23e-5, "1.23e-5"], [1.2341e-5, "1.24e-5"], [123456, "1.24e+5"], [0, "0"]];
+  for (const [v, text] of cases) {
+    assert.equal(briefAbove(v), text, String(v));
+    assert.ok(Number(briefAbove(v)) >= v, `${briefAbove(v)} ≥ ${v}`);
+  }
+  for (let i = 0; i < 2000; i++) {
+    const v = Math.exp(40 * Math.random() - 20);
+    assert.ok(Number(briefAbove(v)) >= v, `${briefAbove(v)} ≥ ${v}`);
+  }
+});
 
 test("ticks 1e-7 apart around 5 get the decimals that tell them apart", () => {
   const ticks = [4.9999998, 4.9999999, 5, 5.0000001, 5.0000002];

@@ -296,6 +296,18 @@ test("claims about parts a model lacks say so: single conv and one stack block",
   // No BatchNorm, no conv1 in its graph: not "✓ 0", and not "run it" on a finished run.
   for (const claim of ["c1", "c3", "c4", "c5"]) assert.equal(v[claim][0].verdict, "absent", `${claim}: ${v[claim][0].text}`);
   for (const claim of ["c2", "c7"]) assert.equal(v[claim][0].verdict, "fails", `${claim}: ${v[claim][0].text}`);
+  // "All logits are 0": conv2 has moved by step 3, so its logits are not (the loss alone,
+  // still within 1e-5 of ln 3, said ✓). At step 0 they are.
+  assert.equal(v.c6[0].verdict, "fails", v.c6[0].text);
+  await select(page, "single_conv_zeros", 0);
+  assert.equal((await verdicts(page)).c6[0].verdict, "holds");
+  // Constant 5 at step 0: the loss is ln 3 (three equal logits), but the logits are not 0.
+  await select(page, "constant5", 0);
+  await page.waitForFunction(() => !document.querySelector("#ex-claims .pending"));
+  const c6 = (await verdicts(page)).c6[0];
+  assert.deepEqual([c6.verdict, /max \|logit\| = [1-9]/.test(c6.text)], ["fails", true], c6.text);
+  await select(page, "single_conv_zeros", 3);
+  v = await verdicts(page);
   assert.equal(v["ex-sym-live"][0].verdict, "absent", "the symmetry line does not talk about conv1");
   assert.doesNotMatch(await page.textContent("#ex-claims"), /run it/);
 

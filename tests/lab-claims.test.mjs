@@ -4,7 +4,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { LAB_PRESETS, hiddenFilterSpread, perLayerRatio, presetConfigs } from "../www/lab/presets.js";
+import { LAB_PRESETS, hiddenFilterSpread, judge, perLayerRatio, presetConfigs } from "../www/lab/presets.js";
 
 const preset = (id) => LAB_PRESETS.find((p) => p.id === id);
 /** A finished run: `records` by key, per-layer keys as [epoch][layer], one snapshot. */
@@ -84,4 +84,24 @@ test("glorot2010: saturation, uneven gradients and a worse loss for N(0, 1)", ()
   const xavier = run(config, { act_std: [[0.5, 0.4, 0.3]], conv_grad_norm: [[0.1, 0.12, 0.1]], loss: [1.1, 0.7] });
   assert.equal(preset("glorot2010").claim([normal, xavier]).holds, true);
   assert.equal(preset("glorot2010").claim([xavier, normal]).holds, false);
+});
+
+test("a lesson run again over other settings says its sentence only where the settings it names hold", () => {
+  // "Run the lesson again with these settings" with tanh gave "✓ … through 12 ReLU layers …".
+  for (const p of LAB_PRESETS) {
+    for (const config of presetConfigs(p, p.base)) {
+      for (const [field, allowed] of Object.entries(p.premise ?? {})) assert.ok(allowed.includes(config[field]), `${p.id}: its own runs meet ${field}`);
+    }
+  }
+  const he = preset("he2015");
+  const tanh = presetConfigs(he, { ...he.base, activation: "tanh" }).map((c) => run(c, {}));
+  assert.deepEqual(judge(he, tanh), { holds: null, values: { absent: "premise", field: "activation", allowed: ["relu"], value: "tanh" } });
+  const glorot = preset("glorot2010");
+  assert.equal(judge(glorot, presetConfigs(glorot, { ...glorot.base, activation: "relu" }).map((c) => run(c, {}))).values.field, "activation");
+  const bn = preset("bn_fits");
+  const half = presetConfigs(bn, { ...bn.base, init_value: 0.5 }).map((c) => run(c, { loss: [1.1, 0.5] }));
+  assert.equal(judge(bn, half).values.value, 0.5, "bn_fits says the runs' constant");
+  // Unmet settings the sentence does not name leave the claim to the numbers.
+  const deeper = presetConfigs(he, { ...he.base, depth: 4 });
+  assert.equal(judge(he, deeper.map((c) => run(c, { act_std: [[1, 0.5, 0.25, 0.2]], loss: [1, 1] }))).values.absent, undefined);
 });

@@ -348,6 +348,23 @@ test("a lesson refused at the reader's settings leaves no sentence waiting for r
   await page.close();
 });
 
+test("a lesson run again over settings its sentence does not speak of says so, in both languages", async () => {
+  // Glorot & Bengio with ReLU read "✓ With N(0, 1) weights relu saturates…".
+  const { page, problems } = await ctx.open("?section=lab");
+  await page.click('[data-lab-preset="glorot2010"]');
+  await page.waitForFunction(() => window.initlab.lab.data().runs.length === 2);
+  await page.selectOption("#lab-field-activation", "relu");
+  await page.waitForFunction(() => !new URL(location.href).searchParams.has("lab.activation")); // relu is the default
+  await page.click('#lab button[data-i18n="lab.again"]');
+  await page.waitForFunction(() => window.initlab.lab.data().claim?.holds === null, null, { timeout: 60_000 });
+  assert.equal(await page.textContent(".lab-claim"), "– Not said of these runs: the lesson's sentence is about Activation tanh / sigmoid, and they have ReLU.");
+  await page.click("#lang-toggle");
+  assert.match(await page.textContent(".lab-claim"), /^– 这句话不适用.*激活函数.*tanh \/ sigmoid.*ReLU/);
+  await page.click("#lang-toggle");
+  assert.deepEqual(problems.console, []);
+  await page.close();
+});
+
 test("no main-thread task over 50 ms of CPU while the deepest lesson trains", async () => {
   // He et al.'s lesson (12 ReLU blocks, two runs), made long: its training is measured from
   // its second second to its last record, as the seed's soak test measures its steady state;

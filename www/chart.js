@@ -236,3 +236,11 @@ export function brief(v) {
   const a = Math.abs(v);
   return a < 1e-3 || a >= 1e4 ? v.toExponential(2) : String(Number(v.toPrecision(3)));
 }
+
+/** [`brief`] rounded up, for a bound ("≤ 2.92" of a map whose max is 2.91063): never below `v`. */
+export function briefAbove(v) {
+  if (!(v > 0) || !Number.isFinite(v)) return brief(v);
+  let bound = Number(v.toPrecision(3));
+  if (bound < v) bound = Number((bound + 10 ** (Math.floor(Math.log10(v)) - 2)).toPrecision(3));
+  return brief(bound);
+}

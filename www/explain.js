@@ -66,9 +66,7 @@ export class Explain {
    * they arrive).
    */
   mapsOf(run, snapshot) {
-    // single_conv is conv2 alone, whose f is the logits: the maps section is about the seed's
-    // blocks (conv → BN → ReLU), so that arch shows none (its claims use the weight gradient).
-    if (run.config.arch === "single_conv") return null;
+    if (!modelOf(run, snapshot).hasMaps) return null;
     const entry = this.maps.get(snapshot);
     if (entry) return entry.data;
     const asked = { data: null };

@@ -40,14 +40,19 @@ export function renderZeroGrad($, extra, labelOf, charts) {
   const [, , kaiBug, kaiFix, kaiFast] = runs;
   const n = Math.min(...runs.map((r) => r.steps));
   const loss = (run) => run.records.loss[n - 1];
-  // How far both convs moved from their (shared) start, over the same updates.
-  const moved = (run) => Math.hypot(...convNames(first(run)).map((name) => distance(param(lastSnapshot(run), name).value, param(first(run), name).value)));
+  // How far both convs moved from their (shared) start over the same updates: up to the last
+  // step both runs have a snapshot of (one may be ahead of the other while they train), against
+  // what a steady gradient gives over that many updates.
+  const updates = Math.max(0, ...[...kaiBug.snapshots.keys()].filter((step) => kaiFix.snapshots.has(step)));
+  if (updates === 0) return pending(list);
+  const moved = (run) => Math.hypot(...convNames(first(run)).map((name) => distance(param(run.snapshots.get(updates), name).value, param(first(run), name).value)));
   const ratio = moved(kaiBug) / moved(kaiFix);
+  const steady = lrFactor(updates);
   const factor = lrFactor(kaiFix.config.epochs);
   const near = Math.abs(loss(kaiFast) - loss(kaiBug)) < Math.abs(loss(kaiFast) - loss(kaiFix));
   lines(list, [
     ...ranked,
-    verdict(check(ratio >= factor / 2), t("ex.zg.moved", { updates: lastSnapshot(kaiBug).step, bug: num(moved(kaiBug)), fix: num(moved(kaiFix)), ratio: num(ratio), factor })),
+    verdict(check(ratio >= steady / 2), t("ex.zg.moved", { updates, bug: num(moved(kaiBug)), fix: num(moved(kaiFix)), ratio: num(ratio), factor: steady })),
     verdict(check(near), t("ex.zg.fast", { factor, lr: num(kaiFast.config.lr), fast: num(loss(kaiFast)), bug: num(loss(kaiBug)), fix: num(loss(kaiFix)) })),
   ]);
 }
@@ -94,7 +99,8 @@ export function renderSymmetry($, run, snapshot) {
 
 /** The post's "oscillation around 5": conv1's mean under constant init, in float32 steps. */
 export function meanWiggle(run) {
-  const means = run.records.conv1_mean;
+  // The seed's nets record conv1's mean; a stack records every layer's (conv1 is the first).
+  const means = run.records.conv1_mean ?? run.records.conv_mean?.map((layers) => layers[0]);
   if (run.config.init !== "constant" || !means?.length) return verdict("absent", t("ex.absent.constant"));
   const start = run.config.init_value;
   const ulp = ulp32(start);

@@ -73,7 +73,19 @@ const CLAIMS = [
   },
   {
     key: "c6",
-    check: ({ loss }) => [check(Math.abs(loss - LN3) < 1e-5), lossText(loss)],
+    check: ({ model, snapshot, maps, loss }) => {
+      const uniform = Math.abs(loss - LN3) < 1e-5;
+      // The logits are the last block's output. single_conv has no maps: its logits are conv2
+      // of the image, all exactly 0 when its weights are (and an N(0, 1) image gives any
+      // other kernel a non-zero output somewhere).
+      if (!model.hasMaps) {
+        const top = maxAbs(param(snapshot, `${model.top}.weight`).value);
+        return [check(top === 0 && uniform), `max |${model.top}| = ${num(top)}; ${lossText(loss)}`];
+      }
+      if (!maps) return null;
+      const logits = maxAbs(maps.blocks.at(-1).output);
+      return [check(logits === 0 && uniform), `${t("ex.frozen.c6.logits", { v: num(logits) })}; ${lossText(loss)}`];
+    },
   },
   {
     key: "c7",

@@ -17,6 +17,9 @@ export function modelOf(run, snapshot) {
     // single_conv: conv2 gives the logits directly, no BN and no activation.
     activation: stack ? c.activation : c.arch === "two_conv" ? "relu" : null,
     headActivation: stack ? c.head_activation : c.arch === "two_conv",
+    // single_conv is conv2 alone, whose f is the logits: the maps are about blocks of
+    // conv → BN → act, so that arch has none (its claims use its weights and their gradient).
+    hasMaps: c.arch !== "single_conv",
     label: c.label,
   };
 }

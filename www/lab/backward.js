@@ -7,7 +7,7 @@
 // badge) on a diverging scale centred on 0.
 
 import { el, fillRunPicker } from "../dom.js";
-import { brief, exact } from "../chart.js";
+import { briefAbove, exact } from "../chart.js";
 
 export class BackwardView {
   /**
@@ -138,7 +138,7 @@ function tile(values, height, width, zero, max, labels, block, kind, canvas = el
   const title = kind === "output" ? labels.output : labels.grad;
   canvas.setAttribute("aria-label", `${labels.block({ n: block, channels: "" })} ${title}: ${zero ? labels.zero : `max |v| ${exact(max)}`}`);
   paint(canvas, values, height * width, max);
-  const badge = zero ? el("span", { class: "badge-zero" }, labels.zero) : el("span", { class: "backward-max", title: exact(max) }, `≤ ${brief(max)}`);
+  const badge = zero ? el("span", { class: "badge-zero" }, labels.zero) : el("span", { class: "backward-max", title: exact(max) }, `≤ ${briefAbove(max)}`);
   return el("figure", { class: `backward-tile${zero ? " is-zero" : ""}`, "data-block": String(block), "data-kind": kind }, canvas, badge);
 }
 

@@ -11,7 +11,7 @@ import { LAB_KEYS, defaults, labConfigOf } from "../state.js";
 import { BackwardView } from "./backward.js";
 import { LabCharts } from "./charts.js";
 import { buildLabForm } from "./form.js";
-import { LAB_PRESETS, presetConfigs } from "./presets.js";
+import { LAB_PRESETS, judge, presetConfigs } from "./presets.js";
 
 /** Runs on screen at most: more would not fit side by side. */
 export const MAX_LAB_RUNS = 4;
@@ -326,9 +326,9 @@ export class DepthLab {
     if (runs.some((r) => !r || r.status === "diverged" || r.status === "error")) return ["stopped", `✗ ${t("lab.claim.stopped")}`];
     if (runs.some((r) => r.status !== "finished") || !lesson.settled) return ["pending", t("lab.claim.pending")];
     const id = lesson.preset.id;
-    const { holds, values } = lesson.preset.claim(runs);
+    const { holds, values } = judge(lesson.preset, runs);
     this.lastClaim = { id, holds, values };
-    const text = holds === null ? t(`lab.absent.${values.absent}`) : t(`lab.claim.${id}`, formatted(values));
+    const text = holds === null ? t(`lab.absent.${values.absent}`, premiseWords(values)) : t(`lab.claim.${id}`, formatted(values));
     return [String(holds), `${holds === null ? "–" : holds ? "✓" : "✗"} ${text}`];
   }
 
@@ -342,6 +342,13 @@ export class DepthLab {
       backward: this.backward.data(),
     };
   }
+}
+
+/** An unmet premise (see presets.js judge) in words: the setting's name, the values the sentence assumes, the runs'. */
+function premiseWords({ field, allowed, value }) {
+  if (!field) return {};
+  const word = (v) => (field === "init" ? choiceWords("init", v) : choiceWords("lab.choice", v));
+  return { field: t(`field.${field}`), allowed: allowed.map(word).join(" / "), value: word(value) };
 }
 
 /** Numbers as the sentences write them: 5 significant digits (ln 3 = 1.0986), exact zeros as "0". */

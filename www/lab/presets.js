@@ -4,7 +4,10 @@
 //
 // A claim returns `{holds, values}`: `holds` true or false from the numbers, or null when the
 // model on screen lacks what the claim is about (then `values.absent` says what); `values` fill
-// the sentence (lab.claim.<id> in strings.js), so every number said is one of the run's.
+// the sentence (lab.claim.<id> in strings.js), so every number said is one of the run's. A
+// lesson can be run again over the reader's settings: its `premise` lists the settings its
+// sentence names in words ("ReLU layers without BatchNorm"), and where the runs have others
+// the sentence is not said of them (see judge).
 //
 // The configs were checked in PyTorch 2.15 over several seeds before they were written here
 // (bench/lab_presets.py); the thresholds are the claims' own words, not tuned to one seed.
@@ -53,6 +56,7 @@ export const LAB_PRESETS = [
   },
   {
     id: "sigmoid",
+    premise: { activation: ["sigmoid"], init: ["zeros"] },
     base: { ...LAB_DEFAULTS, depth: 3, channels: 4, activation: "sigmoid", init: "zeros", target: "constant", height: 24, width: 32, lr: 0.5, epochs: 40 },
     variants: [{}],
     claim: ([run]) => {
@@ -85,6 +89,7 @@ export const LAB_PRESETS = [
   },
   {
     id: "no_head",
+    premise: { head_activation: [false], norm: ["batch"] },
     base: { ...SEED_NET, head_activation: false, init: "zeros", init_value: null },
     variants: [{}],
     claim: ([run]) => {
@@ -96,17 +101,19 @@ export const LAB_PRESETS = [
   },
   {
     id: "bn_fits",
+    premise: { init: ["constant"], norm: ["batch"] },
     base: { ...SEED_NET, init: "constant", init_value: 5 },
     variants: [{ trainable: "all" }, { trainable: "norm_only" }],
     claim: ([full, normOnly]) => {
       const [a, b] = [full.records.loss.at(-1), normOnly.records.loss.at(-1)];
       const start = full.records.loss[0];
       // "Reaches the full model's loss": within 1% of it, and both well below where they began.
-      return { holds: Math.abs(a - b) <= 0.01 * a && b < start, values: { full: a, normOnly: b, start, gap: Math.abs(a - b) } };
+      return { holds: Math.abs(a - b) <= 0.01 * a && b < start, values: { full: a, normOnly: b, start, gap: Math.abs(a - b), value: full.config.init_value } };
     },
   },
   {
     id: "symmetry",
+    premise: { init: ["constant"] },
     base: { ...LAB_DEFAULTS, depth: 2, channels: 3, norm: "batch", init: "constant", init_value: 0.5, lr: 0.5, epochs: 100 },
     variants: [{ init_noise: 0 }, { init_noise: 0.01 }],
     claim: ([exact, noisy]) => {
@@ -121,6 +128,7 @@ export const LAB_PRESETS = [
   },
   {
     id: "he2015",
+    premise: { activation: ["relu"], norm: ["none"] },
     base: { ...LAB_DEFAULTS, depth: 12, lr: 0.1, epochs: 40 },
     variants: [{ init: "xavier_normal" }, { init: "kaiming_normal" }],
     claim: ([xavier, kaiming]) => {
@@ -136,6 +144,7 @@ export const LAB_PRESETS = [
   },
   {
     id: "glorot2010",
+    premise: { activation: ["tanh", "sigmoid"], norm: ["none"] },
     base: { ...LAB_DEFAULTS, activation: "tanh" },
     variants: [{ init: "normal", init_value: 1 }, { init: "xavier_normal", init_value: null }],
     claim: ([normal, xavier]) => {
@@ -149,6 +158,19 @@ export const LAB_PRESETS = [
 ];
 
 export const LAB_PRESET_IDS = LAB_PRESETS.map((p) => p.id);
+
+/**
+ * A lesson's verdict on its runs: its claim, unless the runs lack a setting its sentence names
+ * (its `premise`); then `holds` is null and `values` say which setting, what the sentence
+ * assumes and what the runs have.
+ */
+export function judge(preset, runs) {
+  for (const [field, allowed] of Object.entries(preset.premise ?? {})) {
+    const value = runs[0].config[field];
+    if (!allowed.includes(value)) return { holds: null, values: { absent: "premise", field, allowed, value } };
+  }
+  return preset.claim(runs);
+}
 
 /** Filters that are copies up to rounding: their largest difference, relative to their size. */
 const SAME_TO_ROUNDING = 1e-4;
