@@ -84,6 +84,49 @@ test("the Embed control gives an iframe snippet of the current state", async () 
   await page.close();
 });
 
+test("a lesson's embed shows the lesson, with no seed buttons; the seed's embed shows no empty explanation", async () => {
+  // The snippet made after a lesson had no section=lab: it showed the seed's charts and played
+  // the seed's runs. A lab embed's bar drove the seed's hidden runs, and a seed embed showed
+  // the explanation, long and never filled in.
+  const { page, problems } = await open(`${ctx.url}?lang=en`);
+  await page.click('[data-lab-preset="tanh_bias"]');
+  await page.waitForFunction(() => window.initlab.lab.data().claim, null, { timeout: 60_000 });
+  await page.click("#embed");
+  const code = await page.inputValue("#embed-code");
+  const src = new URL(code.match(/src="([^"]+)"/)[1].replaceAll("&amp;", "&"));
+  assert.equal(src.searchParams.get("section"), "lab");
+  assert.equal(src.searchParams.get("lab.preset"), "tanh_bias");
+  const embed = await open(src.href, { width: 700, height: 760 });
+  await embed.page.waitForFunction(() => window.initlab.lab.data().claim, null, { timeout: 60_000 });
+  assert.match(await embed.page.textContent(".lab-claim"), /^✓ /);
+  assert.equal(await embed.page.evaluate(() => window.initlab.runs.length), 0, "no seed run");
+  assert.equal(await embed.page.isVisible("#embed-bar #run-all"), false);
+  assert.equal(await embed.page.isVisible("#charts"), false);
+  // A seed run moves the section back: its link shows the seed's charts.
+  await page.click("#run-all");
+  await page.waitForFunction(() => !new URL(location.href).searchParams.has("section"));
+  const seed = await open(`${ctx.url}?embed=1&experiments=zeros&epochs=3&height=16&width=16&autoplay=1`, { width: 700, height: 760 });
+  await seed.page.waitForFunction(() => window.initlab.runs[0]?.status === "finished");
+  assert.equal(await seed.page.isVisible("#explain"), false);
+  assert.deepEqual([...problems.console, ...embed.problems.console, ...seed.problems.console], []);
+  await Promise.all([page, embed.page, seed.page].map((p) => p.close()));
+});
+
+test("two Run alls at once: both resolve, with the runs' trajectories", async () => {
+  // The second one's waiters replaced the first's, which never resolved.
+  const { page, problems } = await open(`${ctx.url}?experiments=kaiming&epochs=200&height=32&width=32`);
+  const both = await page.evaluate(async () => {
+    const first = window.initlab.runAll();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const second = window.initlab.runAll();
+    const late = new Promise((resolve) => setTimeout(resolve, 30_000, "late"));
+    return Promise.race([Promise.all([first, second]).then((r) => r.map((t) => t.kaiming.loss.length)), late]);
+  });
+  assert.deepEqual(both, [200, 200]);
+  assert.deepEqual(problems.console, []);
+  await page.close();
+});
+
 test("dist/initlab.html runs runAll over file:// with no request off file:, data: and blob:", async () => {
   const file = join(ROOT, "dist/initlab.html");
   const size = (await stat(file)).size;

@@ -95,6 +95,7 @@ async function start() {
         blockMaps: (key, params) => actions.blockMaps(key, params),
       },
       syncUrl,
+      showSection,
       onError: (error) => view.fail("lab", error),
     });
     document.body.classList.toggle("section-lab", settings.section === "lab");
@@ -196,6 +197,7 @@ const actions = {
   },
 
   async runPreset(preset) {
+    showSection("seed");
     await startRun(preset, { preset, config: presetConfig(settings, preset) });
     view.setPlaying(true);
     await engine.advance(preset, Infinity);
@@ -203,6 +205,7 @@ const actions = {
 
   async runCustom() {
     const { key, n } = store.nextCustomKey();
+    showSection("seed");
     await startRun(key, { config: configOf(settings), name: { custom: n } });
     view.setPlaying(true);
     await engine.advance(key, Infinity);
@@ -224,6 +227,7 @@ const actions = {
   /** Runs the selected presets to their last epoch; resolves with their trajectories. */
   async runAll() {
     const keys = settings.experiments.length ? settings.experiments : PRESET_KEYS;
+    showSection("seed");
     await Promise.all(keys.map((preset) => startRun(preset, { preset, config: presetConfig(settings, preset) })));
     const done = Promise.all(keys.map((key) => untilStopped(key)));
     view.setPlaying(true);
@@ -327,7 +331,7 @@ function stopped(key, { kind, message }) {
     runs.setStatus(key, stoppedStatus(kind), message);
     view.announce(run);
   }
-  stopWaiters.get(key)?.();
+  for (const resolve of stopWaiters.get(key) ?? []) resolve();
   stopWaiters.delete(key);
   if (unfinished().length === 0) {
     view.setPlaying(false);
@@ -336,7 +340,18 @@ function stopped(key, { kind, message }) {
 }
 
 function untilStopped(key) {
-  return new Promise((resolve) => stopWaiters.set(key, resolve));
+  // Every caller waits: a second Run all (or the API's and a click) must not orphan the first.
+  return new Promise((resolve) => stopWaiters.set(key, [...(stopWaiters.get(key) ?? []), resolve]));
+}
+
+/**
+ * The section the reader works in, kept in the URL: a link or embed made from the page then
+ * shows that section (a lesson's link showed the seed's charts and played the seed's runs).
+ */
+function showSection(section) {
+  if (settings.section === section) return;
+  settings.section = section;
+  syncUrl();
 }
 
 function syncUrl() {

@@ -23,8 +23,8 @@ export class DepthLab {
    * @param {HTMLElement} root  the empty section#lab
    * @param {{settings, fields, engine: {create, advance, free, validate, blockMaps}, syncUrl, onError}} options
    */
-  constructor(root, { settings, fields, engine, syncUrl, onError }) {
-    Object.assign(this, { root, settings, fields, engine, syncUrl, onError });
+  constructor(root, { settings, fields, engine, syncUrl, showSection = () => {}, onError }) {
+    Object.assign(this, { root, settings, fields, engine, syncUrl, showSection, onError });
     this.store = new RunStore();
     this.count = 0;
     this.waiters = new Map();
@@ -207,6 +207,7 @@ export class DepthLab {
 
   async start(configs, names) {
     this.message.textContent = "";
+    this.showSection("lab"); // a link or embed made now shows the lab
     // Check every config first: a refused one leaves the screen as it was.
     for (const config of configs) await this.engine.validate(config);
     const keys = [];

@@ -66,6 +66,9 @@ export class Controls {
     const bar = $("embed-bar");
     bar.hidden = !this.settings.controls;
     const full = el("a", { href: this.actions.shareUrl({ embed: false }), target: "_blank", rel: "noopener", "data-i18n": "openFull" }, t("openFull"));
-    bar.append($("run-all"), $("step"), $("play"), $("reset"), $("lang-toggle"), full);
+    // The seed's buttons drive the seed's runs, which a lab embed does not show: there the
+    // lab's own buttons do the running.
+    if (this.settings.section === "lab") bar.append($("lang-toggle"), full);
+    else bar.append($("run-all"), $("step"), $("play"), $("reset"), $("lang-toggle"), full);
   }
 }
