@@ -94,6 +94,18 @@ impl InitialTensors {
         let weights = (0..config.convs())
             .map(|i| read(&expected[i + 1], &config.weight_shape(i)))
             .collect::<Result<_, _>>()?;
+        // A tensor this config has no place for would be dropped without a word (a deeper
+        // stack's conv3.weight replayed as the seed's two convs): name it instead.
+        let mut extra: Vec<&str> =
+            file.names().into_iter().filter(|name| !expected.iter().any(|e| e == name)).collect();
+        if !extra.is_empty() {
+            extra.sort_unstable();
+            return Err(InputError::new(format!(
+                "holds {} this config has no place for; it reads {} (a stack's config sets its depth)",
+                extra.iter().map(|name| format!("\"{name}\"")).collect::<Vec<_>>().join(", "),
+                expected.join(", ")
+            )));
+        }
         Ok(Self { image, weights })
     }
 

@@ -310,7 +310,14 @@ fn execute(command: Command) -> Result<(), Failure> {
             if workload == "seed" {
                 fields.extend([("height", FieldValue::Text(height)), ("width", FieldValue::Text(width))]);
             }
-            fields.push(("epochs", FieldValue::Number((steps + 3) as f64)));
+            // Three warm-up steps come first, within the config's epochs.
+            let max_steps = initlab::config::MAX_EPOCHS - WARM_UP_STEPS;
+            if !(1..=max_steps).contains(&steps) {
+                return Err(Failure::Input(format!(
+                    "--steps: must be an integer from 1 to {max_steps}, got {steps}"
+                )));
+            }
+            fields.push(("epochs", FieldValue::Number((steps + WARM_UP_STEPS) as f64)));
             let config = ExperimentConfig::from_fields(fields).map_err(|e| Failure::Input(e.to_string()))?;
             let mut result = bench(&config, backend, steps as usize);
             result["workload"] = json!(workload);
@@ -318,7 +325,11 @@ fn execute(command: Command) -> Result<(), Failure> {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&result).unwrap()),
                 _ => println!(
                     "{backend} {}x{}: median {:.2} ms per step (min {:.2}, {} steps)",
-                    config.height, config.width, result["median_ms"], result["min_ms"], steps
+                    config.height,
+                    config.width,
+                    result["median_ms"].as_f64().unwrap_or(f64::NAN),
+                    result["min_ms"].as_f64().unwrap_or(f64::NAN),
+                    steps
                 ),
             }
             Ok(())
@@ -368,9 +379,12 @@ fn replay(path: &Path, backend: &str, check: bool) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Untimed steps before `bench` times any, for the caches and the allocator to settle.
+const WARM_UP_STEPS: u64 = 3;
+
 fn bench(config: &ExperimentConfig, backend: BackendKind, steps: usize) -> Value {
     let mut experiment = Experiment::from_seed(config.clone(), backend);
-    for _ in 0..3 {
+    for _ in 0..WARM_UP_STEPS {
         experiment.step().expect("warm-up step");
     }
     let bar = progress_bar(steps as u64, "bench");

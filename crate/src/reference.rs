@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use crate::config::ExperimentConfig;
 use crate::inputs::InitialTensors;
-use crate::record::{Trajectory, Value};
+use crate::record::{Series, Trajectory, Value};
 
 /// One fixture: a config, its initial tensors and PyTorch's float32 and float64 runs.
 #[derive(Clone, Debug, Deserialize)]
@@ -39,12 +39,45 @@ impl Fixture {
         let bytes = std::fs::read(path).map_err(|e| format!("{}: cannot read ({e})", path.display()))?;
         let fixture: Fixture = serde_json::from_slice(&bytes)
             .map_err(|e| format!("{}: not a reference fixture ({e})", path.display()))?;
+        fixture.check_shape().map_err(|e| format!("{}: {e}", path.display()))?;
         let tensors_path: PathBuf = path.parent().unwrap_or(Path::new(".")).join(&fixture.tensors);
         let bytes = std::fs::read(&tensors_path)
             .map_err(|e| format!("{}: cannot read ({e})", tensors_path.display()))?;
         let inputs = InitialTensors::from_safetensors(&bytes, &fixture.config)
             .map_err(|e| format!("{}: {e}", tensors_path.display()))?;
         Ok(LoadedFixture { fixture, inputs })
+    }
+
+    /// Every series of both runs holds one entry per epoch, and a layer key the same non-zero
+    /// number of layers at every epoch: what `compare` and `pairs` index by (an empty series
+    /// made `replay --check` panic).
+    fn check_shape(&self) -> Result<(), String> {
+        let epochs = self.config.epochs as usize;
+        for (which, trajectory) in
+            [("trajectory", &self.trajectory), ("float64_trajectory", &self.float64_trajectory)]
+        {
+            if trajectory.keys().next().is_none() {
+                return Err(format!("{which}: has no series"));
+            }
+            for key in trajectory.keys() {
+                let series = trajectory.series(key).expect("a key the trajectory listed");
+                if series.len() != epochs {
+                    return Err(format!(
+                        "{which}.{key}: must have one entry per epoch ({epochs}), has {}",
+                        series.len()
+                    ));
+                }
+                if let Series::Layers(steps) = series {
+                    let layers = steps[0].len();
+                    if layers == 0 || steps.iter().any(|step| step.len() != layers) {
+                        return Err(format!(
+                            "{which}.{key}: every epoch must list the same number of layers, at least 1"
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The allowed distance from the reference for one value of `key` (at `layer` for layer

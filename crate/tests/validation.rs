@@ -205,12 +205,30 @@ fn bad_safetensors_are_named() {
         bytes[at + 4] = b'9'; // "conv9.weight": same header length, wrong name
         bytes
     };
+    let seed3 = ExperimentConfig { height: 8, width: 8, ..Default::default() };
+    let three_blocks = {
+        let stack = ExperimentConfig::from_fields(vec![
+            ("arch", FieldValue::Text("stack".into())),
+            ("depth", FieldValue::Number(3.0)),
+            ("channels", FieldValue::Number(3.0)),
+            ("height", FieldValue::Number(8.0)),
+            ("width", FieldValue::Number(8.0)),
+        ])
+        .unwrap();
+        InitialTensors::from_seed(&stack).to_safetensors(&stack)
+    };
     for (bytes, config, expect) in [
         (Vec::new(), &config, "not a readable safetensors file"),
         (good[..good.len() / 2].to_vec(), &config, "not a readable safetensors file"),
         (b"{\"not\": \"safetensors\"}".to_vec(), &config, "not a readable safetensors file"),
         (good.clone(), &small, "tensor \"image\" has shape [1, 3, 224, 224]; expected [1, 3, 16, 20]"),
         (renamed, &small, "has no tensor \"conv2.weight\""),
+        // A three-block stack's file read as the seed's net: its conv3 was dropped silently.
+        (
+            three_blocks,
+            &seed3,
+            "holds \"conv3.weight\" this config has no place for; it reads image, conv1.weight, conv2.weight",
+        ),
     ] {
         let error = InitialTensors::from_safetensors(&bytes, config).unwrap_err();
         assert!(error.to_string().contains(expect), "{error} lacks {expect:?}");
@@ -264,6 +282,10 @@ fn cli_rejects_bad_input_with_code_2_and_one_line() {
             "reduce batch, height, width, depth or channels",
         ),
         (vec!["bench", "--height", "0"], "height: "),
+        // It panicked (an empty list of times), and overflowed near u64::MAX.
+        (vec!["bench", "--steps", "0"], "--steps: must be an integer from 1 to 99997"),
+        (vec!["bench", "--steps", "18446744073709551615"], "--steps: "),
+        (vec!["bench", "--steps", "200000"], "--steps: "),
         (vec!["replay", missing.to_str().unwrap()], "cannot read"),
         (vec!["replay", not_json.to_str().unwrap()], "not a reference fixture"),
         (vec!["replay", readme.to_str().unwrap()], "not a reference fixture"),
@@ -304,6 +326,23 @@ fn cli_replay_reports_broken_tensor_files() {
     let (code, _, stderr) = cli(&["replay", dir.join("seed_zeros.json").to_str().unwrap()]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("has shape [1, 3, 224, 224]; expected [1, 3, 100, 224]"), "{stderr}");
+    // A trajectory with an empty series (`replay --check` panicked) or a ragged one.
+    let parsed: serde_json::Value = serde_json::from_str(&fixture).unwrap();
+    for (key, value, expect) in [
+        ("loss", serde_json::json!([]), "trajectory.loss: must have one entry per epoch (40), has 0"),
+        (
+            "conv1_mean",
+            serde_json::json!([0.0]),
+            "trajectory.conv1_mean: must have one entry per epoch (40), has 1",
+        ),
+    ] {
+        let mut broken = parsed.clone();
+        broken["trajectory"][key] = value;
+        std::fs::write(dir.join("seed_zeros.json"), broken.to_string()).unwrap();
+        let (code, _, stderr) = cli(&["replay", dir.join("seed_zeros.json").to_str().unwrap(), "--check"]);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stderr.contains(expect) && !stderr.contains("panicked"), "{stderr}");
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
