@@ -20,6 +20,13 @@ pub const MAX_PIXELS: u64 = 1 << 20;
 /// of 32 channels at 132² less, well inside a browser tab. (2^24, the bound while stacks ran
 /// in f32, took that two-block net to 929 MB in f64.)
 pub const MAX_ACTIVATIONS: u64 = 1 << 23;
+/// Most activations a stack may hold counted as its f64 kernels store them, each map padded to
+/// whole 4 × 4 tiles in rows of 16 pixels (`kernels::winograd`'s layout; the direct kernels pad
+/// less): (⌈H/4⌉·4 + 2) × (⌈W/16⌉·16 + 4) per plane. Twice [`MAX_ACTIVATIONS`], which
+/// ordinary images never reach (64² pads to 1.1 times its pixels, 8² to 3.1 times on a small
+/// count); a thin image does: 441,505 × 1 at 16 channels passed the plain bound and took 2.3 GB
+/// natively, 2.7 GB in wasm.
+pub const MAX_PADDED_ACTIVATIONS: u64 = 2 * MAX_ACTIVATIONS;
 /// Most training steps one experiment may run.
 pub const MAX_EPOCHS: u64 = 100_000;
 /// Largest learning rate. Far beyond any useful value on purpose: with BatchNorm in the way,
@@ -672,6 +679,24 @@ impl ExperimentConfig {
                     self.batch,
                     self.height,
                     self.width,
+                    self.widths()[1..].iter().sum::<usize>()
+                ),
+            ));
+        }
+        let padded_plane = (self.height.div_ceil(4) * 4 + 2).saturating_mul(self.width.div_ceil(16) * 16 + 4);
+        let padded = self
+            .batch
+            .saturating_mul(padded_plane)
+            .saturating_mul(self.widths()[1..].iter().sum::<usize>() as u64);
+        if self.arch == Arch::Stack && padded > MAX_PADDED_ACTIVATIONS {
+            let key = if self.height >= self.width { "height" } else { "width" };
+            return Err(ConfigError::new(
+                key,
+                format!(
+                    "a stack's kernels pad each map to whole 4 × 4 tiles in rows of 16 pixels, and batch × (⌈height/4⌉·4 + 2) × (⌈width/16⌉·16 + 4) × the sum of the block widths must be ≤ {MAX_PADDED_ACTIVATIONS}, got {} × {} × {} × {} = {padded}; an image this thin wastes most of that: make it squarer, or reduce batch, height, width, depth or channels",
+                    self.batch,
+                    self.height.div_ceil(4) * 4 + 2,
+                    self.width.div_ceil(16) * 16 + 4,
                     self.widths()[1..].iter().sum::<usize>()
                 ),
             ));

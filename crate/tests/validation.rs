@@ -119,6 +119,23 @@ fn stack_fields_are_checked() {
             "channels",
             "8388608 activations",
         ),
+        // Within the plain bound (441,505 × 19 activations), but padded to 20 columns a row.
+        (
+            vec![
+                stack(),
+                ("depth", Number(2.0)),
+                ("channels", Number(16.0)),
+                ("height", Number(441505.0)),
+                ("width", Number(1.0)),
+            ],
+            "height",
+            "make it squarer",
+        ),
+        (
+            vec![stack(), ("depth", Number(2.0)), ("height", Number(1.0)), ("width", Number(1000000.0))],
+            "width",
+            "≤ 16777216",
+        ),
     ];
     for (fields, named, expect) in cases {
         let error =
