@@ -332,15 +332,23 @@ test("a link reproduces the lab on screen: a lesson re-run at another depth, a p
   await page.close();
 });
 
+/**
+ * Starts lesson `preset` (two runs), sets lab `field` back to its default `value` (the URL then
+ * drops it) and clicks "Run the lesson again with these settings".
+ */
+async function againWithDefault(page, preset, field, value) {
+  await page.click(`[data-lab-preset="${preset}"]`);
+  await page.waitForFunction(() => window.initlab.lab.data().runs.length === 2);
+  await page.selectOption(`#lab-field-${field}`, value);
+  await page.waitForFunction((key) => !new URL(location.href).searchParams.has(key), `lab.${field}`);
+  await page.click('#lab button[data-i18n="lab.again"]');
+}
+
 test("a lesson refused at the reader's settings leaves no sentence waiting for runs", async () => {
   // BatchNorm only, without BatchNorm: the engine refuses the lesson's second run. Its line
   // said "Training…" for good, beside the engine's message.
   const { page, problems } = await ctx.open("?section=lab&lab.epochs=3&lab.height=8&lab.width=8");
-  await page.click('[data-lab-preset="bn_fits"]');
-  await page.waitForFunction(() => window.initlab.lab.data().runs.length === 2);
-  await page.selectOption("#lab-field-norm", "none");
-  await page.waitForFunction(() => !new URL(location.href).searchParams.has("lab.norm")); // the default
-  await page.click('#lab button[data-i18n="lab.again"]');
+  await againWithDefault(page, "bn_fits", "norm", "none");
   await page.waitForFunction(() => document.querySelector("#lab .lab-message").textContent !== "");
   assert.match(await page.textContent("#lab .lab-message"), /trainable/);
   assert.equal(await page.evaluate(() => window.initlab.lab.data().claimText), "");
@@ -351,11 +359,7 @@ test("a lesson refused at the reader's settings leaves no sentence waiting for r
 test("a lesson run again over settings its sentence does not speak of says so, in both languages", async () => {
   // Glorot & Bengio with ReLU read "✓ With N(0, 1) weights relu saturates…".
   const { page, problems } = await ctx.open("?section=lab");
-  await page.click('[data-lab-preset="glorot2010"]');
-  await page.waitForFunction(() => window.initlab.lab.data().runs.length === 2);
-  await page.selectOption("#lab-field-activation", "relu");
-  await page.waitForFunction(() => !new URL(location.href).searchParams.has("lab.activation")); // relu is the default
-  await page.click('#lab button[data-i18n="lab.again"]');
+  await againWithDefault(page, "glorot2010", "activation", "relu");
   await page.waitForFunction(() => window.initlab.lab.data().claim?.holds === null, null, { timeout: 60_000 });
   assert.equal(await page.textContent(".lab-claim"), "– Not said of these runs: the lesson's sentence is about Activation tanh / sigmoid, and they have ReLU.");
   await page.click("#lang-toggle");

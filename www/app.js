@@ -9,7 +9,7 @@ import { DepthLab, LAB_PREFIX } from "./lab/lab.js";
 import { RunStore, isDone, labelOf, stoppedStatus } from "./runs.js";
 import { BACKENDS } from "./backends.js";
 import { FACTS } from "./pkg/facts.js";
-import { PRESET_KEYS, configOf, defaultBackend, defaults, fromQuery, labConfigOf, presetConfig, toQuery } from "./state.js";
+import { PRESET_KEYS, configOf, defaultBackend, defaults, fromQuery, isDefault, labConfigOf, presetConfig, toQuery } from "./state.js";
 import { View } from "./view.js";
 
 const store = new RunStore();
@@ -100,9 +100,8 @@ async function start() {
     });
     document.body.classList.toggle("section-lab", settings.section === "lab");
     if (settings.section === "lab" && !settings.embed) document.getElementById("lab").scrollIntoView();
-    const readyText = () => t("ready", { backend: t(`backend.${backendOf()}`) });
-    if (urlProblems.length) view.status(() => `${readyText()} ${urlProblems.map((m) => `URL: ${m}`).join("; ")}`, "error");
-    else view.status(readyText);
+    if (urlProblems.length) view.status(() => `${readyWords()} ${urlProblems.map((m) => `URL: ${m}`).join("; ")}`, "error");
+    else view.status(readyWords);
     document.getElementById("app").setAttribute("aria-busy", "false");
     performance.mark("initlab:ready");
     if (settings.autoplay && settings.section === "lab") lab.guard(lab.replayLink());
@@ -121,7 +120,6 @@ async function sanitizeSettings() {
   const messages = problems.map((p) => `${p.key}: ${p.message}`);
   // The seed's settings, then the depth lab's (`lab.<key>` in the page, `<key>` to the engine).
   const fresh = defaults();
-  const isDefault = (key) => JSON.stringify(settings[key]) === JSON.stringify(fresh[key]);
   for (const [configFor, prefix] of [[configOf, ""], [labConfigOf, "lab."]]) {
     for (let attempt = 0; attempt < 24; attempt++) {
       try {
@@ -133,9 +131,9 @@ async function sanitizeSettings() {
         // The field the engine names falls back to its default. If it holds its default
         // already, the value at fault is another one (init "constant" without init_value names
         // init_value): the changed field the message mentions, else the section's first changed one.
-        const changed = Object.keys(configFor(settings)).map((k) => `${prefix}${k}`).filter((k) => k in settings && !isDefault(k));
+        const changed = Object.keys(configFor(settings)).map((k) => `${prefix}${k}`).filter((k) => k in settings && !isDefault(settings, k));
         const mentioned = (k) => new RegExp(`\\b${k.slice(prefix.length)}\\b`).test(error.message.slice(error.message.indexOf(":") + 1));
-        const field = !isDefault(named) ? named : changed.find(mentioned) ?? changed[0];
+        const field = !isDefault(settings, named) ? named : changed.find(mentioned) ?? changed[0];
         if (!field) break;
         messages.push(field === named ? `${prefix}${error.message}` : `${prefix}${error.message} ${t("urlReset", { field, value: String(fresh[field]) })}`);
         settings[field] = fresh[field];
@@ -278,7 +276,7 @@ const actions = {
     }
     view.setPlaying(false);
     // The status line spoke of the runs before; they are all at step 0 now.
-    view.status(() => t("ready", { backend: t(`backend.${backendOf()}`) }));
+    view.status(readyWords);
   },
 
   /**
@@ -317,6 +315,11 @@ async function startRun(key, { preset = null, config, name = { preset }, tensors
   const run = into.upsert(key, { preset, config: created.config, name, tensors, backend: created.backend });
   into.setStatus(key, "ready");
   return run;
+}
+
+/** The status line of a page with no run under way: ready, and on which backend. */
+function readyWords() {
+  return t("ready", { backend: t(`backend.${backendOf()}`) });
 }
 
 function unfinished() {

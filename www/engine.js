@@ -234,11 +234,12 @@ export class Engine {
   }
 
   /**
-   * Replaces a dead worker. Its pending requests fail, and each of its runs is rebuilt in the
-   * new worker and replayed, without streaming, to the step it had reached (its records are
-   * already on screen). A run that was stepping goes on to the step it was asked for, once: a
-   * run that was stepping at a second crash, or whose own step trapped, stays where it is, and
-   * the page is told it stopped stepping (onIdle), so that nothing waits for its steps. The
+   * Replaces a dead worker. Its pending requests fail, except an advance, which is carried out
+   * after the replay: each of its runs is rebuilt in the new worker and replayed, without
+   * streaming, to the step it had reached (its records are already on screen). A run that was
+   * stepping goes on to the step it was asked for, once: a run that was stepping at a second
+   * crash, or whose own step trapped, stays where it is, and the page is told it stopped
+   * stepping (onIdle), so that nothing waits for its steps. The
    * other workers and their runs carry on.
    */
   async crash(slot, reason) {

@@ -115,11 +115,16 @@ export function toQuery(settings) {
   const params = new URLSearchParams();
   for (const setting of SETTINGS) {
     const value = settings[setting.key];
-    if (sameValue(value, setting.default)) continue;
+    if (isDefault(settings, setting.key)) continue;
     params.set(setting.key, value === null ? "" : setting.format(value));
   }
   const query = params.toString();
   return query ? `?${query}` : "";
+}
+
+/** Whether a setting holds its default (what the URL leaves out). */
+export function isDefault(settings, key) {
+  return sameValue(settings[key], BY_KEY.get(key).default);
 }
 
 /** The engine config part of the settings. */

@@ -668,36 +668,32 @@ impl ExperimentConfig {
             };
             return Err(reject(key, &got));
         }
-        let activations =
-            pixels.unwrap_or(u64::MAX).saturating_mul(self.widths()[1..].iter().sum::<usize>() as u64);
+        let block_widths = self.widths()[1..].iter().sum::<usize>() as u64;
+        let activations = pixels.unwrap_or(u64::MAX).saturating_mul(block_widths);
         if self.arch == Arch::Stack && activations > MAX_ACTIVATIONS {
             let key = if self.depth >= self.channels { "depth" } else { "channels" };
             return Err(ConfigError::new(
                 key,
                 format!(
-                    "batch × height × width × the sum of the block widths must be ≤ {MAX_ACTIVATIONS} activations (about 470 MB in a step), got {} × {} × {} × {} = {activations}; reduce batch, height, width, depth or channels",
-                    self.batch,
-                    self.height,
-                    self.width,
-                    self.widths()[1..].iter().sum::<usize>()
+                    "batch × height × width × the sum of the block widths must be ≤ {MAX_ACTIVATIONS} activations (about 470 MB in a step), got {} × {} × {} × {block_widths} = {activations}; reduce batch, height, width, depth or channels",
+                    self.batch, self.height, self.width
                 ),
             ));
         }
-        let padded_plane = (self.height.div_ceil(4) * 4 + 2).saturating_mul(self.width.div_ceil(16) * 16 + 4);
+        let (padded_rows, padded_columns) =
+            (self.height.div_ceil(4) * 4 + 2, self.width.div_ceil(16) * 16 + 4);
         let padded = self
             .batch
-            .saturating_mul(padded_plane)
-            .saturating_mul(self.widths()[1..].iter().sum::<usize>() as u64);
+            .saturating_mul(padded_rows)
+            .saturating_mul(padded_columns)
+            .saturating_mul(block_widths);
         if self.arch == Arch::Stack && padded > MAX_PADDED_ACTIVATIONS {
             let key = if self.height >= self.width { "height" } else { "width" };
             return Err(ConfigError::new(
                 key,
                 format!(
-                    "a stack's kernels pad each map to whole 4 × 4 tiles in rows of 16 pixels, and batch × (⌈height/4⌉·4 + 2) × (⌈width/16⌉·16 + 4) × the sum of the block widths must be ≤ {MAX_PADDED_ACTIVATIONS}, got {} × {} × {} × {} = {padded}; an image this thin wastes most of that: make it squarer, or reduce batch, height, width, depth or channels",
-                    self.batch,
-                    self.height.div_ceil(4) * 4 + 2,
-                    self.width.div_ceil(16) * 16 + 4,
-                    self.widths()[1..].iter().sum::<usize>()
+                    "a stack's kernels pad each map to whole 4 × 4 tiles in rows of 16 pixels, and batch × (⌈height/4⌉·4 + 2) × (⌈width/16⌉·16 + 4) × the sum of the block widths must be ≤ {MAX_PADDED_ACTIVATIONS}, got {} × {padded_rows} × {padded_columns} × {block_widths} = {padded}; an image this thin wastes most of that: make it squarer, or reduce batch, height, width, depth or channels",
+                    self.batch
                 ),
             ));
         }

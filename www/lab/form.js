@@ -64,7 +64,7 @@ function inputFor(field, id, value, name) {
 }
 
 /** A choice's words: the page's own (init.*, lab.choice.*) where it has them, else the engine's key. */
-function choiceText(name, choice) {
+export function choiceText(name, choice) {
   return name === "init" ? choiceWords("init", choice) : choiceWords("lab.choice", choice);
 }
 

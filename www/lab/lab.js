@@ -7,10 +7,10 @@
 import { el } from "../dom.js";
 import { choiceWords, lang, t } from "../i18n.js";
 import { RunStore, stoppedStatus } from "../runs.js";
-import { LAB_KEYS, defaults, labConfigOf } from "../state.js";
+import { LAB_KEYS, isDefault, labConfigOf } from "../state.js";
 import { BackwardView } from "./backward.js";
 import { LabCharts } from "./charts.js";
-import { buildLabForm } from "./form.js";
+import { buildLabForm, choiceText } from "./form.js";
 import { LAB_PRESETS, judge, presetConfigs } from "./presets.js";
 
 /** Runs on screen at most: more would not fit side by side. */
@@ -182,8 +182,7 @@ export class DepthLab {
   replayLink() {
     const id = this.settings["lab.preset"];
     if (!id) return this.runSettings();
-    const fresh = defaults();
-    const changed = LAB_KEYS.some((k) => k !== "lab.seed" && JSON.stringify(this.settings[k]) !== JSON.stringify(fresh[k]));
+    const changed = LAB_KEYS.some((k) => k !== "lab.seed" && !isDefault(this.settings, k));
     return changed ? this.rerunPreset() : this.runPreset(id);
   }
 
@@ -348,7 +347,7 @@ export class DepthLab {
 /** An unmet premise (see presets.js judge) in words: the setting's name, the values the sentence assumes, the runs'. */
 function premiseWords({ field, allowed, value }) {
   if (!field) return {};
-  const word = (v) => (field === "init" ? choiceWords("init", v) : choiceWords("lab.choice", v));
+  const word = (v) => choiceText(field, v);
   return { field: t(`field.${field}`), allowed: allowed.map(word).join(" / "), value: word(value) };
 }
 
